@@ -1,0 +1,92 @@
+//! The command line: run · plan · report · data preview.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Eyrie: declarative ablations of mixture-of-encoder multimodal LLMs.
+#[derive(Debug, Parser)]
+#[command(name = "eyrie", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train and evaluate every cell of an experiment (cached stages are reused), then print the table.
+    Run {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Scale preset: smoke | proxy (default: the file's, else proxy).
+        #[arg(long)]
+        scale: Option<String>,
+        /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
+        #[arg(long)]
+        backend: Option<String>,
+        /// Results folder.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Reports folder.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+        /// No progress bars.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show the cells and stages that would run, which are cached, and the estimated cost.
+    Plan {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Scale preset: smoke | proxy.
+        #[arg(long)]
+        scale: Option<String>,
+        /// Results folder.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+    },
+    /// Write results.csv / .parquet and reports/<experiment>/report.md from stored results.
+    Report {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Scale preset: smoke | proxy.
+        #[arg(long)]
+        scale: Option<String>,
+        /// Results folder.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Reports folder.
+        #[arg(long, default_value = "reports", alias = "out")]
+        reports: PathBuf,
+    },
+    /// Look at the proxy world.
+    Data {
+        /// What to do with the data.
+        #[command(subcommand)]
+        action: DataAction,
+    },
+}
+
+/// `eyrie data …`
+#[derive(Debug, Subcommand)]
+pub enum DataAction {
+    /// Write a contact sheet of test samples with their questions and answers.
+    Preview {
+        /// Task family: vqa | count | ocr | chart | doc | pope.
+        #[arg(long, default_value = "vqa")]
+        family: String,
+        /// Render resolution in pixels.
+        #[arg(long, default_value_t = 128)]
+        resolution: usize,
+        /// Number of samples.
+        #[arg(long, default_value_t = 8)]
+        count: usize,
+        /// World seed.
+        #[arg(long, default_value_t = eyrie::plan::WORLD_SEED)]
+        seed: u64,
+        /// Output PNG.
+        #[arg(long, default_value = "preview.png")]
+        out: PathBuf,
+    },
+}

@@ -1,0 +1,6 @@
+//! Evaluation: greedy decoding, exact match per family, POPE F1 and yes-ratio, the family average.
+
+pub mod decode;
+pub mod metrics;
+
+pub use metrics::{FamilyScore, Scores};

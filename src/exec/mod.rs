@@ -1,0 +1,203 @@
+//! The local executor: runs a plan's cells stage by stage, reusing cached stages, claiming work
+//! so that several processes on one results folder never compute a stage twice.
+
+pub mod stages;
+pub mod ui;
+
+use crate::eval::Scores;
+use crate::plan::{Plan, StageKind};
+use crate::store::{try_claim, write_atomic, CellResult, ClaimResult, StageMeta, Store};
+use burn::tensor::backend::AutodiffBackend;
+use stages::{compute, PoolCache};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use ui::Ui;
+
+/// A run failed (not a spec problem).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Reading or writing the results folder failed.
+    #[error("results folder: {0}")]
+    Io(#[from] std::io::Error),
+    /// A checkpoint could not be saved or loaded.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::store::checkpoint::CheckpointError),
+    /// A stage's input is missing although the plan says it ran.
+    #[error("stage {0} finished without its outputs; delete results/artifacts/{0} and rerun")]
+    Missing(String),
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Stages computed by this process.
+    pub computed: Vec<String>,
+    /// Stages found already done.
+    pub cached: usize,
+    /// Cell results, in plan order.
+    pub results: Vec<CellResult>,
+    /// Wall seconds of the run.
+    pub seconds: f64,
+}
+
+/// Run-time settings that do not change results.
+pub struct RunOptions {
+    /// Hide progress bars.
+    pub quiet: bool,
+    /// Backend name recorded in results.
+    pub backend: String,
+}
+
+/// Runs every cell of `plan` that has no result yet.
+pub fn run_plan<B: AutodiffBackend>(plan: &Plan, store: &Store, device: &B::Device, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    let start = Instant::now();
+    let exp_dir = store.experiment_dir(&plan.experiment);
+    std::fs::create_dir_all(&exp_dir)?;
+    write_atomic(&exp_dir.join("plan.json"), serde_json::to_string_pretty(plan).unwrap().as_bytes())?;
+    let ui = Ui::new(plan.cells.len(), opts.quiet);
+    let mut pools = PoolCache::default();
+    let mut summary = RunSummary::default();
+    for cell in &plan.cells {
+        if let Some(done) = store.read_result(&plan.experiment, &cell.id) {
+            summary.cached += cell.stages.len();
+            summary.results.push(done);
+            ui.cell_done(&cell.label);
+            continue;
+        }
+        for id in &cell.stages {
+            if ensure_stage::<B>(plan, store, id, device, &mut pools, &ui, &opts.backend)? {
+                summary.computed.push(id.clone());
+            } else {
+                summary.cached += 1;
+            }
+        }
+        let result = cell_result(plan, store, cell, &opts.backend)?;
+        let dir = store.cell_dir(&plan.experiment, &cell.id);
+        write_atomic(&dir.join("spec.json"), serde_json::to_string_pretty(cell).unwrap().as_bytes())?;
+        let mut metrics = String::new();
+        for id in &cell.stages {
+            if let Ok(text) = std::fs::read_to_string(store.artifact_dir(id).join("log.jsonl")) {
+                metrics.push_str(&text);
+            }
+        }
+        write_atomic(&dir.join("metrics.jsonl"), metrics.as_bytes())?;
+        write_atomic(&dir.join("result.json"), serde_json::to_string_pretty(&result).unwrap().as_bytes())?;
+        ui.println(&format!("done {} (seed {}): average {:.1}", cell.label, cell.seed, result.scores.average));
+        ui.cell_done(&cell.label);
+        summary.results.push(result);
+    }
+    ui.finish();
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Makes sure stage `id` is done; returns whether this process computed it.
+fn ensure_stage<B: AutodiffBackend>(
+    plan: &Plan,
+    store: &Store,
+    id: &str,
+    device: &B::Device,
+    pools: &mut PoolCache,
+    ui: &Ui,
+    backend: &str,
+) -> Result<bool, RunError> {
+    let claim = loop {
+        if store.is_done(id) {
+            return Ok(false);
+        }
+        match try_claim(&store.claim_path(id))? {
+            ClaimResult::Claimed(c) => break c,
+            ClaimResult::Busy(pid) => {
+                ui.println(&format!("waiting for process {pid}, which is computing stage {id}"));
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        }
+    };
+    if store.is_done(id) {
+        return Ok(false);
+    }
+    let stage = &plan.stages[id];
+    let input_kinds: Vec<StageKind> = stage.inputs.iter().map(|i| plan.stages[i].kind.clone()).collect();
+    for i in &stage.inputs {
+        if !store.is_done(i) {
+            return Err(RunError::Missing(i.clone()));
+        }
+    }
+    let bar = ui.stage(&stage.label, stage.kind.steps());
+    let t0 = Instant::now();
+    let out = compute::<B>(store, id, &stage.kind, &stage.inputs, &input_kinds, pools, device, &bar)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    drop(bar);
+    let dir = store.artifact_dir(id);
+    std::fs::create_dir_all(&dir)?;
+    let log: String = out.log.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect();
+    write_atomic(&dir.join("log.jsonl"), log.as_bytes())?;
+    if let Some(scores) = &out.scores {
+        write_atomic(&dir.join("scores.json"), serde_json::to_string_pretty(scores).unwrap().as_bytes())?;
+    }
+    let meta = StageMeta {
+        id: id.to_string(),
+        kind: stage.kind.name().to_string(),
+        label: stage.label.clone(),
+        seconds,
+        samples_per_second: if seconds > 0.0 { out.samples as f64 / seconds } else { 0.0 },
+        first_loss: out.log.first().map(|l| l.loss),
+        last_loss: out.log.last().map(|l| l.loss),
+        metrics: out.metrics,
+        backend: backend.to_string(),
+    };
+    write_atomic(&store.meta_path(id), serde_json::to_string_pretty(&meta).unwrap().as_bytes())?;
+    let extra = meta.metrics.get("retrieval_accuracy").map(|a| {
+        format!(", retrieval {:.1}% (untrained {:.1}%)", a, meta.metrics.get("retrieval_accuracy_untrained").unwrap_or(&0.0))
+    });
+    ui.println(&format!(
+        "  {} in {}{}",
+        stage.label,
+        crate::plan::cost::human_duration(seconds),
+        extra.unwrap_or_default()
+    ));
+    drop(claim);
+    Ok(true)
+}
+
+fn cell_result(plan: &Plan, store: &Store, cell: &crate::plan::PlannedCell, backend: &str) -> Result<CellResult, RunError> {
+    let mut stage_seconds = BTreeMap::new();
+    let mut train_seconds = 0.0;
+    let mut sps = 0.0;
+    let mut params = (0usize, 0usize);
+    for id in &cell.stages {
+        let meta = store.read_meta(id).ok_or_else(|| RunError::Missing(id.clone()))?;
+        let kind = &plan.stages[id].kind;
+        stage_seconds.insert(meta.kind.clone(), meta.seconds);
+        match kind {
+            StageKind::Align { .. } => train_seconds += meta.seconds,
+            StageKind::Sft { .. } => {
+                train_seconds += meta.seconds;
+                sps = meta.samples_per_second;
+                params = (
+                    meta.metrics.get("params_total").copied().unwrap_or(0.0) as usize,
+                    meta.metrics.get("params_trainable").copied().unwrap_or(0.0) as usize,
+                );
+            }
+            _ => {}
+        }
+    }
+    let scores: Scores = crate::store::read_json(&store.artifact_dir(&cell.id).join("scores.json")).ok_or_else(|| RunError::Missing(cell.id.clone()))?;
+    Ok(CellResult {
+        experiment: plan.experiment.clone(),
+        cell: cell.id.clone(),
+        label: cell.label.clone(),
+        seed: cell.seed,
+        settings: cell.settings.clone(),
+        scores,
+        visual_tokens: cell.visual_tokens,
+        params_total: params.0,
+        params_trainable: params.1,
+        train_seconds,
+        sft_samples_per_second: sps,
+        stage_seconds,
+        experts: cell.experts.clone(),
+        scale: plan.scale.to_string(),
+        backend: backend.to_string(),
+    })
+}

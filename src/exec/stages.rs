@@ -1,0 +1,184 @@
+//! Computing one stage of each kind on a backend: load inputs, train or evaluate, save outputs.
+
+use crate::data::{DataSpec, Pool, Split, TextTask, Tokenizer};
+use crate::eval::decode::greedy_answers;
+use crate::eval::metrics::score;
+use crate::eval::Scores;
+use crate::model::encoders::{Expert, ExpertConfig};
+use crate::model::lm::{Lm, LmConfig};
+use crate::model::{Mllm, MllmConfig};
+use crate::plan::{ModelSpec, Optim, StageKind};
+use crate::spec::Family;
+use crate::store::checkpoint::{self, CheckpointError};
+use crate::store::Store;
+use crate::train::mllm_stages::{train_mllm, Trainable};
+use crate::train::pretrain::{pretrain_expert, pretrain_lm, retrieval_accuracy, ContrastiveModel};
+use crate::train::{FitSettings, Progress, StepLog};
+use burn::module::{AutodiffModule, Module};
+use burn::tensor::backend::AutodiffBackend;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What computing a stage produced besides its checkpoint.
+#[derive(Debug, Default)]
+pub struct StageOutput {
+    /// Loss log.
+    pub log: Vec<StepLog>,
+    /// Metrics (retrieval accuracy, parameter counts, …).
+    pub metrics: BTreeMap<String, f64>,
+    /// Scores (evaluation only).
+    pub scores: Option<Scores>,
+    /// Training samples seen.
+    pub samples: usize,
+}
+
+/// Pools kept in memory between stages of one process.
+#[derive(Default)]
+pub struct PoolCache {
+    pools: Vec<(String, Arc<Pool>)>,
+}
+
+impl PoolCache {
+    /// The pool of `n` samples of `spec` from `split` rendered at `sides`, built once.
+    pub fn get(&mut self, spec: &DataSpec, split: Split, n: usize, sides: &[usize]) -> Arc<Pool> {
+        let mut sides = sides.to_vec();
+        sides.sort();
+        sides.dedup();
+        let key = format!("{}|{split:?}|{n}|{sides:?}", serde_json::to_string(spec).unwrap());
+        if let Some((_, p)) = self.pools.iter().find(|(k, _)| *k == key) {
+            return p.clone();
+        }
+        let pool = Arc::new(Pool::build(spec, split, 0, n, &sides));
+        if self.pools.len() >= 4 {
+            self.pools.remove(0);
+        }
+        self.pools.push((key, pool.clone()));
+        pool
+    }
+}
+
+fn fit_settings(o: &Optim) -> FitSettings {
+    FitSettings::new(o.steps, o.lr)
+}
+
+fn mllm_config(m: &ModelSpec) -> MllmConfig {
+    MllmConfig { experts: m.experts.clone(), fusion: m.fusion, grid: m.grid, lm: m.lm.clone() }
+}
+
+fn load_expert<B: AutodiffBackend>(store: &Store, id: &str, cfg: &ExpertConfig, device: &B::Device) -> Result<Expert<B>, CheckpointError> {
+    checkpoint::load(cfg.init::<B>(device), &store.checkpoint(id))
+}
+
+fn load_lm<B: AutodiffBackend>(store: &Store, id: &str, cfg: &LmConfig, device: &B::Device) -> Result<Lm<B>, CheckpointError> {
+    checkpoint::load(cfg.init::<B>(device), &store.checkpoint(id))
+}
+
+/// Loads the MLLM saved by stage `id` (an align or SFT stage).
+pub fn load_mllm<B: AutodiffBackend>(store: &Store, id: &str, m: &ModelSpec, device: &B::Device) -> Result<Mllm<B>, CheckpointError> {
+    checkpoint::load(mllm_config(m).init::<B>(device), &store.checkpoint(id))
+}
+
+/// The SFT stage's model spec, found through the evaluation stage's input.
+pub fn trainable_params<B: AutodiffBackend>(m: &Mllm<B>, unlock: bool) -> usize {
+    let experts: usize = m.experts.iter().map(|e| e.num_params()).sum();
+    m.num_params() - if unlock { 0 } else { experts }
+}
+
+/// Computes stage `kind` with `inputs`, saving its checkpoint under `id`.
+#[allow(clippy::too_many_arguments)]
+pub fn compute<B: AutodiffBackend>(
+    store: &Store,
+    id: &str,
+    kind: &StageKind,
+    inputs: &[String],
+    input_kinds: &[StageKind],
+    pools: &mut PoolCache,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> Result<StageOutput, CheckpointError> {
+    let vocab = Tokenizer::new().vocab_size();
+    let mut out = StageOutput::default();
+    match kind {
+        StageKind::ExpertPretrain { expert, data, optim } => {
+            let side = expert.native_resolution;
+            let pool = pools.get(data, Split::Train, optim.pool, &[side]);
+            let (model, log) = pretrain_expert::<B>(expert, &pool, vocab, optim.batch, &fit_settings(optim), optim.seed, device, progress);
+            let val = Pool::build(data, Split::Validation, 0, 256, &[side]);
+            let trained = retrieval_accuracy(&model.valid(), &val, side, 64, device);
+            let untrained = retrieval_accuracy(&ContrastiveModel::<B>::new(expert, vocab, 64, device).valid(), &val, side, 64, device);
+            out.metrics.insert("retrieval_accuracy".into(), trained);
+            out.metrics.insert("retrieval_accuracy_untrained".into(), untrained);
+            out.samples = optim.steps * optim.batch;
+            out.log = log;
+            checkpoint::save(&model.expert, &store.checkpoint(id))?;
+        }
+        StageKind::LmPretrain { lm, data, optim } => {
+            let pool = pools.get(data, Split::Train, optim.pool, &[]);
+            let (model, log) = pretrain_lm::<B>(lm, &pool, optim.batch, &fit_settings(optim), optim.seed, device, progress);
+            out.samples = optim.steps * optim.batch;
+            out.log = log;
+            checkpoint::save(&model, &store.checkpoint(id))?;
+        }
+        StageKind::Align { model, data, optim } => {
+            B::seed(device, optim.seed);
+            let cfg = mllm_config(model);
+            let mut m = cfg.init::<B>(device);
+            for (i, ((e, _), input)) in model.experts.iter().zip(inputs).enumerate() {
+                m.experts[i] = load_expert::<B>(store, input, e, device)?;
+            }
+            m.lm = load_lm::<B>(store, inputs.last().expect("align has an LM input"), &model.lm, device)?;
+            let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
+            let pool = pools.get(data, Split::Train, optim.pool, &sides);
+            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Caption, Trainable::ALIGN, optim.batch, &fit_settings(optim), optim.seed, "align", device, progress);
+            out.samples = optim.steps * optim.batch;
+            out.log = log;
+            checkpoint::save(&m, &store.checkpoint(id))?;
+        }
+        StageKind::Sft { model, unlock, data, optim } => {
+            B::seed(device, optim.seed);
+            let cfg = mllm_config(model);
+            let input = &inputs[0];
+            let m = match &input_kinds[0] {
+                StageKind::LmPretrain { .. } => Mllm { experts: vec![], fusion: None, lm: load_lm::<B>(store, input, &model.lm, device)? },
+                _ => load_mllm::<B>(store, input, model, device)?,
+            };
+            let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
+            let pool = pools.get(data, Split::Train, optim.pool, &sides);
+            out.metrics.insert("params_total".into(), m.num_params() as f64);
+            out.metrics.insert("params_trainable".into(), trainable_params(&m, *unlock) as f64);
+            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, Trainable::sft(*unlock), optim.batch, &fit_settings(optim), optim.seed, "sft", device, progress);
+            out.samples = optim.steps * optim.batch;
+            out.log = log;
+            checkpoint::save(&m, &store.checkpoint(id))?;
+        }
+        StageKind::Eval { families, per_family, data_seed } => {
+            let StageKind::Sft { model, .. } = &input_kinds[0] else { unreachable!("eval reads an SFT stage") };
+            let m = match model.experts.is_empty() {
+                true => Mllm { experts: vec![], fusion: None, lm: load_lm::<B>(store, &inputs[0], &model.lm, device)? },
+                false => load_mllm::<B>(store, &inputs[0], model, device)?,
+            };
+            let m = m.valid();
+            let t = Tokenizer::new();
+            let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
+            let mut fam_scores = Vec::new();
+            for f in families {
+                let spec = DataSpec { seed: *data_seed, families: vec![*f], max_objects: 3 };
+                let pool = Pool::build(&spec, Split::Test, 0, *per_family, &sides);
+                let answers = greedy_answers(&m, &sides, &pool, 64, device);
+                let preds: Vec<String> = answers.iter().map(|a| t.decode(a)).collect();
+                let refs: Vec<String> = pool.samples.iter().map(|s| t.decode(&s.answer_ids)).collect();
+                fam_scores.push(score(*f, &preds, &refs));
+            }
+            out.scores = Some(Scores::new(fam_scores));
+        }
+    }
+    Ok(out)
+}
+
+/// Families a set of stages evaluates (for tables).
+pub fn evaluated(kind: &StageKind) -> Vec<Family> {
+    match kind {
+        StageKind::Eval { families, .. } => families.clone(),
+        _ => vec![],
+    }
+}

@@ -1,0 +1,67 @@
+//! Progress bars: cells done of total, the current stage, step with loss and ETA.
+
+use crate::train::Progress;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The terminal display of a run (hidden with `--quiet`).
+pub struct Ui {
+    multi: MultiProgress,
+    cells: ProgressBar,
+    quiet: bool,
+}
+
+impl Ui {
+    /// A display for `total` cells.
+    pub fn new(total: usize, quiet: bool) -> Self {
+        let multi = MultiProgress::with_draw_target(if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+        let cells = multi.add(ProgressBar::new(total as u64));
+        cells.set_style(ProgressStyle::with_template("cells {bar:30.green/white} {pos}/{len} [{elapsed_precise}] {msg}").unwrap());
+        Self { multi, cells, quiet }
+    }
+
+    /// Marks one more cell done.
+    pub fn cell_done(&self, label: &str) {
+        self.cells.inc(1);
+        self.cells.set_message(format!("last: {label}"));
+    }
+
+    /// A bar for one stage of `steps` steps.
+    pub fn stage(&self, label: &str, steps: usize) -> StageBar {
+        let bar = self.multi.add(ProgressBar::new(steps.max(1) as u64));
+        bar.set_style(
+            ProgressStyle::with_template("  {prefix:40!} {bar:25.cyan/white} {pos}/{len} {msg} eta {eta}").unwrap(),
+        );
+        bar.set_prefix(label.to_string());
+        StageBar { bar }
+    }
+
+    /// Prints a line above the bars (nothing when quiet).
+    pub fn println(&self, line: &str) {
+        if !self.quiet {
+            let _ = self.multi.println(line);
+        }
+    }
+
+    /// Removes the bars.
+    pub fn finish(&self) {
+        self.cells.finish_and_clear();
+    }
+}
+
+/// The bar of one stage; it is its own [`Progress`] sink.
+pub struct StageBar {
+    bar: ProgressBar,
+}
+
+impl Progress for StageBar {
+    fn step(&self, step: usize, _total: usize, loss: f64) {
+        self.bar.set_position(step as u64);
+        self.bar.set_message(format!("loss {loss:.3}"));
+    }
+}
+
+impl Drop for StageBar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,183 @@
+//! The `eyrie` binary: parse arguments, run, map errors to exit codes (2: bad spec or arguments).
+
+mod cli;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use cli::{Cli, Command, DataAction};
+use eyrie::backend::{default_backend, run_on, BackendJob};
+use eyrie::exec::{run_plan, RunOptions, RunSummary};
+use eyrie::plan::{cost, plan, Plan};
+use eyrie::spec::{BackendKind, Family, Scale, Spec, SpecError};
+use eyrie::store::Store;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit code for a bad experiment file or bad arguments.
+const EXIT_BAD_SPEC: u8 = 2;
+/// Exit code for a backend that cannot run here.
+const EXIT_NO_BACKEND: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(spec) = e.downcast_ref::<SpecError>() {
+                eprintln!("error: {spec}");
+                return ExitCode::from(EXIT_BAD_SPEC);
+            }
+            if let Some(b) = e.downcast_ref::<eyrie::backend::BackendError>() {
+                eprintln!("error: {b}");
+                return ExitCode::from(EXIT_NO_BACKEND);
+            }
+            if e.downcast_ref::<BadArgument>().is_some() {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_BAD_SPEC);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadArgument(String);
+
+fn scale_of(spec: &Spec, arg: &Option<String>) -> Result<Scale> {
+    match arg {
+        None => Ok(spec.scale),
+        Some(s) => s.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")).into()),
+    }
+}
+
+fn load(file: &Path, scale: &Option<String>) -> Result<(Spec, Plan)> {
+    let spec = eyrie::spec::load(file)?;
+    let scale = scale_of(&spec, scale)?;
+    let p = plan(&spec, scale);
+    Ok((spec, p))
+}
+
+struct RunJob<'a> {
+    plan: &'a Plan,
+    store: &'a Store,
+    quiet: bool,
+}
+
+impl BackendJob for RunJob<'_> {
+    type Output = Result<RunSummary, eyrie::exec::RunError>;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, backend: String) -> Self::Output {
+        run_plan::<B>(self.plan, self.store, &device, &RunOptions { quiet: self.quiet, backend })
+    }
+}
+
+fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
+    let Some(text) = arg else { return Ok((default_backend(), 0)) };
+    let (name, index) = match text.split_once(':') {
+        Some((n, i)) => (n, i.parse::<usize>().map_err(|_| BadArgument(format!("--backend: bad device index in `{text}`")))?),
+        None => (text.as_str(), 0),
+    };
+    let kind = name.parse::<BackendKind>().map_err(|e| BadArgument(format!("--backend: {e}")))?;
+    Ok((kind, index))
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { file, scale, backend, results, reports, quiet } => {
+            let (kind, index) = parse_backend(&backend)?;
+            let (spec, p) = load(&file, &scale)?;
+            let store = Store::new(&results);
+            if !quiet {
+                eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
+            }
+            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet })??;
+            let written = eyrie::report::write(&spec, &p, &store, &reports, p.cells.len())?;
+            println!("{}", eyrie::report::markdown::table(&summary.results));
+            let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);
+            if !effects.is_empty() {
+                println!("Effects:\n{effects}");
+            }
+            println!(
+                "{} stages computed, {} cached, in {}. Report: {}",
+                summary.computed.len(),
+                summary.cached,
+                cost::human_duration(summary.seconds),
+                written.markdown.display()
+            );
+            Ok(())
+        }
+        Command::Plan { file, scale, results } => {
+            let (_, p) = load(&file, &scale)?;
+            print!("{}", describe_plan(&p, &Store::new(&results)));
+            Ok(())
+        }
+        Command::Report { file, scale, results, reports } => {
+            let (spec, p) = load(&file, &scale)?;
+            let store = Store::new(&results);
+            let written = eyrie::report::write(&spec, &p, &store, &reports, p.cells.len())?;
+            let rows = eyrie::report::collect(&p, &store);
+            println!("{}", eyrie::report::markdown::table(&rows));
+            println!("wrote {}, {}, {}", written.csv.display(), written.parquet.display(), written.markdown.display());
+            Ok(())
+        }
+        Command::Data { action: DataAction::Preview { family, resolution, count, seed, out } } => {
+            let family = family.parse::<Family>().map_err(|e| BadArgument(format!("--family: {e}")))?;
+            if !(8..=2048).contains(&resolution) {
+                return Err(BadArgument(format!("--resolution must be 8..=2048, got {resolution}")).into());
+            }
+            eyrie::data::preview::contact_sheet(family, resolution, count, seed, &out).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn describe_plan(p: &Plan, store: &Store) -> String {
+    let mut out = format!("experiment {} at scale {}: {} cells, {} distinct stages\n\ncells:\n", p.experiment, p.scale, p.cells.len(), p.stages.len());
+    for c in &p.cells {
+        let done = store.read_result(&p.experiment, &c.id).is_some();
+        let geo: Vec<String> = c.experts.iter().map(|g| format!("{}@{}px→{}x{}", g.expert, g.resolution, g.grid, g.grid)).collect();
+        out.push_str(&format!(
+            "  {} {:<45} seed {}  {} visual tokens  {}{}\n",
+            c.id,
+            c.label,
+            c.seed,
+            c.visual_tokens,
+            geo.join(" "),
+            if done { "  [done]" } else { "" }
+        ));
+    }
+    out.push_str("\nstages (in run order):\n");
+    let mut seen = std::collections::HashSet::new();
+    let (mut total, mut remaining) = (0.0, 0.0);
+    for c in &p.cells {
+        for id in &c.stages {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let s = &p.stages[id];
+            let est = cost::estimate_seconds(&s.kind);
+            total += est;
+            let cached = store.is_done(id);
+            if !cached {
+                remaining += est;
+            }
+            out.push_str(&format!(
+                "  {} {:<50} shared by {:>2} cell(s)  {:>6} steps  ~{:>8}  {}\n",
+                id,
+                s.label,
+                p.sharing(id),
+                s.kind.steps(),
+                cost::human_duration(est),
+                if cached { "cached" } else { "to run" }
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nestimated cost: {} in all, {} still to run (2-core CPU, flex backend)\n",
+        cost::human_duration(total),
+        cost::human_duration(remaining)
+    ));
+    out
+}

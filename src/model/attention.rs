@@ -1,0 +1,76 @@
+//! Multi-head self-attention with one fused QKV projection, through burn's attention op.
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+
+/// Configuration of [`SelfAttention`].
+#[derive(Config, Debug)]
+pub struct SelfAttentionConfig {
+    /// Model width.
+    pub dim: usize,
+    /// Number of heads (must divide `dim`).
+    pub heads: usize,
+    /// Causal (decoder) masking. Default: false.
+    #[config(default = false)]
+    pub causal: bool,
+}
+
+/// Self-attention: `softmax(QKᵀ/√d) V` per head, then an output projection.
+#[derive(Module, Debug)]
+pub struct SelfAttention<B: Backend> {
+    qkv: Linear<B>,
+    out: Linear<B>,
+    heads: usize,
+    causal: bool,
+}
+
+impl SelfAttentionConfig {
+    /// Builds the layer on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> SelfAttention<B> {
+        assert_eq!(self.dim % self.heads, 0, "heads must divide the width");
+        SelfAttention {
+            qkv: LinearConfig::new(self.dim, 3 * self.dim).init(device),
+            out: LinearConfig::new(self.dim, self.dim).init(device),
+            heads: self.heads,
+            causal: self.causal,
+        }
+    }
+}
+
+impl<B: Backend> SelfAttention<B> {
+    /// Splits the fused projection into per-head q, k, v.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq, dim]` → three of `[batch, heads, seq, dim / heads]`
+    pub fn qkv(&self, x: Tensor<B, 3>) -> [Tensor<B, 4>; 3] {
+        let [b, n, d] = x.dims();
+        let hd = d / self.heads;
+        let qkv = self.qkv.forward(x).reshape([b, n, 3, self.heads, hd]).permute([2, 0, 3, 1, 4]);
+        let q = qkv.clone().slice(0..1).reshape([b, self.heads, n, hd]);
+        let k = qkv.clone().slice(1..2).reshape([b, self.heads, n, hd]);
+        let v = qkv.slice(2..3).reshape([b, self.heads, n, hd]);
+        [q, k, v]
+    }
+
+    /// Attends with already-rotated (or raw) q and k.
+    ///
+    /// # Shapes
+    /// - `q`, `k`, `v`: `[batch, heads, seq, head_dim]` → `[batch, seq, heads * head_dim]`
+    pub fn attend(&self, q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 3> {
+        let [b, h, n, hd] = q.dims();
+        let opts = AttentionModuleOptions { is_causal: self.causal, ..Default::default() };
+        let o = attention(q, k, v, None, None, opts);
+        self.out.forward(o.swap_dims(1, 2).reshape([b, n, h * hd]))
+    }
+
+    /// Plain self-attention (no position rotation).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq, dim]` → `[batch, seq, dim]`
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [q, k, v] = self.qkv(x);
+        self.attend(q, k, v)
+    }
+}

@@ -1,0 +1,88 @@
+//! `clip`: a ViT with learned position embeddings, bicubically interpolated to other input grids.
+
+use crate::model::resample::{resample, ResampleMode};
+use crate::model::vit_block::{VitBlock, VitBlockConfig};
+use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
+/// Configuration of [`ClipVit`].
+#[derive(Config, Debug)]
+pub struct ClipVitConfig {
+    /// Width of every block.
+    pub dim: usize,
+    /// Number of blocks.
+    pub depth: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Patch side in pixels. Default: 8.
+    #[config(default = 8)]
+    pub patch: usize,
+    /// Pretraining resolution; position embeddings are learned on its grid.
+    pub native_resolution: usize,
+}
+
+impl ClipVitConfig {
+    /// Token grid side at input resolution `res`.
+    pub fn grid(&self, res: usize) -> usize {
+        res / self.patch
+    }
+
+    /// Channels of the output map.
+    pub fn out_channels(&self) -> usize {
+        self.dim
+    }
+
+    /// Builds the encoder on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> ClipVit<B> {
+        let g = self.grid(self.native_resolution);
+        ClipVit {
+            patch_embed: LinearConfig::new(3 * self.patch * self.patch, self.dim).init(device),
+            pos: Param::from_tensor(Tensor::random([1, self.dim, g, g], Distribution::Normal(0.0, 0.02), device)),
+            blocks: (0..self.depth).map(|_| VitBlockConfig::new(self.dim, self.heads).init(device)).collect(),
+            norm: LayerNormConfig::new(self.dim).init(device),
+            patch: self.patch,
+        }
+    }
+}
+
+/// A plain ViT encoder.
+#[derive(Module, Debug)]
+pub struct ClipVit<B: Backend> {
+    patch_embed: Linear<B>,
+    pos: Param<Tensor<B, 4>>,
+    blocks: Vec<VitBlock<B>>,
+    norm: LayerNorm<B>,
+    patch: usize,
+}
+
+/// Cuts images into flattened patches.
+///
+/// # Shapes
+/// - `x`: `[batch, 3, h·p, w·p]` → `[batch, h·w, 3·p·p]`
+pub fn patchify<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 3> {
+    let [b, c, hh, ww] = x.dims();
+    let (h, w) = (hh / p, ww / p);
+    x.reshape([b, c, h, p, w, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b, h * w, c * p * p])
+}
+
+impl<B: Backend> ClipVit<B> {
+    /// Encodes images into a feature map.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, res, res]` → `[batch, dim, res / patch, res / patch]`
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, _, hh, ww] = x.dims();
+        let (h, w) = (hh / self.patch, ww / self.patch);
+        let tokens = self.patch_embed.forward(patchify(x, self.patch));
+        let d = tokens.dims()[2];
+        let pos = resample(self.pos.val(), h, w, ResampleMode::Bicubic); // [1, d, h, w]
+        let pos = pos.reshape([1, d, h * w]).swap_dims(1, 2);
+        let mut t = tokens + pos;
+        for blk in &self.blocks {
+            t = blk.forward(t);
+        }
+        self.norm.forward(t).swap_dims(1, 2).reshape([b, d, h, w])
+    }
+}

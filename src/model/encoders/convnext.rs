@@ -1,0 +1,122 @@
+//! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+
+/// Configuration of [`ConvNext`].
+#[derive(Config, Debug)]
+pub struct ConvNextConfig {
+    /// Width of the last stage; earlier stages are half and a quarter of it.
+    pub dim: usize,
+    /// Blocks per stage. Default: 1.
+    #[config(default = 1)]
+    pub depth: usize,
+}
+
+impl ConvNextConfig {
+    /// Widths of the three stages.
+    pub fn widths(&self) -> [usize; 3] {
+        [(self.dim / 4).max(4), (self.dim / 2).max(4), self.dim]
+    }
+
+    /// Output grid side at input resolution `res` (total stride 16).
+    pub fn grid(&self, res: usize) -> usize {
+        res / 16
+    }
+
+    /// Channels of the output map.
+    pub fn out_channels(&self) -> usize {
+        self.dim
+    }
+
+    /// Builds the encoder on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> ConvNext<B> {
+        let w = self.widths();
+        let down = |a: usize, b: usize, k: usize| Conv2dConfig::new([a, b], [k, k]).with_stride([k, k]).init(device);
+        ConvNext {
+            stem: down(3, w[0], 4),
+            stem_norm: LayerNormConfig::new(w[0]).init(device),
+            stages: (0..3)
+                .map(|s| ConvNextStage {
+                    down_norm: (s > 0).then(|| LayerNormConfig::new(w[s - 1]).init(device)),
+                    down: (s > 0).then(|| down(w[s - 1], w[s], 2)),
+                    blocks: (0..self.depth).map(|_| ConvNextBlock::new(w[s], device)).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// LayerNorm over the channel axis of a map.
+///
+/// # Shapes
+/// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
+fn channel_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    norm.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
+}
+
+/// One ConvNeXt block.
+#[derive(Module, Debug)]
+pub struct ConvNextBlock<B: Backend> {
+    dw: Conv2d<B>,
+    norm: LayerNorm<B>,
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    act: Gelu,
+}
+
+impl<B: Backend> ConvNextBlock<B> {
+    fn new(c: usize, device: &B::Device) -> Self {
+        Self {
+            dw: Conv2dConfig::new([c, c], [7, 7]).with_groups(c).with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3)).init(device),
+            norm: LayerNormConfig::new(c).init(device),
+            fc1: LinearConfig::new(c, 4 * c).init(device),
+            fc2: LinearConfig::new(4 * c, c).init(device),
+            act: Gelu::new(),
+        }
+    }
+
+    /// # Shapes
+    /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let y = self.dw.forward(x.clone()).permute([0, 2, 3, 1]);
+        let y = self.fc2.forward(self.act.forward(self.fc1.forward(self.norm.forward(y))));
+        x + y.permute([0, 3, 1, 2])
+    }
+}
+
+/// A downsampling layer (except in the first stage) followed by blocks.
+#[derive(Module, Debug)]
+pub struct ConvNextStage<B: Backend> {
+    down_norm: Option<LayerNorm<B>>,
+    down: Option<Conv2d<B>>,
+    blocks: Vec<ConvNextBlock<B>>,
+}
+
+/// A small ConvNeXt.
+#[derive(Module, Debug)]
+pub struct ConvNext<B: Backend> {
+    stem: Conv2d<B>,
+    stem_norm: LayerNorm<B>,
+    stages: Vec<ConvNextStage<B>>,
+}
+
+impl<B: Backend> ConvNext<B> {
+    /// Encodes images into a feature map.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, res, res]` → `[batch, dim, res / 16, res / 16]`
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mut x = channel_norm(&self.stem_norm, self.stem.forward(x));
+        for stage in &self.stages {
+            if let (Some(n), Some(d)) = (&stage.down_norm, &stage.down) {
+                x = d.forward(channel_norm(n, x));
+            }
+            for blk in &stage.blocks {
+                x = blk.forward(x);
+            }
+        }
+        x
+    }
+}

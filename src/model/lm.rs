@@ -1,0 +1,142 @@
+//! The Llama-style decoder: token embedding, RMSNorm, rotary attention, SwiGLU, tied-free LM head.
+
+use super::attention::{SelfAttention, SelfAttentionConfig};
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig};
+use burn::prelude::*;
+use burn::tensor::activation::silu;
+
+/// Everything that fixes the LM's architecture (part of its pretraining stage id).
+#[derive(Config, Debug, PartialEq)]
+pub struct LmConfig {
+    /// Vocabulary size.
+    pub vocab: usize,
+    /// Width.
+    pub dim: usize,
+    /// Decoder blocks.
+    pub depth: usize,
+    /// Attention heads.
+    pub heads: usize,
+}
+
+impl LmConfig {
+    /// SwiGLU hidden width (≈ 8/3 · dim, rounded to 8).
+    pub fn hidden(&self) -> usize {
+        (self.dim * 8 / 3).div_ceil(8) * 8
+    }
+
+    /// Builds the LM on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Lm<B> {
+        Lm {
+            embed: EmbeddingConfig::new(self.vocab, self.dim).init(device),
+            blocks: (0..self.depth)
+                .map(|_| LmBlock {
+                    norm1: RmsNormConfig::new(self.dim).init(device),
+                    attn: SelfAttentionConfig::new(self.dim, self.heads).with_causal(true).init(device),
+                    norm2: RmsNormConfig::new(self.dim).init(device),
+                    gate: LinearConfig::new(self.dim, self.hidden()).with_bias(false).init(device),
+                    up: LinearConfig::new(self.dim, self.hidden()).with_bias(false).init(device),
+                    down: LinearConfig::new(self.hidden(), self.dim).with_bias(false).init(device),
+                    heads: self.heads,
+                })
+                .collect(),
+            norm: RmsNormConfig::new(self.dim).init(device),
+            head: LinearConfig::new(self.dim, self.vocab).with_bias(false).init(device),
+        }
+    }
+}
+
+/// cos and sin tables for rotary embeddings (rotate-half layout).
+///
+/// # Shapes
+/// - returns two of `[1, 1, seq, head_dim]`
+fn rope_tables<B: Backend>(seq: usize, head_dim: usize, device: &B::Device) -> (Tensor<B, 4>, Tensor<B, 4>) {
+    let half = head_dim / 2;
+    let mut cos = Vec::with_capacity(seq * head_dim);
+    let mut sin = Vec::with_capacity(seq * head_dim);
+    for pos in 0..seq {
+        for i in 0..head_dim {
+            let f = 1.0 / 10000f32.powf((i % half) as f32 * 2.0 / head_dim as f32);
+            cos.push((pos as f32 * f).cos());
+            sin.push((pos as f32 * f).sin());
+        }
+    }
+    let t = |v: Vec<f32>| Tensor::<B, 1>::from_floats(v.as_slice(), device).reshape([1, 1, seq, head_dim]);
+    (t(cos), t(sin))
+}
+
+/// Rotates q or k by position.
+///
+/// # Shapes
+/// - `x`: `[batch, heads, seq, head_dim]` → same
+fn rotate<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>) -> Tensor<B, 4> {
+    let [b, h, n, d] = x.dims();
+    let x1 = x.clone().slice([0..b, 0..h, 0..n, 0..d / 2]);
+    let x2 = x.clone().slice([0..b, 0..h, 0..n, d / 2..d]);
+    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+    x * cos.clone() + rotated * sin.clone()
+}
+
+/// One decoder block.
+#[derive(Module, Debug)]
+pub struct LmBlock<B: Backend> {
+    norm1: RmsNorm<B>,
+    attn: SelfAttention<B>,
+    norm2: RmsNorm<B>,
+    gate: Linear<B>,
+    up: Linear<B>,
+    down: Linear<B>,
+    heads: usize,
+}
+
+impl<B: Backend> LmBlock<B> {
+    /// # Shapes
+    /// - `x`: `[batch, seq, dim]`, tables `[1, 1, seq, head_dim]` → `[batch, seq, dim]`
+    pub fn forward(&self, x: Tensor<B, 3>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>) -> Tensor<B, 3> {
+        let [q, k, v] = self.attn.qkv(self.norm1.forward(x.clone()));
+        let x = x + self.attn.attend(rotate(q, cos, sin), rotate(k, cos, sin), v);
+        let h = self.norm2.forward(x.clone());
+        x + self.down.forward(silu(self.gate.forward(h.clone())) * self.up.forward(h))
+    }
+}
+
+/// The decoder.
+#[derive(Module, Debug)]
+pub struct Lm<B: Backend> {
+    embed: Embedding<B>,
+    blocks: Vec<LmBlock<B>>,
+    norm: RmsNorm<B>,
+    head: Linear<B>,
+}
+
+impl<B: Backend> Lm<B> {
+    /// Token embeddings.
+    ///
+    /// # Shapes
+    /// - `ids`: `[batch, seq]` → `[batch, seq, dim]`
+    pub fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        self.embed.forward(ids)
+    }
+
+    /// Runs the decoder over embeddings (visual prefix and text) and returns logits.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq, dim]` → `[batch, seq, vocab]`
+    pub fn forward_embeds(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [_, n, d] = x.dims();
+        let heads = self.blocks.first().map(|b| b.heads).unwrap_or(1);
+        let (cos, sin) = rope_tables::<B>(n, d / heads, &x.device());
+        let mut x = x;
+        for blk in &self.blocks {
+            x = blk.forward(x, &cos, &sin);
+        }
+        self.head.forward(self.norm.forward(x))
+    }
+
+    /// Logits of a token sequence.
+    ///
+    /// # Shapes
+    /// - `ids`: `[batch, seq]` → `[batch, seq, vocab]`
+    pub fn forward(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        self.forward_embeds(self.embed(ids))
+    }
+}

@@ -1,0 +1,16 @@
+//! Models: experts, fusions, projector, the decoder LM and the assembled MLLM.
+
+pub mod attention;
+pub mod encoders;
+pub mod fusion;
+pub mod lm;
+pub mod loss;
+pub mod mllm;
+pub mod projector;
+pub mod resample;
+pub mod vit_block;
+
+pub use mllm::{Mllm, MllmConfig};
+
+#[cfg(test)]
+mod tests;

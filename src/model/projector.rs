@@ -1,0 +1,40 @@
+//! The MLP projector into the LM's embedding space: Linear → GELU → Linear.
+
+use burn::nn::{Gelu, Linear, LinearConfig};
+use burn::prelude::*;
+
+/// Configuration of [`Projector`].
+#[derive(Config, Debug)]
+pub struct ProjectorConfig {
+    /// Input width (sum of expert channels for channel concat).
+    pub input: usize,
+    /// LM width.
+    pub output: usize,
+}
+
+/// Two-layer MLP projector (LLaVA-1.5 style).
+#[derive(Module, Debug)]
+pub struct Projector<B: Backend> {
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    act: Gelu,
+}
+
+impl ProjectorConfig {
+    /// Builds the projector on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Projector<B> {
+        Projector {
+            fc1: LinearConfig::new(self.input, self.output).init(device),
+            fc2: LinearConfig::new(self.output, self.output).init(device),
+            act: Gelu::new(),
+        }
+    }
+}
+
+impl<B: Backend> Projector<B> {
+    /// # Shapes
+    /// - `x`: `[batch, tokens, input]` → `[batch, tokens, output]`
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        self.fc2.forward(self.act.forward(self.fc1.forward(x)))
+    }
+}

@@ -1,0 +1,51 @@
+//! The pre-norm transformer block of ViT experts: LayerNorm → attention → LayerNorm → GELU MLP.
+
+use super::attention::{SelfAttention, SelfAttentionConfig};
+use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+
+/// Configuration of [`VitBlock`].
+#[derive(Config, Debug)]
+pub struct VitBlockConfig {
+    /// Width.
+    pub dim: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// MLP hidden width as a multiple of `dim`. Default: 4.
+    #[config(default = 4)]
+    pub mlp_ratio: usize,
+}
+
+/// One ViT encoder block.
+#[derive(Module, Debug)]
+pub struct VitBlock<B: Backend> {
+    norm1: LayerNorm<B>,
+    attn: SelfAttention<B>,
+    norm2: LayerNorm<B>,
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    act: Gelu,
+}
+
+impl VitBlockConfig {
+    /// Builds the block on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> VitBlock<B> {
+        VitBlock {
+            norm1: LayerNormConfig::new(self.dim).init(device),
+            attn: SelfAttentionConfig::new(self.dim, self.heads).init(device),
+            norm2: LayerNormConfig::new(self.dim).init(device),
+            fc1: LinearConfig::new(self.dim, self.dim * self.mlp_ratio).init(device),
+            fc2: LinearConfig::new(self.dim * self.mlp_ratio, self.dim).init(device),
+            act: Gelu::new(),
+        }
+    }
+}
+
+impl<B: Backend> VitBlock<B> {
+    /// # Shapes
+    /// - `x`: `[batch, tokens, dim]` → `[batch, tokens, dim]`
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let x = x.clone() + self.attn.forward(self.norm1.forward(x));
+        x.clone() + self.fc2.forward(self.act.forward(self.fc1.forward(self.norm2.forward(x))))
+    }
+}

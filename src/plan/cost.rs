@@ -1,0 +1,87 @@
+//! Cost estimates from FLOP counts of the configs, calibrated on a 2-core CPU with the `flex` backend.
+
+use super::stage::{ModelSpec, StageKind};
+use crate::model::encoders::ExpertConfig;
+use crate::model::lm::LmConfig;
+use crate::spec::{ExpertKind, FusionKind};
+
+/// Effective training throughput of small models on the reference CPU (FLOP/s).
+pub const CPU_FLOPS: f64 = 4.0e9;
+/// Fixed per-step overhead on the reference CPU (seconds): data, op dispatch, optimiser.
+pub const CPU_STEP_OVERHEAD: f64 = 0.02;
+/// Text tokens of a typical QA sequence.
+pub const TEXT_TOKENS: usize = 12;
+
+/// Forward FLOPs of one expert on one image at resolution `res`.
+pub fn expert_flops(e: &ExpertConfig, res: usize) -> f64 {
+    let d = e.dim as f64;
+    match e.kind {
+        ExpertKind::Clip => {
+            let n = e.grid(res).pow(2) as f64;
+            let embed = n * 3.0 * 64.0 * d;
+            let block = 12.0 * d * d * n + 2.0 * n * n * d;
+            2.0 * (embed + e.depth as f64 * block)
+        }
+        ExpertKind::ConvNext => {
+            let w = [(e.dim / 4).max(4) as f64, (e.dim / 2).max(4) as f64, d];
+            let mut side = res as f64 / 4.0;
+            let mut macs = 3.0 * 16.0 * w[0] * side * side;
+            for s in 0..3 {
+                if s > 0 {
+                    side /= 2.0;
+                    macs += w[s - 1] * 4.0 * w[s] * side * side;
+                }
+                macs += e.depth as f64 * (49.0 * w[s] + 8.0 * w[s] * w[s]) * side * side;
+            }
+            2.0 * macs
+        }
+    }
+}
+
+/// Forward FLOPs of the LM on `tokens` tokens.
+pub fn lm_flops(lm: &LmConfig, tokens: usize) -> f64 {
+    let (d, n) = (lm.dim as f64, tokens as f64);
+    let block = (4.0 * d * d + 3.0 * d * lm.hidden() as f64) * n + 2.0 * n * n * d;
+    2.0 * (lm.depth as f64 * block + d * lm.vocab as f64 * n)
+}
+
+fn visual_tokens(m: &ModelSpec) -> usize {
+    if m.experts.is_empty() {
+        return 0;
+    }
+    match m.fusion {
+        FusionKind::ChannelConcat => m.grid * m.grid,
+        FusionKind::SequenceAppend => m.grid * m.grid * m.experts.len(),
+    }
+}
+
+/// Estimated seconds of a stage on the reference CPU.
+pub fn estimate_seconds(kind: &StageKind) -> f64 {
+    let (flops_per_sample, steps, batch) = match kind {
+        StageKind::ExpertPretrain { expert, optim, .. } => (3.0 * expert_flops(expert, expert.native_resolution), optim.steps, optim.batch),
+        StageKind::LmPretrain { lm, optim, .. } => (3.0 * lm_flops(lm, TEXT_TOKENS), optim.steps, optim.batch),
+        StageKind::Align { model, optim, .. } => {
+            let vision: f64 = model.experts.iter().map(|(e, r)| expert_flops(e, *r)).sum();
+            let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);
+            (vision + 2.0 * lm, optim.steps, optim.batch)
+        }
+        StageKind::Sft { model, unlock, optim, .. } => {
+            let vision: f64 = model.experts.iter().map(|(e, r)| expert_flops(e, *r)).sum();
+            let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);
+            let vision_factor = if *unlock { 3.0 } else { 1.0 };
+            (vision_factor * vision + 3.0 * lm, optim.steps, optim.batch)
+        }
+        StageKind::Eval { families, per_family, .. } => return (families.len() * per_family) as f64 * 0.002,
+    };
+    steps as f64 * (flops_per_sample * batch as f64 / CPU_FLOPS + CPU_STEP_OVERHEAD)
+}
+
+/// Human-readable duration: `45s`, `3m 20s`, `1h 05m`.
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}

@@ -1,0 +1,194 @@
+//! The plan: cells (one MLLM each, per seed), their chains of stages, content ids, and cost.
+
+pub mod cost;
+pub mod ids;
+pub mod stage;
+
+pub use stage::{ModelSpec, Optim, Stage, StageKind};
+
+use crate::data::tokenizer::Tokenizer;
+use crate::data::DataSpec;
+use crate::model::encoders::ExpertConfig;
+use crate::model::lm::LmConfig;
+use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Scale, ScalePreset, Spec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The world every stage draws from (fixed, so stages are shared across experiments).
+pub const WORLD_SEED: u64 = 2024;
+/// Seed of the pretraining stages (shared by every cell and seed).
+pub const PRETRAIN_SEED: u64 = 0;
+/// Default peak learning rate of SFT.
+pub const DEFAULT_SFT_LR: f64 = 2e-3;
+
+/// One expert's geometry in a cell (recorded so a "448" expert that really sees 336 cannot hide).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpertGeometry {
+    /// The expert.
+    pub expert: ExpertKind,
+    /// Effective input resolution in pixels.
+    pub resolution: usize,
+    /// Its pretraining resolution.
+    pub native_resolution: usize,
+    /// Output token grid side at that resolution.
+    pub grid: usize,
+}
+
+/// One cell: an MLLM trained and evaluated with one seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedCell {
+    /// Content id (its evaluation stage's id).
+    pub id: String,
+    /// Readable label (`blind` for the baseline).
+    pub label: String,
+    /// The settings (None for the blind baseline).
+    pub settings: Option<CellSettings>,
+    /// Seed.
+    pub seed: u64,
+    /// Stage ids from the first to run to the evaluation.
+    pub stages: Vec<String>,
+    /// Each expert's effective resolution and grid.
+    pub experts: Vec<ExpertGeometry>,
+    /// Visual tokens the LM receives.
+    pub visual_tokens: usize,
+    /// Families evaluated.
+    pub families: Vec<Family>,
+}
+
+/// An experiment resolved into cells and a deduplicated stage graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Experiment name.
+    pub experiment: String,
+    /// Scale the plan was made at.
+    pub scale: Scale,
+    /// The cells, in spec order (seeds innermost), blind baseline(s) last.
+    pub cells: Vec<PlannedCell>,
+    /// Every stage by id.
+    pub stages: BTreeMap<String, Stage>,
+}
+
+impl Plan {
+    /// How many cells use stage `id`.
+    pub fn sharing(&self, id: &str) -> usize {
+        self.cells.iter().filter(|c| c.stages.iter().any(|s| s == id)).count()
+    }
+}
+
+struct Builder {
+    scale: Scale,
+    preset: ScalePreset,
+    stages: BTreeMap<String, Stage>,
+}
+
+impl Builder {
+    fn add(&mut self, kind: StageKind, inputs: Vec<String>, label: String) -> String {
+        let s = Stage::new(kind, inputs, label);
+        let id = s.id.clone();
+        self.stages.entry(id.clone()).or_insert(s);
+        id
+    }
+
+    fn lm_config(&self) -> LmConfig {
+        LmConfig::new(Tokenizer::new().vocab_size(), self.preset.lm_dim, self.preset.lm_depth, self.preset.heads)
+    }
+
+    fn all_data(&self) -> DataSpec {
+        DataSpec { seed: WORLD_SEED, families: Family::ALL.to_vec(), max_objects: 3 }
+    }
+
+    fn expert(&mut self, kind: ExpertKind) -> String {
+        let cfg = ExpertConfig::at_scale(kind, self.scale);
+        let label = format!("expert-pretrain {kind}@{}", cfg.native_resolution);
+        let optim = Optim { steps: self.preset.expert_steps, batch: 2 * self.preset.batch_size, lr: 1e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool };
+        let data = self.all_data();
+        self.add(StageKind::ExpertPretrain { expert: cfg, data, optim }, vec![], label)
+    }
+
+    fn lm(&mut self) -> String {
+        let optim = Optim { steps: self.preset.lm_steps, batch: 2 * self.preset.batch_size, lr: 3e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool };
+        let (lm, data) = (self.lm_config(), self.all_data());
+        self.add(StageKind::LmPretrain { lm, data, optim }, vec![], "lm-pretrain".into())
+    }
+
+    fn eval(&mut self, families: &[Family], sft: String, label: &str) -> String {
+        let kind = StageKind::Eval { families: families.to_vec(), per_family: self.preset.eval_per_family, data_seed: WORLD_SEED };
+        self.add(kind, vec![sft], format!("eval {label}"))
+    }
+
+    fn cell(&mut self, c: &CellSettings, seed: u64) -> PlannedCell {
+        let experts: Vec<(ExpertConfig, usize)> =
+            c.encoders.iter().map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale))).collect();
+        let model = ModelSpec { experts: experts.clone(), fusion: c.fusion, grid: c.grid, lm: self.lm_config() };
+        let data = DataSpec { seed: WORLD_SEED, families: c.families.clone(), max_objects: 3 };
+        let mut inputs: Vec<String> = c.encoders.iter().map(|&k| self.expert(k)).collect();
+        inputs.push(self.lm());
+        let mut chain = inputs.clone();
+        let p = &self.preset;
+        let align_optim = Optim { steps: p.align_steps, batch: p.batch_size, lr: 2e-3, seed, pool: p.train_pool };
+        let sft_optim = Optim { steps: c.sft_steps.unwrap_or(p.sft_steps), batch: p.batch_size, lr: c.lr.unwrap_or(DEFAULT_SFT_LR), seed, pool: p.train_pool };
+        let label = c.label();
+        let align = self.add(StageKind::Align { model: model.clone(), data: data.clone(), optim: align_optim }, inputs, format!("align {label}"));
+        let sft = self.add(StageKind::Sft { model, unlock: c.unlock, data, optim: sft_optim }, vec![align.clone()], format!("sft {label} seed {seed}"));
+        let eval = self.eval(&c.families, sft.clone(), &label);
+        chain.extend([align, sft, eval.clone()]);
+        let geometry = experts
+            .iter()
+            .map(|(e, r)| ExpertGeometry { expert: e.kind, resolution: *r, native_resolution: e.native_resolution, grid: e.grid(*r) })
+            .collect();
+        let visual_tokens = match c.fusion {
+            FusionKind::ChannelConcat => c.grid * c.grid,
+            FusionKind::SequenceAppend => c.grid * c.grid * c.encoders.len(),
+        };
+        PlannedCell { id: eval, label, settings: Some(c.clone()), seed, stages: chain, experts: geometry, visual_tokens, families: c.families.clone() }
+    }
+
+    fn blind(&mut self, families: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
+        let lm = self.lm();
+        let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, grid: 0, lm: self.lm_config() };
+        let data = DataSpec { seed: WORLD_SEED, families: families.to_vec(), max_objects: 3 };
+        let optim = Optim { steps: sft_steps, batch: self.preset.batch_size, lr, seed, pool: self.preset.train_pool };
+        let sft = self.add(StageKind::Sft { model, unlock: false, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));
+        let eval = self.eval(families, sft.clone(), "blind");
+        PlannedCell {
+            id: eval.clone(),
+            label: "blind".into(),
+            settings: None,
+            seed,
+            stages: vec![lm, sft, eval],
+            experts: vec![],
+            visual_tokens: 0,
+            families: families.to_vec(),
+        }
+    }
+}
+
+/// Resolves a spec at `scale` into a plan.
+pub fn plan(spec: &Spec, scale: Scale) -> Plan {
+    let mut b = Builder { scale, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+    let mut cells = Vec::new();
+    for c in &spec.cells {
+        for &seed in &spec.seeds {
+            cells.push(b.cell(c, seed));
+        }
+    }
+    if spec.blind_baseline {
+        // One blind row per distinct family mixture (the same questions, no image), with the longest SFT budget.
+        let mut mixtures: Vec<&CellSettings> = Vec::new();
+        for c in &spec.cells {
+            if !mixtures.iter().any(|m| m.families == c.families) {
+                mixtures.push(c);
+            }
+        }
+        for c in mixtures {
+            let steps = spec.cells.iter().filter(|d| d.families == c.families).map(|d| d.sft_steps.unwrap_or(b.preset.sft_steps)).max().unwrap();
+            for &seed in &spec.seeds {
+                cells.push(b.blind(&c.families, seed, steps, c.lr.unwrap_or(DEFAULT_SFT_LR)));
+            }
+        }
+    }
+    Plan { experiment: spec.name.clone(), scale, cells, stages: b.stages }
+}
+
+#[cfg(test)]
+mod tests;

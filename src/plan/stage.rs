@@ -1,0 +1,139 @@
+//! Stage descriptions: everything that determines a stage's output, and nothing else.
+
+use super::ids::content_id;
+use crate::data::DataSpec;
+use crate::model::encoders::ExpertConfig;
+use crate::model::lm::LmConfig;
+use crate::spec::{Family, FusionKind};
+use serde::{Deserialize, Serialize};
+
+/// Optimisation settings that a stage's output depends on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Optim {
+    /// Steps.
+    pub steps: usize,
+    /// Samples per step.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Initialisation and data-order seed.
+    pub seed: u64,
+    /// Distinct training samples cycled over.
+    pub pool: usize,
+}
+
+/// The MLLM's architecture (experts by kind and resolution; their weights come from input stages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// Each expert's architecture and input resolution.
+    pub experts: Vec<(ExpertConfig, usize)>,
+    /// Fusion strategy.
+    pub fusion: FusionKind,
+    /// Token grid side.
+    pub grid: usize,
+    /// The decoder.
+    pub lm: LmConfig,
+}
+
+/// What a stage does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StageKind {
+    /// An expert's own pretraining (contrastive) at its native resolution.
+    ExpertPretrain {
+        /// Architecture.
+        expert: ExpertConfig,
+        /// Data.
+        data: DataSpec,
+        /// Optimisation.
+        optim: Optim,
+    },
+    /// LM pretraining on the world's text.
+    LmPretrain {
+        /// Architecture.
+        lm: LmConfig,
+        /// Data.
+        data: DataSpec,
+        /// Optimisation.
+        optim: Optim,
+    },
+    /// Alignment: projector only, on captions.
+    Align {
+        /// Architecture.
+        model: ModelSpec,
+        /// Data.
+        data: DataSpec,
+        /// Optimisation.
+        optim: Optim,
+    },
+    /// Supervised fine-tuning on the QA mixture.
+    Sft {
+        /// Architecture (no experts: the blind baseline).
+        model: ModelSpec,
+        /// Whether the experts train.
+        unlock: bool,
+        /// Data.
+        data: DataSpec,
+        /// Optimisation.
+        optim: Optim,
+    },
+    /// Evaluation on the test split.
+    Eval {
+        /// Families scored.
+        families: Vec<Family>,
+        /// Questions per family.
+        per_family: usize,
+        /// World seed of the test split.
+        data_seed: u64,
+    },
+}
+
+impl StageKind {
+    /// Short name for tables and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StageKind::ExpertPretrain { .. } => "expert-pretrain",
+            StageKind::LmPretrain { .. } => "lm-pretrain",
+            StageKind::Align { .. } => "align",
+            StageKind::Sft { .. } => "sft",
+            StageKind::Eval { .. } => "eval",
+        }
+    }
+
+    /// Training steps (0 for evaluation).
+    pub fn steps(&self) -> usize {
+        match self {
+            StageKind::ExpertPretrain { optim, .. }
+            | StageKind::LmPretrain { optim, .. }
+            | StageKind::Align { optim, .. }
+            | StageKind::Sft { optim, .. } => optim.steps,
+            StageKind::Eval { .. } => 0,
+        }
+    }
+}
+
+/// A stage with its inputs and content id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Content id (hash of `kind` and `inputs`).
+    pub id: String,
+    /// What it does.
+    pub kind: StageKind,
+    /// Ids of the stages whose outputs it reads, in a fixed order.
+    pub inputs: Vec<String>,
+    /// A readable description, e.g. `expert-pretrain clip@64`.
+    pub label: String,
+}
+
+impl Stage {
+    /// Builds a stage and computes its id.
+    pub fn new(kind: StageKind, inputs: Vec<String>, label: String) -> Self {
+        #[derive(Serialize)]
+        struct Hashed<'a> {
+            kind: &'a StageKind,
+            inputs: &'a [String],
+        }
+        let id = content_id(&Hashed { kind: &kind, inputs: &inputs });
+        Self { id, kind, inputs, label }
+    }
+}

@@ -1,0 +1,38 @@
+//! Result rows as a polars DataFrame, written to CSV and parquet.
+
+use super::rows::{columns, row, Value};
+use crate::spec::Axis;
+use crate::store::CellResult;
+use polars::prelude::*;
+use std::path::Path;
+
+/// The results table as a DataFrame (numbers as f64, empty as null).
+pub fn frame(results: &[CellResult], axes: &[Axis]) -> PolarsResult<DataFrame> {
+    let cols = columns(axes);
+    let rows: Vec<Vec<Value>> = results.iter().map(|r| row(r, axes)).collect();
+    let mut series = Vec::with_capacity(cols.len());
+    for (j, name) in cols.iter().enumerate() {
+        let numeric = rows.iter().all(|r| !matches!(r[j], Value::Text(_)));
+        let s = if numeric {
+            let v: Vec<Option<f64>> = rows.iter().map(|r| if let Value::Number(x) = r[j] { Some(x) } else { None }).collect();
+            Series::new(name.as_str().into(), v)
+        } else {
+            let v: Vec<Option<String>> = rows.iter().map(|r| if let Value::Text(t) = &r[j] { Some(t.clone()) } else { None }).collect();
+            Series::new(name.as_str().into(), v)
+        };
+        series.push(s.into_column());
+    }
+    DataFrame::new_infer_height(series)
+}
+
+/// Writes `df` as CSV to `csv` and parquet to `parquet`.
+pub fn write(df: &mut DataFrame, csv: &Path, parquet: &Path) -> PolarsResult<()> {
+    if let Some(d) = csv.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    let mut f = std::fs::File::create(csv)?;
+    CsvWriter::new(&mut f).include_header(true).finish(df)?;
+    let mut f = std::fs::File::create(parquet)?;
+    ParquetWriter::new(&mut f).finish(df)?;
+    Ok(())
+}

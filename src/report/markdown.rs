@@ -1,0 +1,85 @@
+//! Markdown tables for the terminal and report.md, and the effects of each varied axis.
+
+use crate::plan::cost::human_duration;
+use crate::spec::{Axis, Family};
+use crate::store::CellResult;
+
+fn families_evaluated(results: &[CellResult]) -> Vec<Family> {
+    Family::ALL.iter().copied().filter(|f| results.iter().any(|r| r.scores.get(*f).is_some())).collect()
+}
+
+fn blind_average(results: &[CellResult], seed: u64) -> Option<f64> {
+    results.iter().find(|r| r.settings.is_none() && r.seed == seed).map(|r| r.scores.average)
+}
+
+/// The results table: one row per cell and seed, scores in percent.
+pub fn table(results: &[CellResult]) -> String {
+    let fams = families_evaluated(results);
+    let mut head = vec!["label".to_string(), "seed".into()];
+    head.extend(fams.iter().map(|f| f.to_string()));
+    head.extend(["average", "Δ blind", "visual tokens", "params (trainable)", "train time", "SFT samples/s", "experts (res, grid)"].map(String::from));
+    let mut out = format!("| {} |\n|{}|\n", head.join(" | "), head.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    for r in results {
+        let mut cells = vec![r.label.clone(), r.seed.to_string()];
+        cells.extend(fams.iter().map(|f| r.scores.get(*f).map(|s| format!("{s:.1}")).unwrap_or_default()));
+        cells.push(format!("{:.1}", r.scores.average));
+        cells.push(match (r.settings.is_some(), blind_average(results, r.seed)) {
+            (true, Some(b)) => format!("{:+.1}", r.scores.average - b),
+            _ => String::new(),
+        });
+        cells.push(r.visual_tokens.to_string());
+        cells.push(format!("{} ({})", r.params_total, r.params_trainable));
+        cells.push(human_duration(r.train_seconds));
+        cells.push(format!("{:.0}", r.sft_samples_per_second));
+        cells.push(r.geometry());
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// For each varied axis, the mean change in each family score and the average between cells that
+/// differ only on that axis (same seed), e.g. "unlock false → true: average +4.1 (2 pairs)".
+pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
+    let fams = families_evaluated(results);
+    let mut out = String::new();
+    for &axis in axes {
+        let mut pairs: Vec<(String, String, Vec<(f64, Vec<Option<f64>>)>)> = Vec::new();
+        for a in results {
+            let Some(sa) = &a.settings else { continue };
+            for b in results {
+                let Some(sb) = &b.settings else { continue };
+                if a.seed != b.seed || axis.value_of(sa) >= axis.value_of(sb) {
+                    continue;
+                }
+                let same_elsewhere = [Axis::Encoders, Axis::Fusion, Axis::Resolution, Axis::Unlock, Axis::Families, Axis::Grid, Axis::SftSteps, Axis::Lr]
+                    .iter()
+                    .filter(|x| **x != axis)
+                    .all(|x| x.value_of(sa) == x.value_of(sb));
+                if !same_elsewhere {
+                    continue;
+                }
+                let (va, vb) = (axis.value_of(sa), axis.value_of(sb));
+                let diff = b.scores.average - a.scores.average;
+                let fam: Vec<Option<f64>> = fams.iter().map(|f| Some(b.scores.get(*f)? - a.scores.get(*f)?)).collect();
+                match pairs.iter_mut().find(|(x, y, _)| *x == va && *y == vb) {
+                    Some(p) => p.2.push((diff, fam)),
+                    None => pairs.push((va, vb, vec![(diff, fam)])),
+                }
+            }
+        }
+        for (va, vb, diffs) in pairs {
+            let n = diffs.len() as f64;
+            let mean = diffs.iter().map(|d| d.0).sum::<f64>() / n;
+            let per: Vec<String> = fams
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    let v: Vec<f64> = diffs.iter().filter_map(|d| d.1[i]).collect();
+                    (!v.is_empty()).then(|| format!("{f} {:+.1}", v.iter().sum::<f64>() / v.len() as f64))
+                })
+                .collect();
+            out.push_str(&format!("- `{}`: {va} → {vb}: average {mean:+.1} ({}; {} pair{})\n", axis.key(), per.join(", "), diffs.len(), if diffs.len() == 1 { "" } else { "s" }));
+        }
+    }
+    out
+}

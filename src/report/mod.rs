@@ -1,0 +1,79 @@
+//! Reports from stored results alone: results.csv / .parquet (polars) and report.md.
+
+pub mod frame;
+pub mod markdown;
+pub mod rows;
+
+use crate::plan::Plan;
+use crate::spec::Spec;
+use crate::store::{CellResult, Store};
+use std::path::{Path, PathBuf};
+
+/// Report errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No results stored yet.
+    #[error("no results for experiment `{0}` in {1}; run it first: eyrie run <file>")]
+    NoResults(String, String),
+    /// Writing tables failed.
+    #[error("writing tables: {0}")]
+    Polars(#[from] polars::error::PolarsError),
+    /// Writing files failed.
+    #[error("writing report: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The stored results of every cell of `plan` that is done, in plan order.
+pub fn collect(plan: &Plan, store: &Store) -> Vec<CellResult> {
+    plan.cells.iter().filter_map(|c| store.read_result(&plan.experiment, &c.id)).collect()
+}
+
+/// Files a report wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// `results/<experiment>/results.csv`.
+    pub csv: PathBuf,
+    /// `results/<experiment>/results.parquet`.
+    pub parquet: PathBuf,
+    /// `reports/<experiment>/report.md`.
+    pub markdown: PathBuf,
+}
+
+/// Writes results.csv / .parquet and reports/<experiment>/report.md (with a copy of results.csv).
+pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path, done: usize) -> Result<Written, ReportError> {
+    let results = collect(plan, store);
+    if results.is_empty() {
+        return Err(ReportError::NoResults(plan.experiment.clone(), store.root.display().to_string()));
+    }
+    let exp = store.experiment_dir(&plan.experiment);
+    let csv = exp.join("results.csv");
+    let parquet = exp.join("results.parquet");
+    let mut df = frame::frame(&results, &spec.axes)?;
+    frame::write(&mut df, &csv, &parquet)?;
+    let out_dir = reports_root.join(&plan.experiment);
+    std::fs::create_dir_all(&out_dir)?;
+    std::fs::copy(&csv, out_dir.join("results.csv"))?;
+    let backend = results.first().map(|r| r.backend.clone()).unwrap_or_default();
+    let mut md = format!("# {}\n\n", plan.experiment);
+    if let Some(d) = &spec.description {
+        md.push_str(&format!("{d}\n\n"));
+    }
+    md.push_str(&format!(
+        "Scale `{}`, backend `{backend}`, {} of {} cells done. Scores in percent on held-out test questions \
+         (POPE: F1). `Δ blind` is the average minus the no-image baseline's with the same seed.\n\n",
+        plan.scale,
+        results.len(),
+        plan.cells.len().max(done)
+    ));
+    md.push_str("## Results\n\n");
+    md.push_str(&markdown::table(&results));
+    let effects = markdown::effects(&results, &spec.axes);
+    if !effects.is_empty() {
+        md.push_str("\n## Effects of each axis\n\nMean change between cells that differ only on one axis:\n\n");
+        md.push_str(&effects);
+    }
+    md.push_str("\nThe same rows: [results.csv](results.csv).\n");
+    let markdown_path = out_dir.join("report.md");
+    std::fs::write(&markdown_path, md)?;
+    Ok(Written { csv, parquet, markdown: markdown_path })
+}

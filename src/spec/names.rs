@@ -1,0 +1,136 @@
+//! Closed sets of names a spec may use: experts, fusions, task families, scales.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The spelling used in experiment files.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            /// The known spellings, comma-separated (for error hints).
+            pub fn known() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+                    .ok_or_else(|| format!("unknown {} `{}`; known: {}", stringify!($name), s, Self::known()))
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// A vision expert (encoder family).
+    ExpertKind {
+        /// ViT with learned position embeddings, image-text contrastive, low native resolution.
+        Clip => "clip",
+        /// ConvNeXt stages, contrastive, high native resolution.
+        ConvNext => "convnext",
+    }
+}
+
+named_enum! {
+    /// How several experts' features are joined into visual tokens.
+    FusionKind {
+        /// Resample every expert's map to one grid and concatenate on channels.
+        ChannelConcat => "channel-concat",
+        /// Project every expert separately and concatenate on the sequence.
+        SequenceAppend => "sequence-append",
+    }
+}
+
+named_enum! {
+    /// A task family of the proxy world (stand-in for a group of the paper's benchmarks).
+    Family {
+        /// Colour / shape questions about objects (GQA, VQAv2).
+        Vqa => "vqa",
+        /// How many objects (of a colour or shape).
+        Count => "count",
+        /// Read the word in the image (TextVQA, OCRBench).
+        Ocr => "ocr",
+        /// Read a bar's value in a bar chart (ChartQA).
+        Chart => "chart",
+        /// Read a field of a key: value form (DocVQA).
+        Doc => "doc",
+        /// Balanced yes/no existence probes (POPE), scored by F1.
+        Pope => "pope",
+    }
+}
+
+named_enum! {
+    /// A named size preset for models, data and steps.
+    Scale {
+        /// Seconds per cell: CI and tests.
+        Smoke => "smoke",
+        /// Minutes per cell on a CPU; enough signal to see the paper's effects.
+        Proxy => "proxy",
+    }
+}
+
+named_enum! {
+    /// The compute backend a run uses.
+    BackendKind {
+        /// burn's `flex` CPU backend (default).
+        Flex => "flex",
+        /// burn's `ndarray` CPU backend.
+        Ndarray => "ndarray",
+        /// burn's `wgpu` GPU backend.
+        Wgpu => "wgpu",
+        /// burn's `cuda` GPU backend.
+        Cuda => "cuda",
+    }
+}
+
+impl FusionKind {
+    /// The smallest number of experts the strategy accepts.
+    pub fn min_experts(self) -> usize {
+        match self {
+            FusionKind::ChannelConcat => 1,
+            // With one expert, sequence append is the same model as channel concat.
+            FusionKind::SequenceAppend => 2,
+        }
+    }
+}
+
+impl Family {
+    /// The family's column name in result tables.
+    pub fn column(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl ExpertKind {
+    /// The resolution the expert is pretrained at, per scale.
+    pub fn native_resolution(self, scale: Scale) -> usize {
+        match (self, scale) {
+            (ExpertKind::Clip, Scale::Smoke) => 32,
+            (ExpertKind::Clip, Scale::Proxy) => 64,
+            (ExpertKind::ConvNext, Scale::Smoke) => 64,
+            (ExpertKind::ConvNext, Scale::Proxy) => 128,
+        }
+    }
+
+    /// Input sides must be a multiple of this (ViT patch size; ConvNeXt total stride).
+    pub fn stride(self) -> usize {
+        match self {
+            ExpertKind::Clip => 8,
+            ExpertKind::ConvNext => 16,
+        }
+    }
+}

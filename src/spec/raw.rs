@@ -1,0 +1,69 @@
+//! The experiment file as written: private serde types that refuse unknown keys.
+
+use super::names::{ExpertKind, Family, FusionKind, Scale};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSpec {
+    pub experiment: RawExperiment,
+    #[serde(default)]
+    pub base: RawCell,
+    #[serde(default)]
+    pub grid: RawGrid,
+    #[serde(default)]
+    pub exclude: Vec<RawCell>,
+}
+
+/// `[experiment]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawExperiment {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub scale: Option<Scale>,
+    #[serde(default)]
+    pub seeds: Option<Spanned<Vec<u64>>>,
+    #[serde(default)]
+    pub blind_baseline: Option<bool>,
+}
+
+/// A resolution as written: pixels, or the word `native`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawResolution {
+    Pixels(i64),
+    Word(String),
+}
+
+/// One value per setting: `[base]` and each `[[exclude]]` rule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawCell {
+    pub encoders: Option<Spanned<Vec<ExpertKind>>>,
+    pub fusion: Option<Spanned<FusionKind>>,
+    pub resolution: Option<Spanned<RawResolution>>,
+    pub unlock: Option<bool>,
+    pub families: Option<Spanned<Vec<Family>>>,
+    pub grid: Option<Spanned<i64>>,
+    pub sft_steps: Option<Spanned<i64>>,
+    pub lr: Option<Spanned<f64>>,
+}
+
+/// `[grid]`: a list of values per axis.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawGrid {
+    pub encoders: Option<Vec<Spanned<Vec<ExpertKind>>>>,
+    pub fusion: Option<Vec<Spanned<FusionKind>>>,
+    pub resolution: Option<Vec<Spanned<RawResolution>>>,
+    pub unlock: Option<Vec<bool>>,
+    pub families: Option<Vec<Spanned<Vec<Family>>>>,
+    pub grid: Option<Vec<Spanned<i64>>>,
+    pub sft_steps: Option<Vec<Spanned<i64>>>,
+    pub lr: Option<Vec<Spanned<f64>>>,
+}

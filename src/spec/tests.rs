@@ -1,0 +1,102 @@
+use super::*;
+use std::path::Path;
+
+fn err(text: &str) -> SpecError {
+    parse(Path::new("exp.toml"), text).expect_err("spec should be refused")
+}
+
+const OK: &str = r#"
+[experiment]
+name = "t"
+scale = "smoke"
+seeds = [0, 1]
+
+[base]
+fusion = "channel-concat"
+
+[grid]
+encoders = [["clip"], ["clip", "convnext"]]
+unlock = [false, true]
+
+[[exclude]]
+encoders = ["clip"]
+unlock = true
+"#;
+
+#[test]
+fn expands_grid_minus_exclusions() {
+    let s = parse(Path::new("exp.toml"), OK).unwrap();
+    assert_eq!(s.cells.len(), 3);
+    assert_eq!(s.seeds, vec![0, 1]);
+    assert_eq!(s.axes, vec![Axis::Encoders, Axis::Unlock]);
+    assert!(!s.cells.iter().any(|c| c.encoders == vec![ExpertKind::Clip] && c.unlock));
+    assert_eq!(s.cells[2].label(), "clip+convnext/channel-concat/unlocked");
+}
+
+#[test]
+fn unknown_key_names_key_line_and_column() {
+    let e = err("[experiment]\nname = \"t\"\n\n[base]\nfusoin = \"channel-concat\"\n");
+    let msg = e.to_string();
+    assert_eq!(e.line, Some(5), "{msg}");
+    assert_eq!(e.column, Some(1), "{msg}");
+    assert!(msg.contains("exp.toml:5:1"), "{msg}");
+    assert!(msg.contains("unknown field `fusoin`"), "{msg}");
+    assert!(msg.contains("base"), "{msg}");
+}
+
+#[test]
+fn unknown_encoder_lists_known_names() {
+    let e = err("[experiment]\nname = \"t\"\n[grid]\nencoders = [[\"clip\"], [\"clip\", \"siglip\"]]\n");
+    let msg = e.to_string();
+    assert_eq!(e.key, "grid.encoders[1][1]", "{msg}");
+    assert_eq!(e.line, Some(4), "{msg}");
+    assert!(msg.contains("siglip"), "{msg}");
+    assert!(msg.contains("known encoders: clip, convnext"), "{msg}");
+}
+
+#[test]
+fn wrong_type_is_refused_with_key() {
+    let e = err("[experiment]\nname = \"t\"\n[base]\nunlock = \"yes\"\n");
+    assert_eq!(e.key, "base.unlock", "{e}");
+    assert_eq!(e.line, Some(4), "{e}");
+}
+
+#[test]
+fn resolution_must_divide_by_patch() {
+    let e = err("[experiment]\nname = \"t\"\n[grid]\nresolution = [64, 100]\n");
+    let msg = e.to_string();
+    assert_eq!(e.key, "grid.resolution[1]", "{msg}");
+    assert!(msg.contains("not divisible"), "{msg}");
+    assert!(msg.contains("try 96 or 104"), "{msg}");
+    assert_eq!((e.line, e.column), (Some(4), Some(19)), "{msg}");
+}
+
+#[test]
+fn empty_encoder_set_is_refused() {
+    let e = err("[experiment]\nname = \"t\"\n[grid]\nencoders = [[]]\n");
+    assert!(e.to_string().contains("empty encoder set"), "{e}");
+    assert_eq!(e.key, "grid.encoders[0]");
+}
+
+#[test]
+fn fusion_needing_two_experts_given_one_is_refused() {
+    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\"]\nfusion = \"sequence-append\"\n");
+    let msg = e.to_string();
+    assert_eq!(e.key, "base.fusion", "{msg}");
+    assert!(msg.contains("needs at least 2 experts"), "{msg}");
+    assert_eq!(e.line, Some(5), "{msg}");
+}
+
+#[test]
+fn unknown_fusion_and_scale_hint_known_names() {
+    let e = err("[experiment]\nname = \"t\"\n[base]\nfusion = \"concat\"\n");
+    assert!(e.to_string().contains("channel-concat, sequence-append"), "{e}");
+    let e = err("[experiment]\nname = \"t\"\nscale = \"huge\"\n");
+    assert!(e.to_string().contains("smoke, proxy"), "{e}");
+}
+
+#[test]
+fn syntax_error_has_position() {
+    let e = err("[experiment]\nname = \n");
+    assert_eq!(e.line, Some(2), "{e}");
+}

@@ -1,0 +1,72 @@
+//! The records the store keeps: stage metadata and cell results.
+
+use crate::eval::Scores;
+use crate::plan::ExpertGeometry;
+use crate::spec::CellSettings;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Written last into a stage's artifact folder: the stage is done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageMeta {
+    /// Content id.
+    pub id: String,
+    /// Stage kind (`sft`, …).
+    pub kind: String,
+    /// Readable label.
+    pub label: String,
+    /// Wall time of the stage in seconds.
+    pub seconds: f64,
+    /// Training samples per second (0 for evaluation).
+    pub samples_per_second: f64,
+    /// Loss at the first and last logged step.
+    pub first_loss: Option<f64>,
+    /// Loss at the last logged step.
+    pub last_loss: Option<f64>,
+    /// Stage-specific metrics (e.g. an expert's retrieval accuracy vs its untrained copy).
+    pub metrics: BTreeMap<String, f64>,
+    /// Backend that computed it.
+    pub backend: String,
+}
+
+/// One cell × seed's result: written last and atomically into the cell's folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// Experiment name.
+    pub experiment: String,
+    /// Cell content id.
+    pub cell: String,
+    /// Readable label (`blind` for the baseline).
+    pub label: String,
+    /// Seed.
+    pub seed: u64,
+    /// The cell's settings (None for the blind baseline).
+    pub settings: Option<CellSettings>,
+    /// Scores per family and their average.
+    pub scores: Scores,
+    /// Visual tokens the LM received.
+    pub visual_tokens: usize,
+    /// Parameters in the MLLM.
+    pub params_total: usize,
+    /// Parameters that trained in SFT.
+    pub params_trainable: usize,
+    /// Seconds of the cell's own training (alignment + SFT).
+    pub train_seconds: f64,
+    /// SFT training samples per second.
+    pub sft_samples_per_second: f64,
+    /// Wall seconds of every stage in the cell's chain, by stage kind and label.
+    pub stage_seconds: BTreeMap<String, f64>,
+    /// Each expert's effective resolution and grid.
+    pub experts: Vec<crate::plan::ExpertGeometry>,
+    /// Scale preset.
+    pub scale: String,
+    /// Backend.
+    pub backend: String,
+}
+
+impl CellResult {
+    /// `clip@64px:8x8 convnext@128px:8x8` — what each expert really saw.
+    pub fn geometry(&self) -> String {
+        self.experts.iter().map(|g: &ExpertGeometry| format!("{}@{}px:{}x{}", g.expert, g.resolution, g.grid, g.grid)).collect::<Vec<_>>().join(" ")
+    }
+}

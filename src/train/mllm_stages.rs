@@ -1,0 +1,65 @@
+//! The MLLM's two training stages: alignment (projector only, captions) and SFT (QA mixture).
+
+use super::batches::{batch_indices, images, tokens};
+use super::fit::{fit, FitSettings, Progress, StepLog};
+use crate::data::{Pool, TextTask};
+use crate::model::loss::masked_cross_entropy;
+use crate::model::{Mllm, MllmConfig};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+
+/// Which parts of the MLLM train in a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trainable {
+    /// The vision experts.
+    pub experts: bool,
+    /// Fusion and projector.
+    pub fusion: bool,
+    /// The decoder.
+    pub lm: bool,
+}
+
+impl Trainable {
+    /// Stage 1 of the paper's recipe: the projector only.
+    pub const ALIGN: Trainable = Trainable { experts: false, fusion: true, lm: false };
+
+    /// Stage 2: LM and projector, experts per the spec's `unlock`.
+    pub fn sft(unlock: bool) -> Self {
+        Trainable { experts: unlock, fusion: true, lm: true }
+    }
+}
+
+/// Marks the parts that must not train as constants (no gradients, bit-identical after the stage).
+pub fn apply_freeze<B: AutodiffBackend>(model: Mllm<B>, t: Trainable) -> Mllm<B> {
+    let Mllm { experts, fusion, lm } = model;
+    Mllm {
+        experts: experts.into_iter().map(|e| if t.experts { e } else { e.no_grad() }).collect(),
+        fusion: fusion.map(|f| if t.fusion { f } else { f.no_grad() }),
+        lm: if t.lm { lm } else { lm.no_grad() },
+    }
+}
+
+/// Trains the MLLM on `pool` for `task` with the parts in `trainable` unlocked.
+#[allow(clippy::too_many_arguments)]
+pub fn train_mllm<B: AutodiffBackend>(
+    model: Mllm<B>,
+    cfg: &MllmConfig,
+    pool: &Pool,
+    task: TextTask,
+    trainable: Trainable,
+    batch: usize,
+    settings: &FitSettings,
+    seed: u64,
+    stage: &str,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> (Mllm<B>, Vec<StepLog>) {
+    let model = apply_freeze(model, trainable);
+    let sides: Vec<usize> = cfg.experts.iter().map(|(_, r)| *r).collect();
+    fit(model, settings, stage, progress, |m: &Mllm<B>, step| {
+        let idx = batch_indices(pool.len(), batch, step, seed);
+        let imgs = sides.iter().map(|&s| images(pool, &idx, s, device)).collect();
+        let (inputs, targets, mask) = tokens(pool, &idx, task, device);
+        masked_cross_entropy(m.forward(imgs, inputs), targets, mask)
+    })
+}

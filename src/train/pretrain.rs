@@ -1,0 +1,131 @@
+//! Pretraining stages: each expert on its own task, and the LM on the world's text.
+
+use super::batches::{batch_indices, images, tokens};
+use super::fit::{fit, FitSettings, Progress, StepLog};
+use crate::data::{Pool, TextTask};
+use crate::model::encoders::{Expert, ExpertConfig};
+use crate::model::lm::{Lm, LmConfig};
+use crate::model::loss::{contrastive, masked_cross_entropy};
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::TensorData;
+
+/// An expert with the image-text contrastive head it pretrains with (text side: bag of caption words).
+#[derive(Module, Debug)]
+pub struct ContrastiveModel<B: Backend> {
+    /// The expert being pretrained.
+    pub expert: Expert<B>,
+    image_proj: Linear<B>,
+    text_embed: Embedding<B>,
+    text_proj: Linear<B>,
+}
+
+impl<B: Backend> ContrastiveModel<B> {
+    /// Builds the expert and a fresh head.
+    pub fn new(cfg: &ExpertConfig, vocab: usize, embed_dim: usize, device: &B::Device) -> Self {
+        Self {
+            expert: cfg.init(device),
+            image_proj: LinearConfig::new(cfg.out_channels(), embed_dim).init(device),
+            text_embed: EmbeddingConfig::new(vocab, embed_dim).init(device),
+            text_proj: LinearConfig::new(embed_dim, embed_dim).init(device),
+        }
+    }
+
+    /// Image and caption embeddings.
+    ///
+    /// # Shapes
+    /// - `x`: `[b, 3, r, r]`, `ids`/`mask`: `[b, t]` → two of `[b, embed_dim]`
+    pub fn forward(&self, x: Tensor<B, 4>, ids: Tensor<B, 2, Int>, mask: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let map = self.expert.forward(x);
+        let [b, c, _, _] = map.dims();
+        let pooled = map.reshape([b, c, 0]).mean_dim(2).reshape([b, c]);
+        let img = self.image_proj.forward(pooled);
+        let [_, t] = ids.dims();
+        let words = self.text_embed.forward(ids) * mask.clone().reshape([b, t, 1]);
+        let bag = words.sum_dim(1).reshape([b, 0]) / mask.sum_dim(1).clamp_min(1.0);
+        (img, self.text_proj.forward(bag))
+    }
+}
+
+/// Caption ids (no BOS/EOS) padded, with a mask.
+fn caption_bag<B: Backend>(pool: &Pool, idx: &[usize], device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2>) {
+    let len = idx.iter().map(|&i| pool.samples[i].caption_ids.len()).max().unwrap_or(1).max(1);
+    let mut ids = vec![0i32; idx.len() * len];
+    let mut mask = vec![0f32; idx.len() * len];
+    for (b, &i) in idx.iter().enumerate() {
+        for (t, &id) in pool.samples[i].caption_ids.iter().enumerate() {
+            ids[b * len + t] = id as i32;
+            mask[b * len + t] = 1.0;
+        }
+    }
+    (
+        Tensor::from_data(TensorData::new(ids, [idx.len(), len]), device),
+        Tensor::from_data(TensorData::new(mask, [idx.len(), len]), device),
+    )
+}
+
+/// Image-caption retrieval accuracy (image → caption, top-1) over `pool`, in percent.
+pub fn retrieval_accuracy<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
+    let mut hits = 0usize;
+    let mut total = 0usize;
+    for start in (0..pool.len()).step_by(batch) {
+        let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
+        if idx.len() < 2 {
+            break;
+        }
+        let (ids, mask) = caption_bag(pool, &idx, device);
+        let (a, b) = model.forward(images(pool, &idx, side, device), ids, mask);
+        let sim = a.matmul(b.transpose());
+        let best = sim.argmax(1).into_data().convert::<i64>();
+        let best = best.as_slice::<i64>().unwrap();
+        for (j, &k) in best.iter().enumerate() {
+            // A caption identical to the true one counts as a hit (scenes can share captions).
+            hits += (pool.samples[idx[j]].caption_ids == pool.samples[idx[k as usize]].caption_ids) as usize;
+        }
+        total += idx.len();
+    }
+    100.0 * hits as f64 / total.max(1) as f64
+}
+
+/// Pretrains an expert contrastively on `pool` at its native resolution.
+pub fn pretrain_expert<B: AutodiffBackend>(
+    cfg: &ExpertConfig,
+    pool: &Pool,
+    vocab: usize,
+    batch: usize,
+    settings: &FitSettings,
+    seed: u64,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> (ContrastiveModel<B>, Vec<StepLog>) {
+    B::seed(device, seed);
+    let model = ContrastiveModel::<B>::new(cfg, vocab, 64, device);
+    let side = cfg.native_resolution;
+    fit(model, settings, "expert-pretrain", progress, |m: &ContrastiveModel<B>, step| {
+        let idx = batch_indices(pool.len(), batch, step, seed);
+        let (ids, mask) = caption_bag(pool, &idx, device);
+        let (a, b) = m.forward(images(pool, &idx, side, device), ids, mask);
+        contrastive(a, b, 0.1)
+    })
+}
+
+/// Pretrains the LM on the world's text: questions with answers, and captions.
+pub fn pretrain_lm<B: AutodiffBackend>(
+    cfg: &LmConfig,
+    pool: &Pool,
+    batch: usize,
+    settings: &FitSettings,
+    seed: u64,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> (Lm<B>, Vec<StepLog>) {
+    B::seed(device, seed);
+    let model = cfg.init::<B>(device);
+    fit(model, settings, "lm-pretrain", progress, |m: &Lm<B>, step| {
+        let idx = batch_indices(pool.len(), batch, step, seed);
+        let task = if step % 3 == 2 { TextTask::Caption } else { TextTask::Everything };
+        let (inputs, targets, mask) = tokens(pool, &idx, task, device);
+        masked_cross_entropy(m.forward(inputs), targets, mask)
+    })
+}
