@@ -153,11 +153,7 @@ pub fn compute<B: AutodiffBackend>(
         }
         StageKind::Eval { families, per_family, data_seed } => {
             let StageKind::Sft { model, .. } = &input_kinds[0] else { unreachable!("eval reads an SFT stage") };
-            let m = match model.experts.is_empty() {
-                true => Mllm { experts: vec![], fusion: None, lm: load_lm::<B>(store, &inputs[0], &model.lm, device)? },
-                false => load_mllm::<B>(store, &inputs[0], model, device)?,
-            };
-            let m = m.valid();
+            let m = load_mllm::<B>(store, &inputs[0], model, device)?.valid();
             let t = Tokenizer::new();
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
             let mut fam_scores = Vec::new();

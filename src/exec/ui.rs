@@ -37,7 +37,13 @@ impl Ui {
 
     /// Prints a line above the bars (nothing when quiet).
     pub fn println(&self, line: &str) {
-        if !self.quiet {
+        if self.quiet {
+            return;
+        }
+        if self.multi.is_hidden() {
+            // Not a terminal (a log file, CI): plain lines instead of bars.
+            eprintln!("{line}");
+        } else {
             let _ = self.multi.println(line);
         }
     }

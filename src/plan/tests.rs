@@ -1,0 +1,64 @@
+use super::*;
+use crate::spec::parse;
+use std::path::Path;
+
+const SPEC: &str = r#"
+[experiment]
+name = "golden"
+seeds = [0, 1]
+[base]
+families = ["vqa", "pope"]
+[grid]
+encoders = [["clip"], ["clip", "convnext"]]
+unlock = [false, true]
+"#;
+
+fn golden_plan() -> Plan {
+    plan(&parse(Path::new("golden.toml"), SPEC).unwrap(), Scale::Smoke)
+}
+
+#[test]
+fn cells_and_shared_stages() {
+    let p = golden_plan();
+    // 4 settings × 2 seeds + a blind baseline per seed.
+    assert_eq!(p.cells.len(), 10);
+    let clip_pretrain = p.stages.values().find(|s| s.label.starts_with("expert-pretrain clip")).unwrap();
+    assert_eq!(p.sharing(&clip_pretrain.id), 8, "every visual cell shares clip's pretraining");
+    let lm = p.stages.values().find(|s| s.label == "lm-pretrain").unwrap();
+    assert_eq!(p.sharing(&lm.id), 10);
+    // frozen and unlocked share the alignment stage (it never trains the experts)
+    let aligns = p.stages.values().filter(|s| matches!(s.kind, StageKind::Align { .. })).count();
+    assert_eq!(aligns, 4, "2 encoder sets × 2 seeds");
+    assert_eq!(p.cells.iter().filter(|c| c.label == "blind").count(), 2);
+    // 2 pretrain experts + lm + 4 align + 8 sft + 8 eval + 2 blind sft + 2 blind eval
+    assert_eq!(p.stages.len(), 27);
+}
+
+#[test]
+fn golden_content_ids() {
+    // Pinned: these change only when a stage's meaning changes (then bump SCHEMA_VERSION on purpose).
+    let p = golden_plan();
+    let id = |label: &str| p.stages.values().find(|s| s.label == label).map(|s| s.id.clone()).unwrap();
+    let got = [
+        id("expert-pretrain clip@32"),
+        id("expert-pretrain convnext@64"),
+        id("lm-pretrain"),
+        id("align clip+convnext/channel-concat/frozen"),
+        id("sft clip+convnext/channel-concat/unlocked seed 1"),
+        p.cells[0].id.clone(),
+    ];
+    let expected = ["a679618dcfd7f65a", "a9f2ed8c21f9ffb0", "92ac71796e7ea41f", "145ce78a9729861d", "4a38cb6555b4916f", "bca4c040b0c946dc"];
+    assert_eq!(got, expected.map(String::from));
+}
+
+#[test]
+fn ids_ignore_paths_but_follow_settings() {
+    let a = plan(&parse(Path::new("a.toml"), SPEC).unwrap(), Scale::Smoke);
+    let b = plan(&parse(Path::new("elsewhere/b.toml"), SPEC).unwrap(), Scale::Smoke);
+    assert_eq!(a.stages.keys().collect::<Vec<_>>(), b.stages.keys().collect::<Vec<_>>());
+    let changed = SPEC.replace("seeds = [0, 1]", "seeds = [0, 2]");
+    let c = plan(&parse(Path::new("a.toml"), &changed).unwrap(), Scale::Smoke);
+    let shared = a.stages.keys().filter(|k| c.stages.contains_key(*k)).count();
+    // pretraining and seed-0 stages are shared; seed-2 stages are new
+    assert!(shared > 3 && shared < a.stages.len(), "{shared}");
+}

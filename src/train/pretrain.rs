@@ -38,12 +38,13 @@ impl<B: Backend> ContrastiveModel<B> {
     /// - `x`: `[b, 3, r, r]`, `ids`/`mask`: `[b, t]` → two of `[b, embed_dim]`
     pub fn forward(&self, x: Tensor<B, 4>, ids: Tensor<B, 2, Int>, mask: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let map = self.expert.forward(x);
-        let [b, c, _, _] = map.dims();
-        let pooled = map.reshape([b, c, 0]).mean_dim(2).reshape([b, c]);
+        let [b, c, h, w] = map.dims();
+        let pooled = map.reshape([b, c, h * w]).mean_dim(2).reshape([b, c]);
         let img = self.image_proj.forward(pooled);
         let [_, t] = ids.dims();
         let words = self.text_embed.forward(ids) * mask.clone().reshape([b, t, 1]);
-        let bag = words.sum_dim(1).reshape([b, 0]) / mask.sum_dim(1).clamp_min(1.0);
+        let e = words.dims()[2];
+        let bag = words.sum_dim(1).reshape([b, e]) / mask.sum_dim(1).clamp_min(1.0);
         (img, self.text_proj.forward(bag))
     }
 }

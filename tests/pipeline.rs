@@ -1,0 +1,158 @@
+//! End-to-end flows at the smoke scale: caching, resuming after SIGKILL, concurrent runs, learning.
+
+use burn::backend::{Autodiff, Flex};
+use eyrie::exec::{run_plan, RunOptions};
+use eyrie::plan::plan;
+use eyrie::spec::{parse, Scale};
+use eyrie::store::Store;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+type AD = Autodiff<Flex>;
+
+const SMOKE: &str = include_str!("../experiments/smoke.toml");
+
+fn opts() -> RunOptions {
+    RunOptions { quiet: true, backend: "flex".into() }
+}
+
+#[test]
+fn second_run_of_a_finished_experiment_trains_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = parse(Path::new("smoke.toml"), SMOKE).unwrap();
+    let p = plan(&spec, Scale::Smoke);
+    let store = Store::new(dir.path());
+    let first = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    assert_eq!(first.computed.len(), p.stages.len(), "a fresh run computes every stage once");
+    assert_eq!(first.results.len(), p.cells.len());
+    let second = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    assert!(second.computed.is_empty(), "second run computed {:?}", second.computed);
+    assert_eq!(second.results, first.results);
+    for r in &first.results {
+        assert!(r.scores.families.iter().all(|f| f.n > 0));
+        assert!(r.params_total >= r.params_trainable && r.params_trainable > 0, "{}", r.label);
+        if r.label != "blind" {
+            assert!(!r.experts.is_empty() && r.visual_tokens > 0, "{}", r.label);
+        }
+    }
+}
+
+fn eyrie() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_eyrie"))
+}
+
+fn slow_spec(dir: &Path) -> PathBuf {
+    // Long enough SFT stages that a kill lands mid-stage.
+    let text = SMOKE.replace("name = \"smoke\"", "name = \"slow\"").replace("families = [\"vqa\", \"pope\"]", "families = [\"vqa\", \"pope\"]\nsft-steps = 400");
+    let path = dir.join("slow.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn done_stages(results: &Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(results.join("artifacts"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().join("meta.json").exists())
+                .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read_to_string(e.path().join("meta.json")).unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = slow_spec(dir.path());
+    let results = dir.path().join("results");
+    let mut child = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("reports")).spawn().unwrap();
+    // Wait until an SFT stage is being computed (its claim exists) after some stages are done.
+    let t0 = Instant::now();
+    loop {
+        let claims = std::fs::read_dir(results.join("artifacts")).map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "claim")).count()).unwrap_or(0);
+        if claims > 0 && done_stages(&results).len() >= 3 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(120), "run never reached an SFT stage");
+        assert!(child.try_wait().unwrap().is_none(), "run finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = done_stages(&results);
+    assert!(!before.is_empty());
+    let out = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("reports")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = done_stages(&results);
+    for (id, meta) in &before {
+        let again = after.iter().find(|(i, _)| i == id).map(|(_, m)| m);
+        assert_eq!(again, Some(meta), "stage {id} was recomputed or lost after the resume");
+    }
+    let spec_v = eyrie::spec::load(&spec).unwrap();
+    let p = plan(&spec_v, Scale::Smoke);
+    assert_eq!(after.len(), p.stages.len(), "every stage done exactly once");
+    for c in &p.cells {
+        assert!(results.join("slow/cells").join(&c.id).join("result.json").exists(), "cell {} missing", c.label);
+    }
+    let cells = std::fs::read_dir(results.join("slow/cells")).unwrap().count();
+    assert_eq!(cells, p.cells.len(), "no duplicate or stray cells");
+    let leftover: Vec<_> = std::fs::read_dir(results.join("artifacts")).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "claim")).collect();
+    assert!(leftover.is_empty(), "claims left behind");
+}
+
+#[test]
+fn concurrent_runs_share_work_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = slow_spec(dir.path());
+    let results = dir.path().join("results");
+    let spawn = || eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("reports")).output();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(spawn);
+        std::thread::sleep(Duration::from_millis(50));
+        let b = s.spawn(spawn);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert!(a.status.success() && b.status.success());
+    let computed = |o: &std::process::Output| {
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        let line = text.lines().find(|l| l.contains("stages computed")).unwrap_or_else(|| panic!("no summary in {text}")).to_string();
+        line.split_whitespace().next().unwrap().parse::<usize>().unwrap()
+    };
+    let p = plan(&eyrie::spec::load(&spec).unwrap(), Scale::Smoke);
+    assert_eq!(computed(&a) + computed(&b), p.stages.len(), "each stage computed by exactly one process");
+}
+
+#[test]
+fn bad_spec_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[experiment]\nname = \"bad\"\n[grid]\nencoders = [[\"clip\", \"sigclip\"]]\n").unwrap();
+    let out = eyrie().args(["plan", path.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:4:") && err.contains("grid.encoders[0][1]") && err.contains("known encoders: clip, convnext"), "{err}");
+}
+
+#[test]
+fn plan_reports_cached_stages_after_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("r");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/smoke.toml");
+    let plan_text = |r: &Path| String::from_utf8(eyrie().args(["plan", spec.to_str().unwrap(), "--results", r.to_str().unwrap()]).output().unwrap().stdout).unwrap();
+    let before = plan_text(&results);
+    assert!(before.contains("to run") && !before.contains("cached"), "{before}");
+    let ok = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("rep")).status().unwrap();
+    assert!(ok.success());
+    let after = plan_text(&results);
+    assert!(after.contains("cached") && !after.contains("to run") && after.contains("[done]"), "{after}");
+    assert!(results.join("smoke/results.csv").exists() && results.join("smoke/results.parquet").exists());
+    let csv = std::fs::read_to_string(results.join("smoke/results.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    for col in ["cell", "label", "seed", "vqa", "count", "ocr", "chart", "doc", "pope", "average", "visual_tokens", "params_total", "params_trainable", "train_seconds"] {
+        assert!(header.split(',').any(|h| h == col), "column {col} missing from {header}");
+    }
+    assert!(csv.lines().any(|l| l.contains(",blind,")));
+}
