@@ -34,6 +34,9 @@ pub enum Command {
         /// No progress bars.
         #[arg(long, short)]
         quiet: bool,
+        /// Stages computed at once (default: one per core, at most 4).
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Show the cells and stages that would run, which are cached, and the estimated cost.
     Plan {

@@ -63,13 +63,19 @@ struct RunJob<'a> {
     plan: &'a Plan,
     store: &'a Store,
     quiet: bool,
+    workers: usize,
 }
 
 impl BackendJob for RunJob<'_> {
     type Output = Result<RunSummary, eyrie::exec::RunError>;
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, backend: String) -> Self::Output {
-        run_plan::<B>(self.plan, self.store, &device, &RunOptions { quiet: self.quiet, backend })
+        run_plan::<B>(self.plan, self.store, &device, &RunOptions { quiet: self.quiet, backend, workers: self.workers })
     }
+}
+
+/// One worker per core, at most 4 (small proxy stages leave a core idle each).
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
 }
 
 fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
@@ -84,14 +90,14 @@ fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { file, scale, backend, results, reports, quiet } => {
+        Command::Run { file, scale, backend, results, reports, quiet, workers } => {
             let (kind, index) = parse_backend(&backend)?;
             let (spec, p) = load(&file, &scale)?;
             let store = Store::new(&results);
             if !quiet {
                 eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
             }
-            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet })??;
+            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
             let written = eyrie::report::write(&spec, &p, &store, &reports, p.cells.len())?;
             println!("{}", eyrie::report::markdown::table(&summary.results));
             let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);

@@ -14,7 +14,7 @@ type AD = Autodiff<Flex>;
 const SMOKE: &str = include_str!("../experiments/smoke.toml");
 
 fn opts() -> RunOptions {
-    RunOptions { quiet: true, backend: "flex".into() }
+    RunOptions { quiet: true, backend: "flex".into(), workers: 2 }
 }
 
 #[test]
@@ -143,11 +143,12 @@ fn plan_reports_cached_stages_after_a_run() {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/smoke.toml");
     let plan_text = |r: &Path| String::from_utf8(eyrie().args(["plan", spec.to_str().unwrap(), "--results", r.to_str().unwrap()]).output().unwrap().stdout).unwrap();
     let before = plan_text(&results);
-    assert!(before.contains("to run") && !before.contains("cached"), "{before}");
+    let stage_lines = |t: &str, end: &str| t.lines().filter(|l| l.ends_with(end)).count();
+    assert!(stage_lines(&before, "to run") == 14 && stage_lines(&before, "cached") == 0, "{before}");
     let ok = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("rep")).status().unwrap();
     assert!(ok.success());
     let after = plan_text(&results);
-    assert!(after.contains("cached") && !after.contains("to run") && after.contains("[done]"), "{after}");
+    assert!(stage_lines(&after, "cached") == 14 && stage_lines(&after, "to run") == 0 && after.contains("[done]"), "{after}");
     assert!(results.join("smoke/results.csv").exists() && results.join("smoke/results.parquet").exists());
     let csv = std::fs::read_to_string(results.join("smoke/results.csv")).unwrap();
     let header = csv.lines().next().unwrap();

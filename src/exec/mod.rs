@@ -9,7 +9,8 @@ use crate::plan::{Plan, StageKind};
 use crate::store::{try_claim, write_atomic, CellResult, ClaimResult, StageMeta, Store};
 use burn::tensor::backend::AutodiffBackend;
 use stages::{compute, PoolCache};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use ui::Ui;
 
@@ -46,32 +47,139 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Backend name recorded in results.
     pub backend: String,
+    /// Stages computed at once by this process (threads); ready stages are picked in plan order.
+    pub workers: usize,
 }
 
-/// Runs every cell of `plan` that has no result yet.
+/// Work shared by the worker threads of one run.
+#[derive(Default)]
+struct Shared {
+    in_progress: HashSet<String>,
+    computed: Vec<String>,
+    finished_cells: HashSet<String>,
+    error: Option<RunError>,
+}
+
+/// Every stage id of the plan once, in run order (cells in order, each cell's chain in order).
+pub fn stage_order(plan: &Plan) -> Vec<String> {
+    let mut seen = HashSet::new();
+    plan.cells.iter().flat_map(|c| c.stages.iter()).filter(|id| seen.insert((*id).clone())).cloned().collect()
+}
+
+/// Runs every stage of `plan` that is not done yet, then writes every cell's result.
+///
+/// Stages run like a build: a worker takes the first stage in plan order whose inputs are done and
+/// that nobody (no thread, no other process) is computing. Nothing done is ever computed again.
 pub fn run_plan<B: AutodiffBackend>(plan: &Plan, store: &Store, device: &B::Device, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     let exp_dir = store.experiment_dir(&plan.experiment);
     std::fs::create_dir_all(&exp_dir)?;
     write_atomic(&exp_dir.join("plan.json"), serde_json::to_string_pretty(plan).unwrap().as_bytes())?;
     let ui = Ui::new(plan.cells.len(), opts.quiet);
-    let mut pools = PoolCache::default();
-    let mut summary = RunSummary::default();
+    let order = stage_order(plan);
+    let shared = Mutex::new(Shared::default());
     for cell in &plan.cells {
-        if let Some(done) = store.read_result(&plan.experiment, &cell.id) {
-            summary.cached += cell.stages.len();
-            summary.results.push(done);
+        if store.read_result(&plan.experiment, &cell.id).is_some() {
+            shared.lock().unwrap().finished_cells.insert(cell.id.clone());
             ui.cell_done(&cell.label);
+        }
+    }
+    let ctx = Ctx { plan, store, ui: &ui, order: &order, shared: &shared, backend: &opts.backend };
+    std::thread::scope(|s| {
+        for _ in 0..opts.workers.max(1) {
+            s.spawn(|| worker::<B>(&ctx, device));
+        }
+    });
+    ui.finish();
+    let shared = shared.into_inner().unwrap();
+    if let Some(e) = shared.error {
+        return Err(e);
+    }
+    let results = plan
+        .cells
+        .iter()
+        .map(|c| store.read_result(&plan.experiment, &c.id).ok_or_else(|| RunError::Missing(c.id.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RunSummary { cached: order.len() - shared.computed.len(), computed: shared.computed, results, seconds: start.elapsed().as_secs_f64() })
+}
+
+struct Ctx<'a> {
+    plan: &'a Plan,
+    store: &'a Store,
+    ui: &'a Ui,
+    order: &'a [String],
+    shared: &'a Mutex<Shared>,
+    backend: &'a str,
+}
+
+fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
+    let mut pools = PoolCache::default();
+    loop {
+        if let Err(e) = finish_cells(ctx) {
+            ctx.shared.lock().unwrap().error.get_or_insert(e);
+        }
+        let (pick, all_done) = {
+            let mut sh = ctx.shared.lock().unwrap();
+            if sh.error.is_some() {
+                return;
+            }
+            let mut all_done = true;
+            let mut pick = None;
+            for id in ctx.order {
+                if ctx.store.is_done(id) {
+                    continue;
+                }
+                all_done = false;
+                let ready = ctx.plan.stages[id].inputs.iter().all(|i| ctx.store.is_done(i));
+                if ready && !sh.in_progress.contains(id) && !claimed_elsewhere(ctx.store, id) {
+                    pick = Some(id.clone());
+                    break;
+                }
+            }
+            if let Some(id) = &pick {
+                sh.in_progress.insert(id.clone());
+            }
+            (pick, all_done)
+        };
+        match pick {
+            Some(id) => {
+                let r = ensure_stage::<B>(ctx.plan, ctx.store, &id, device, &mut pools, ctx.ui, ctx.backend);
+                let mut sh = ctx.shared.lock().unwrap();
+                sh.in_progress.remove(&id);
+                match r {
+                    Ok(true) => sh.computed.push(id),
+                    Ok(false) => {}
+                    Err(e) => {
+                        sh.error.get_or_insert(e);
+                    }
+                }
+            }
+            None if all_done => {
+                if let Err(e) = finish_cells(ctx) {
+                    ctx.shared.lock().unwrap().error.get_or_insert(e);
+                }
+                return;
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn claimed_elsewhere(store: &Store, id: &str) -> bool {
+    crate::store::claim::live_owner(&store.claim_path(id)).is_some_and(|pid| pid != std::process::id())
+}
+
+/// Writes the result of every cell whose stages are all done and that has none yet.
+fn finish_cells(ctx: &Ctx) -> Result<(), RunError> {
+    for cell in &ctx.plan.cells {
+        if ctx.shared.lock().unwrap().finished_cells.contains(&cell.id) || !cell.stages.iter().all(|s| ctx.store.is_done(s)) {
             continue;
         }
-        for id in &cell.stages {
-            if ensure_stage::<B>(plan, store, id, device, &mut pools, &ui, &opts.backend)? {
-                summary.computed.push(id.clone());
-            } else {
-                summary.cached += 1;
-            }
+        if !ctx.shared.lock().unwrap().finished_cells.insert(cell.id.clone()) {
+            continue;
         }
-        let result = cell_result(plan, store, cell, &opts.backend)?;
+        let (plan, store) = (ctx.plan, ctx.store);
+        let result = cell_result(plan, store, cell, ctx.backend)?;
         let dir = store.cell_dir(&plan.experiment, &cell.id);
         write_atomic(&dir.join("spec.json"), serde_json::to_string_pretty(cell).unwrap().as_bytes())?;
         let mut metrics = String::new();
@@ -82,16 +190,13 @@ pub fn run_plan<B: AutodiffBackend>(plan: &Plan, store: &Store, device: &B::Devi
         }
         write_atomic(&dir.join("metrics.jsonl"), metrics.as_bytes())?;
         write_atomic(&dir.join("result.json"), serde_json::to_string_pretty(&result).unwrap().as_bytes())?;
-        ui.println(&format!("done {} (seed {}): average {:.1}", cell.label, cell.seed, result.scores.average));
-        ui.cell_done(&cell.label);
-        summary.results.push(result);
+        ctx.ui.println(&format!("done {} (seed {}): average {:.1}", cell.label, cell.seed, result.scores.average));
+        ctx.ui.cell_done(&cell.label);
     }
-    ui.finish();
-    summary.seconds = start.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok(())
 }
 
-/// Makes sure stage `id` is done; returns whether this process computed it.
+/// Makes sure stage `id` is done; returns whether this call computed it (false: done or claimed elsewhere).
 fn ensure_stage<B: AutodiffBackend>(
     plan: &Plan,
     store: &Store,
@@ -101,17 +206,12 @@ fn ensure_stage<B: AutodiffBackend>(
     ui: &Ui,
     backend: &str,
 ) -> Result<bool, RunError> {
-    let claim = loop {
-        if store.is_done(id) {
-            return Ok(false);
-        }
-        match try_claim(&store.claim_path(id))? {
-            ClaimResult::Claimed(c) => break c,
-            ClaimResult::Busy(pid) => {
-                ui.println(&format!("waiting for process {pid}, which is computing stage {id}"));
-                std::thread::sleep(Duration::from_secs(2));
-            }
-        }
+    if store.is_done(id) {
+        return Ok(false);
+    }
+    let claim = match try_claim(&store.claim_path(id))? {
+        ClaimResult::Claimed(c) => c,
+        ClaimResult::Busy(_) => return Ok(false),
     };
     if store.is_done(id) {
         return Ok(false);

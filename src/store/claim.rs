@@ -34,6 +34,12 @@ fn alive(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// The pid holding the claim at `path`, if the file exists and its owner is alive.
+pub fn live_owner(path: &Path) -> Option<u32> {
+    let pid = std::fs::read_to_string(path).ok()?.trim().parse::<u32>().ok()?;
+    alive(pid).then_some(pid)
+}
+
 /// Tries to claim `path`, taking over claims left by dead processes.
 pub fn try_claim(path: &Path) -> std::io::Result<ClaimResult> {
     if let Some(d) = path.parent() {
