@@ -23,10 +23,10 @@ pub fn expert_flops(e: &ExpertConfig, res: usize) -> f64 {
             2.0 * (embed + e.depth as f64 * block)
         }
         ExpertKind::ConvNext => {
-            let w = [(e.dim / 4).max(4) as f64, (e.dim / 2).max(4) as f64, d];
-            let mut side = res as f64 / 4.0;
-            let mut macs = 3.0 * 16.0 * w[0] * side * side;
-            for s in 0..3 {
+            let w = [(e.dim / 2).max(4) as f64, d];
+            let mut side = res as f64 / 8.0;
+            let mut macs = 3.0 * 64.0 * w[0] * side * side;
+            for s in 0..2 {
                 if s > 0 {
                     side /= 2.0;
                     macs += w[s - 1] * 4.0 * w[s] * side * side;

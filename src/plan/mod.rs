@@ -100,7 +100,7 @@ impl Builder {
     fn expert(&mut self, kind: ExpertKind) -> String {
         let cfg = ExpertConfig::at_scale(kind, self.scale);
         let label = format!("expert-pretrain {kind}@{}", cfg.native_resolution);
-        let optim = Optim { steps: self.preset.expert_steps, batch: 2 * self.preset.batch_size, lr: 1e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool };
+        let optim = Optim { steps: self.preset.expert_steps, batch: self.preset.batch_size * 3 / 2, lr: 1e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool };
         let data = self.all_data();
         self.add(StageKind::ExpertPretrain { expert: cfg, data, optim }, vec![], label)
     }

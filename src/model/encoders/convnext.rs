@@ -7,7 +7,7 @@ use burn::prelude::*;
 /// Configuration of [`ConvNext`].
 #[derive(Config, Debug)]
 pub struct ConvNextConfig {
-    /// Width of the last stage; earlier stages are half and a quarter of it.
+    /// Width of the last stage; the first stage is half of it.
     pub dim: usize,
     /// Blocks per stage. Default: 1.
     #[config(default = 1)]
@@ -15,9 +15,9 @@ pub struct ConvNextConfig {
 }
 
 impl ConvNextConfig {
-    /// Widths of the three stages.
-    pub fn widths(&self) -> [usize; 3] {
-        [(self.dim / 4).max(4), (self.dim / 2).max(4), self.dim]
+    /// Widths of the two stages.
+    pub fn widths(&self) -> [usize; 2] {
+        [(self.dim / 2).max(4), self.dim]
     }
 
     /// Output grid side at input resolution `res` (total stride 16).
@@ -35,9 +35,9 @@ impl ConvNextConfig {
         let w = self.widths();
         let down = |a: usize, b: usize, k: usize| Conv2dConfig::new([a, b], [k, k]).with_stride([k, k]).init(device);
         ConvNext {
-            stem: down(3, w[0], 4),
+            stem: down(3, w[0], 8),
             stem_norm: LayerNormConfig::new(w[0]).init(device),
-            stages: (0..3)
+            stages: (0..2)
                 .map(|s| ConvNextStage {
                     down_norm: (s > 0).then(|| LayerNormConfig::new(w[s - 1]).init(device)),
                     down: (s > 0).then(|| down(w[s - 1], w[s], 2)),

@@ -1,0 +1,97 @@
+//! Training behaviour at the smoke scale: freezing is exact, unlocked parts move, loss falls.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::*;
+use eyrie::data::{DataSpec, Pool, Split, TextTask, Tokenizer};
+use eyrie::model::encoders::ExpertConfig;
+use eyrie::model::lm::LmConfig;
+use eyrie::model::MllmConfig;
+use eyrie::spec::{ExpertKind, Family, FusionKind, Scale};
+use eyrie::train::mllm_stages::{train_mllm, Trainable};
+use eyrie::train::pretrain::pretrain_lm;
+use eyrie::train::{FitSettings, Silent};
+
+type AD = Autodiff<Flex>;
+
+fn config() -> MllmConfig {
+    MllmConfig {
+        experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
+        fusion: FusionKind::ChannelConcat,
+        grid: 2,
+        lm: LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2),
+    }
+}
+
+fn pool(n: usize) -> Pool {
+    Pool::build(&DataSpec { seed: 5, families: vec![Family::Vqa, Family::Pope], max_objects: 3 }, Split::Train, 0, n, &[32, 64])
+}
+
+/// Every float parameter's values, in visiting order.
+fn values<M: Module<AD>>(m: &M) -> Vec<Vec<f32>> {
+    struct Collect(Vec<Vec<f32>>);
+    impl ModuleVisitor<AD> for Collect {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<AD, D>>) {
+            self.0.push(p.val().into_data().convert::<f32>().to_vec().unwrap());
+        }
+    }
+    let mut c = Collect(Vec::new());
+    m.visit(&mut c);
+    c.0
+}
+
+#[test]
+fn frozen_experts_are_bit_identical_after_sft_while_unlocked_ones_change() {
+    let dev = Default::default();
+    let cfg = config();
+    let data = pool(16);
+    let settings = FitSettings::new(2, 1e-2);
+    for unlock in [false, true] {
+        let model = cfg.init::<AD>(&dev);
+        let experts_before: Vec<_> = model.experts.iter().map(values).collect();
+        let lm_before = values(&model.lm);
+        let (trained, _) = train_mllm(model, &cfg, &data, TextTask::Answer, Trainable::sft(unlock), 8, &settings, 1, "sft", &dev, &Silent);
+        let experts_after: Vec<_> = trained.experts.iter().map(values).collect();
+        if unlock {
+            for (b, a) in experts_before.iter().zip(&experts_after) {
+                let changed = b.iter().zip(a).filter(|(x, y)| x != y).count();
+                assert!(changed * 10 >= b.len() * 9, "unlocked expert: only {changed} of {} tensors moved", b.len());
+            }
+        } else {
+            assert_eq!(experts_before, experts_after, "a frozen expert changed");
+        }
+        assert_ne!(lm_before, values(&trained.lm), "the LM must train in SFT");
+    }
+}
+
+#[test]
+fn alignment_trains_the_projector_only() {
+    let dev = Default::default();
+    let cfg = config();
+    let model = cfg.init::<AD>(&dev);
+    let (experts, lm, fusion) = (model.experts.iter().map(values).collect::<Vec<_>>(), values(&model.lm), values(model.fusion.as_ref().unwrap()));
+    let (m, _) = train_mllm(model, &cfg, &pool(16), TextTask::Caption, Trainable::ALIGN, 8, &FitSettings::new(2, 1e-2), 1, "align", &dev, &Silent);
+    assert_eq!(experts, m.experts.iter().map(values).collect::<Vec<_>>());
+    assert_eq!(lm, values(&m.lm));
+    assert_ne!(fusion, values(m.fusion.as_ref().unwrap()));
+}
+
+#[test]
+fn sft_loss_falls_at_smoke_scale() {
+    let dev = Default::default();
+    let cfg = config();
+    let (_, log) = train_mllm(cfg.init::<AD>(&dev), &cfg, &pool(64), TextTask::Answer, Trainable::sft(true), 16, &FitSettings { log_every: 1, ..FitSettings::new(60, 3e-3) }, 2, "sft", &dev, &Silent);
+    let first: f64 = log[..5].iter().map(|l| l.loss).sum::<f64>() / 5.0;
+    let last: f64 = log[log.len() - 5..].iter().map(|l| l.loss).sum::<f64>() / 5.0;
+    assert!(last < 0.6 * first, "loss went from {first:.3} to {last:.3}");
+}
+
+#[test]
+fn lm_pretraining_loss_falls() {
+    let dev = Default::default();
+    let lm = LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2);
+    let text = Pool::build(&DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 }, Split::Train, 0, 128, &[]);
+    let (_, log) = pretrain_lm::<AD>(&lm, &text, 32, &FitSettings { log_every: 1, ..FitSettings::new(80, 1e-2) }, 0, &dev, &Silent);
+    let (first, last) = (log[0].loss, log.last().unwrap().loss);
+    assert!(last < 0.5 * first, "loss went from {first:.3} to {last:.3}");
+}
