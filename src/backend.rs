@@ -49,11 +49,15 @@ pub fn default_backend() -> BackendKind {
 #[allow(dead_code)]
 fn probe<B: AutodiffBackend>(device: &B::Device, what: &'static str) -> Result<(), BackendError> {
     let d = device.clone();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+    // The backend reports a missing device by panicking: silence the panic message, keep the reason.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let t = burn::tensor::Tensor::<B, 1>::from_floats([1.0, 2.0], &d);
         t.sum().into_data();
-    }))
-    .map_err(|e| {
+    }));
+    std::panic::set_hook(hook);
+    outcome.map_err(|e| {
         let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "device initialisation panicked".into());
         BackendError::NoDevice(what, msg)
     })

@@ -157,3 +157,31 @@ fn plan_reports_cached_stages_after_a_run() {
     }
     assert!(csv.lines().any(|l| l.contains(",blind,")));
 }
+
+#[test]
+fn backend_not_compiled_in_is_a_clear_error() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/smoke.toml");
+    let dir = tempfile::tempdir().unwrap();
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let out = eyrie().args(["run", spec.to_str().unwrap(), "--backend", "cuda", "--results"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("backend `cuda` is not compiled into this binary") && !err.contains("panicked"), "{err}");
+    let out = eyrie().args(["run", spec.to_str().unwrap(), "--backend", "tpu"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known: flex, ndarray, wgpu, cuda"));
+}
+
+#[test]
+fn data_preview_writes_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ocr.png");
+    let status = eyrie().args(["data", "preview", "--family", "ocr", "--resolution", "64", "--count", "4", "--out"]).arg(&out).status().unwrap();
+    assert!(status.success());
+    let img = image::open(&out).unwrap();
+    assert_eq!(img.width(), 4 * (200 + 16));
+    let bad = eyrie().args(["data", "preview", "--family", "maths"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

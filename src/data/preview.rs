@@ -12,10 +12,12 @@ pub fn contact_sheet(family: Family, resolution: usize, count: usize, seed: u64,
     let t = Tokenizer::new();
     let cols = 4usize.min(count.max(1));
     let rows = count.div_ceil(cols);
-    let shown = resolution.max(160);
-    let text_h = 12.0;
+    let shown = resolution.max(200);
+    let text_h = 11.0;
     let tile_w = shown + 16;
-    let tile_h = shown + 52;
+    let tile_h = shown + 64;
+    // Characters that fit on one line of a tile (the font's advance is about 0.62 of its height × 1.3).
+    let per_line = ((shown as f32) / (text_h * 0.8 * 1.3 * 0.62)) as usize;
     let mut sheet = Image::new(cols * tile_w, rows * tile_h);
     sheet.pixels.iter_mut().for_each(|p| *p = 255);
     for i in 0..count {
@@ -32,9 +34,22 @@ pub fn contact_sheet(family: Family, resolution: usize, count: usize, seed: u64,
             }
         }
         let q = format!("Q: {}", s.question);
+        let mut lines = vec![String::new()];
+        for word in q.split(' ') {
+            if lines.last().unwrap().len() + word.len() + 1 > per_line {
+                lines.push(String::new());
+            }
+            let l = lines.last_mut().unwrap();
+            if !l.is_empty() {
+                l.push(' ');
+            }
+            l.push_str(word);
+        }
+        for (k, line) in lines.iter().take(2).enumerate() {
+            sheet.text(line, ox as f32, (oy + shown + 4 + k * 14) as f32, text_h * 0.8, INK);
+        }
         let a = format!("A: {}", t.decode(&s.answer_ids));
-        sheet.text(&q, ox as f32, (oy + shown + 4) as f32, text_h * 0.8, INK);
-        sheet.text(&a, ox as f32, (oy + shown + 22) as f32, text_h, [180, 30, 30]);
+        sheet.text(&a, ox as f32, (oy + shown + 36) as f32, text_h, [180, 30, 30]);
     }
     image::save_buffer(out, &sheet.pixels, sheet.width as u32, sheet.height as u32, image::ExtendedColorType::Rgb8)
 }
