@@ -47,7 +47,7 @@ fn frozen_experts_are_bit_identical_after_sft_while_unlocked_ones_change() {
     let data = pool(16);
     let settings = FitSettings::new(2, 1e-2);
     for unlock in [false, true] {
-        let model = cfg.init::<AD>(&dev);
+        let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
         let experts_before: Vec<_> = model.experts.iter().map(values).collect();
         let lm_before = values(&model.lm);
         let (trained, _) = train_mllm(model, &cfg, &data, TextTask::Answer, Trainable::sft(unlock), 8, &settings, 1, "sft", &dev, &Silent);
@@ -68,7 +68,7 @@ fn frozen_experts_are_bit_identical_after_sft_while_unlocked_ones_change() {
 fn alignment_trains_the_projector_only() {
     let dev = Default::default();
     let cfg = config();
-    let model = cfg.init::<AD>(&dev);
+    let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
     let (experts, lm, fusion) = (model.experts.iter().map(values).collect::<Vec<_>>(), values(&model.lm), values(model.fusion.as_ref().unwrap()));
     let (m, _) = train_mllm(model, &cfg, &pool(16), TextTask::Caption, Trainable::ALIGN, 8, &FitSettings::new(2, 1e-2), 1, "align", &dev, &Silent);
     assert_eq!(experts, m.experts.iter().map(values).collect::<Vec<_>>());
@@ -80,7 +80,7 @@ fn alignment_trains_the_projector_only() {
 fn sft_loss_falls_at_smoke_scale() {
     let dev = Default::default();
     let cfg = config();
-    let (_, log) = train_mllm(cfg.init::<AD>(&dev), &cfg, &pool(64), TextTask::Answer, Trainable::sft(true), 16, &FitSettings { log_every: 1, ..FitSettings::new(60, 3e-3) }, 2, "sft", &dev, &Silent);
+    let (_, log) = train_mllm(eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev)), &cfg, &pool(64), TextTask::Answer, Trainable::sft(true), 16, &FitSettings { log_every: 1, ..FitSettings::new(60, 3e-3) }, 2, "sft", &dev, &Silent);
     let first: f64 = log[..5].iter().map(|l| l.loss).sum::<f64>() / 5.0;
     let last: f64 = log[log.len() - 5..].iter().map(|l| l.loss).sum::<f64>() / 5.0;
     assert!(last < 0.6 * first, "loss went from {first:.3} to {last:.3}");
@@ -94,4 +94,22 @@ fn lm_pretraining_loss_falls() {
     let (_, log) = pretrain_lm::<AD>(&lm, &text, 32, &FitSettings { log_every: 1, ..FitSettings::new(80, 1e-2) }, 0, &dev, &Silent);
     let (first, last) = (log[0].loss, log.last().unwrap().loss);
     assert!(last < 0.5 * first, "loss went from {first:.3} to {last:.3}");
+}
+
+// Every test of this file initialises through `seeded_init`, as the executor does, so the check below
+// holds while the other tests run on concurrent threads.
+#[test]
+fn weights_depend_on_the_seed_alone_even_with_concurrent_stages() {
+    use eyrie::train::seeded_init;
+    let dev = Default::default();
+    let lm = LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2);
+    let init = |seed: u64| values(&seeded_init::<AD, _>(&dev, seed, || lm.init::<AD>(&dev)));
+    let (a, b) = (init(1), init(2));
+    assert_ne!(a, b);
+    std::thread::scope(|s| {
+        let t1 = s.spawn(|| (0..5).map(|_| init(1)).collect::<Vec<_>>());
+        let t2 = s.spawn(|| (0..5).map(|_| init(2)).collect::<Vec<_>>());
+        assert!(t1.join().unwrap().iter().all(|v| *v == a));
+        assert!(t2.join().unwrap().iter().all(|v| *v == b));
+    });
 }

@@ -13,7 +13,7 @@ use crate::store::checkpoint::{self, CheckpointError};
 use crate::store::Store;
 use crate::train::mllm_stages::{train_mllm, Trainable};
 use crate::train::pretrain::{pretrain_expert, pretrain_lm, retrieval_accuracy, ContrastiveModel};
-use crate::train::{FitSettings, Progress, StepLog};
+use crate::train::{seeded_init, FitSettings, Progress, StepLog};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
 use std::collections::BTreeMap;
@@ -66,19 +66,20 @@ fn mllm_config(m: &ModelSpec) -> MllmConfig {
 }
 
 fn load_expert<B: AutodiffBackend>(store: &Store, id: &str, cfg: &ExpertConfig, device: &B::Device) -> Result<Expert<B>, CheckpointError> {
-    checkpoint::load(cfg.init::<B>(device), &store.checkpoint(id))
+    checkpoint::load(seeded_init::<B, _>(device, 0, || cfg.init::<B>(device)), &store.checkpoint(id))
 }
 
 fn load_lm<B: AutodiffBackend>(store: &Store, id: &str, cfg: &LmConfig, device: &B::Device) -> Result<Lm<B>, CheckpointError> {
-    checkpoint::load(cfg.init::<B>(device), &store.checkpoint(id))
+    checkpoint::load(seeded_init::<B, _>(device, 0, || cfg.init::<B>(device)), &store.checkpoint(id))
 }
 
 /// Loads the MLLM saved by stage `id` (an align or SFT stage).
 pub fn load_mllm<B: AutodiffBackend>(store: &Store, id: &str, m: &ModelSpec, device: &B::Device) -> Result<Mllm<B>, CheckpointError> {
-    checkpoint::load(mllm_config(m).init::<B>(device), &store.checkpoint(id))
+    // Every random draw happens under the init lock, so concurrent stages cannot perturb each other's seeds.
+    checkpoint::load(seeded_init::<B, _>(device, 0, || mllm_config(m).init::<B>(device)), &store.checkpoint(id))
 }
 
-/// The SFT stage's model spec, found through the evaluation stage's input.
+/// Parameters that train in SFT (all but the experts when they are frozen).
 pub fn trainable_params<B: AutodiffBackend>(m: &Mllm<B>, unlock: bool) -> usize {
     let experts: usize = m.experts.iter().map(|e| e.num_params()).sum();
     m.num_params() - if unlock { 0 } else { experts }
@@ -105,7 +106,8 @@ pub fn compute<B: AutodiffBackend>(
             let (model, log) = pretrain_expert::<B>(expert, &pool, vocab, optim.batch, &fit_settings(optim), optim.seed, device, progress);
             let val = Pool::build(data, Split::Validation, 0, 256, &[side]);
             let trained = retrieval_accuracy(&model.valid(), &val, side, 64, device);
-            let untrained = retrieval_accuracy(&ContrastiveModel::<B>::new(expert, vocab, 64, device).valid(), &val, side, 64, device);
+            let fresh = seeded_init::<B, _>(device, optim.seed + 1, || ContrastiveModel::<B>::new(expert, vocab, 64, device));
+            let untrained = retrieval_accuracy(&fresh.valid(), &val, side, 64, device);
             out.metrics.insert("retrieval_accuracy".into(), trained);
             out.metrics.insert("retrieval_accuracy_untrained".into(), untrained);
             out.samples = optim.steps * optim.batch;
@@ -120,9 +122,8 @@ pub fn compute<B: AutodiffBackend>(
             checkpoint::save(&model, &store.checkpoint(id))?;
         }
         StageKind::Align { model, data, optim } => {
-            B::seed(device, optim.seed);
             let cfg = mllm_config(model);
-            let mut m = cfg.init::<B>(device);
+            let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
             for (i, ((e, _), input)) in model.experts.iter().zip(inputs).enumerate() {
                 m.experts[i] = load_expert::<B>(store, input, e, device)?;
             }
@@ -135,7 +136,6 @@ pub fn compute<B: AutodiffBackend>(
             checkpoint::save(&m, &store.checkpoint(id))?;
         }
         StageKind::Sft { model, unlock, data, optim } => {
-            B::seed(device, optim.seed);
             let cfg = mllm_config(model);
             let input = &inputs[0];
             let m = match &input_kinds[0] {

@@ -100,8 +100,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(
     device: &B::Device,
     progress: &dyn Progress,
 ) -> (ContrastiveModel<B>, Vec<StepLog>) {
-    B::seed(device, seed);
-    let model = ContrastiveModel::<B>::new(cfg, vocab, 64, device);
+    let model = super::seeded_init::<B, _>(device, seed, || ContrastiveModel::<B>::new(cfg, vocab, 64, device));
     let side = cfg.native_resolution;
     fit(model, settings, "expert-pretrain", progress, |m: &ContrastiveModel<B>, step| {
         let idx = batch_indices(pool.len(), batch, step, seed);
@@ -121,8 +120,7 @@ pub fn pretrain_lm<B: AutodiffBackend>(
     device: &B::Device,
     progress: &dyn Progress,
 ) -> (Lm<B>, Vec<StepLog>) {
-    B::seed(device, seed);
-    let model = cfg.init::<B>(device);
+    let model = super::seeded_init::<B, _>(device, seed, || cfg.init::<B>(device));
     fit(model, settings, "lm-pretrain", progress, |m: &Lm<B>, step| {
         let idx = batch_indices(pool.len(), batch, step, seed);
         let task = if step % 3 == 2 { TextTask::Caption } else { TextTask::Everything };
