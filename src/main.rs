@@ -181,7 +181,7 @@ fn describe_plan(p: &Plan, store: &Store) -> String {
         }
     }
     out.push_str(&format!(
-        "\nestimated cost: {} in all, {} still to run (2-core CPU, flex backend)\n",
+        "\nestimated cost: {} in all, {} still to run (stage times summed, as one worker on a 2-core CPU with flex)\n",
         cost::human_duration(total),
         cost::human_duration(remaining)
     ));

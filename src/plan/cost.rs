@@ -5,10 +5,11 @@ use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
 use crate::spec::{ExpertKind, FusionKind};
 
-/// Effective training throughput of small models on the reference CPU (FLOP/s).
-pub const CPU_FLOPS: f64 = 4.0e9;
-/// Fixed per-step overhead on the reference CPU (seconds): data, op dispatch, optimiser.
-pub const CPU_STEP_OVERHEAD: f64 = 0.02;
+/// Effective training throughput of small models on the reference CPU (FLOP/s), fitted to the
+/// quickstart's stage times on 2 cores with the `flex` backend.
+pub const CPU_FLOPS: f64 = 1.0e10;
+/// Fixed per-step overhead on the reference CPU (seconds): data, op dispatch, autodiff, optimiser.
+pub const CPU_STEP_OVERHEAD: f64 = 0.05;
 /// Text tokens of a typical QA sequence.
 pub const TEXT_TOKENS: usize = 12;
 
