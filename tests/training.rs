@@ -113,3 +113,22 @@ fn weights_depend_on_the_seed_alone_even_with_concurrent_stages() {
         assert!(t2.join().unwrap().iter().all(|v| *v == b));
     });
 }
+
+#[test]
+fn vision_lr_scale_slows_only_the_experts() {
+    let dev = Default::default();
+    let cfg = config();
+    let data = pool(16);
+    let moved = |scale: f64| {
+        let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
+        let (e0, l0) = (values(&model.experts[0]), values(&model.lm));
+        let settings = FitSettings { group_lr_scale: scale, ..FitSettings::new(1, 1e-2) };
+        let (m, _) = train_mllm(model, &cfg, &data, TextTask::Answer, Trainable::sft(true), 8, &settings, 1, "sft", &dev, &Silent);
+        let delta = |a: &[Vec<f32>], b: &[Vec<f32>]| a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        (delta(&e0, &values(&m.experts[0])), delta(&l0, &values(&m.lm)))
+    };
+    let (expert_full, lm_full) = moved(1.0);
+    let (expert_slow, lm_slow) = moved(0.01);
+    assert!(expert_slow > 0.0 && expert_slow < 0.05 * expert_full, "expert step {expert_slow} vs {expert_full}");
+    assert!((lm_slow - lm_full).abs() < 1e-6, "the LM's step must not depend on the vision scale");
+}

@@ -135,7 +135,7 @@ pub fn compute<B: AutodiffBackend>(
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
         }
-        StageKind::Sft { model, unlock, data, optim } => {
+        StageKind::Sft { model, unlock, vision_lr_scale, data, optim } => {
             let cfg = mllm_config(model);
             let input = &inputs[0];
             let m = match &input_kinds[0] {
@@ -146,7 +146,8 @@ pub fn compute<B: AutodiffBackend>(
             let pool = pools.get(data, Split::Train, optim.pool, &sides);
             out.metrics.insert("params_total".into(), m.num_params() as f64);
             out.metrics.insert("params_trainable".into(), trainable_params(&m, *unlock) as f64);
-            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, Trainable::sft(*unlock), optim.batch, &fit_settings(optim), optim.seed, "sft", device, progress);
+            let settings = FitSettings { group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..fit_settings(optim) };
+            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, Trainable::sft(*unlock), optim.batch, &settings, optim.seed, "sft", device, progress);
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;

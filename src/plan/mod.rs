@@ -129,7 +129,8 @@ impl Builder {
         let sft_optim = Optim { steps: c.sft_steps.unwrap_or(p.sft_steps), batch: p.batch_size, lr: c.lr.unwrap_or(DEFAULT_SFT_LR), seed, pool: p.train_pool };
         let label = c.label();
         let align = self.add(StageKind::Align { model: model.clone(), data: data.clone(), optim: align_optim }, inputs, format!("align {label}"));
-        let sft = self.add(StageKind::Sft { model, unlock: c.unlock, data, optim: sft_optim }, vec![align.clone()], format!("sft {label} seed {seed}"));
+        let vision_lr_scale = c.unlock.then_some(c.vision_lr_scale);
+        let sft = self.add(StageKind::Sft { model, unlock: c.unlock, vision_lr_scale, data, optim: sft_optim }, vec![align.clone()], format!("sft {label} seed {seed}"));
         let eval = self.eval(&c.families, sft.clone(), &label);
         chain.extend([align, sft, eval.clone()]);
         let geometry = experts
@@ -148,7 +149,7 @@ impl Builder {
         let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, grid: 0, lm: self.lm_config() };
         let data = DataSpec { seed: WORLD_SEED, families: families.to_vec(), max_objects: 3 };
         let optim = Optim { steps: sft_steps, batch: self.preset.batch_size, lr, seed, pool: self.preset.train_pool };
-        let sft = self.add(StageKind::Sft { model, unlock: false, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));
+        let sft = self.add(StageKind::Sft { model, unlock: false, vision_lr_scale: None, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));
         let eval = self.eval(families, sft.clone(), "blind");
         PlannedCell {
             id: eval.clone(),

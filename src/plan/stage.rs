@@ -72,6 +72,9 @@ pub enum StageKind {
         model: ModelSpec,
         /// Whether the experts train.
         unlock: bool,
+        /// Learning-rate multiplier of the experts (present only when they train).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vision_lr_scale: Option<f64>,
         /// Data.
         data: DataSpec,
         /// Optimisation.

@@ -51,7 +51,7 @@ pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
                 if a.seed != b.seed || axis.value_of(sa) >= axis.value_of(sb) {
                     continue;
                 }
-                let same_elsewhere = [Axis::Encoders, Axis::Fusion, Axis::Resolution, Axis::Unlock, Axis::Families, Axis::Grid, Axis::SftSteps, Axis::Lr]
+                let same_elsewhere = [Axis::Encoders, Axis::Fusion, Axis::Resolution, Axis::Unlock, Axis::Families, Axis::Grid, Axis::SftSteps, Axis::Lr, Axis::VisionLrScale]
                     .iter()
                     .filter(|x| **x != axis)
                     .all(|x| x.value_of(sa) == x.value_of(sb));

@@ -15,6 +15,10 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+/// Default learning-rate multiplier of unlocked experts in SFT: pretrained experts move ten times
+/// slower than the projector and LM (at the full rate they lose what pretraining gave them).
+pub const DEFAULT_VISION_LR_SCALE: f64 = 0.1;
+
 /// The input resolution every expert of a cell receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -64,6 +68,8 @@ pub struct CellSettings {
     pub sft_steps: Option<usize>,
     /// Peak SFT learning rate (None: the default 2e-3).
     pub lr: Option<f64>,
+    /// Learning-rate multiplier of unlocked experts in SFT (default 0.1).
+    pub vision_lr_scale: f64,
 }
 
 impl CellSettings {
@@ -98,6 +104,8 @@ pub enum Axis {
     SftSteps,
     /// `lr`
     Lr,
+    /// `vision-lr-scale`
+    VisionLrScale,
 }
 
 impl Axis {
@@ -112,6 +120,7 @@ impl Axis {
             Axis::Grid => "grid",
             Axis::SftSteps => "sft-steps",
             Axis::Lr => "lr",
+            Axis::VisionLrScale => "vision-lr-scale",
         }
     }
 
@@ -126,6 +135,7 @@ impl Axis {
             Axis::Grid => cell.grid.to_string(),
             Axis::SftSteps => cell.sft_steps.map(|s| s.to_string()).unwrap_or_else(|| "preset".into()),
             Axis::Lr => cell.lr.map(|s| s.to_string()).unwrap_or_else(|| "default".into()),
+            Axis::VisionLrScale => cell.vision_lr_scale.to_string(),
         }
     }
 }
@@ -310,6 +320,13 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             (v.into_iter().map(|a| Some(a.value)).collect(), varied)
         }
     };
+    let scale_check = |a: At<f64>| -> Result<At<f64>, SpecError> {
+        if !(a.value > 0.0 && a.value <= 10.0) {
+            return Err(loc.error(a.span.clone(), &a.key, format!("vision-lr-scale must be in (0, 10], got {}", a.value), None));
+        }
+        Ok(a)
+    };
+    let (vscales, v_vs) = axis(&g.vision_lr_scale, &b.vision_lr_scale, "vision-lr-scale", DEFAULT_VISION_LR_SCALE, &scale_check)?;
     let explicit_sft = g.sft_steps.is_some() || b.sft_steps.is_some();
     let sft: Vec<Option<usize>> = sft_raw.0.iter().map(|a| explicit_sft.then_some(a.value)).collect();
 
@@ -323,6 +340,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         (v_grid, Axis::Grid),
         (sft_raw.1, Axis::SftSteps),
         (v_lr, Axis::Lr),
+        (v_vs, Axis::VisionLrScale),
     ] {
         if varied {
             axes.push(ax);
@@ -337,7 +355,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
                     for fam in &families {
                         for gr in &grids {
                             for s in &sft {
-                                for lr in &lrs {
+                                for (lr, vs) in lrs.iter().flat_map(|l| vscales.iter().map(move |v| (l, v))) {
                                     let cell = CellSettings {
                                         encoders: e.value.clone(),
                                         fusion: f.value,
@@ -347,6 +365,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
                                         grid: gr.value,
                                         sft_steps: *s,
                                         lr: *lr,
+                                        vision_lr_scale: vs.value,
                                     };
                                     if raw.exclude.iter().any(|rule| excluded(rule, &cell)) {
                                         continue;
@@ -431,6 +450,7 @@ fn excluded(rule: &RawCell, cell: &CellSettings) -> bool {
     check!(grid, |v: &Spanned<i64>, c: &CellSettings| *v.get_ref() as usize == c.grid);
     check!(sft_steps, |v: &Spanned<i64>, c: &CellSettings| Some(*v.get_ref() as usize) == c.sft_steps);
     check!(lr, |v: &Spanned<f64>, c: &CellSettings| Some(*v.get_ref()) == c.lr);
+    check!(vision_lr_scale, |v: &Spanned<f64>, c: &CellSettings| *v.get_ref() == c.vision_lr_scale);
     any
 }
 

@@ -52,6 +52,7 @@ pub(crate) struct RawCell {
     pub grid: Option<Spanned<i64>>,
     pub sft_steps: Option<Spanned<i64>>,
     pub lr: Option<Spanned<f64>>,
+    pub vision_lr_scale: Option<Spanned<f64>>,
 }
 
 /// `[grid]`: a list of values per axis.
@@ -66,4 +67,5 @@ pub(crate) struct RawGrid {
     pub grid: Option<Vec<Spanned<i64>>>,
     pub sft_steps: Option<Vec<Spanned<i64>>>,
     pub lr: Option<Vec<Spanned<f64>>>,
+    pub vision_lr_scale: Option<Vec<Spanned<f64>>>,
 }

@@ -100,3 +100,14 @@ fn syntax_error_has_position() {
     let e = err("[experiment]\nname = \n");
     assert_eq!(e.line, Some(2), "{e}");
 }
+
+#[test]
+fn vision_lr_scale_is_an_axis_with_a_default() {
+    let s = parse(Path::new("e.toml"), "[experiment]\nname = \"v\"\n[grid]\nvision-lr-scale = [0.1, 1.0]\n").unwrap();
+    assert_eq!(s.axes, vec![Axis::VisionLrScale]);
+    assert_eq!(s.cells.iter().map(|c| c.vision_lr_scale).collect::<Vec<_>>(), vec![0.1, 1.0]);
+    let d = parse(Path::new("e.toml"), "[experiment]\nname = \"v\"\n").unwrap();
+    assert_eq!(d.cells[0].vision_lr_scale, DEFAULT_VISION_LR_SCALE);
+    let e = err("[experiment]\nname = \"v\"\n[base]\nvision-lr-scale = -1.0\n");
+    assert_eq!(e.key, "base.vision-lr-scale", "{e}");
+}

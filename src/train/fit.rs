@@ -50,27 +50,53 @@ pub struct FitSettings {
     pub clip_norm: f32,
     /// Log the loss every this many steps (reading the loss syncs the device).
     pub log_every: usize,
+    /// Learning-rate multiplier of the second parameter group (the vision experts in SFT).
+    pub group_lr_scale: f64,
 }
 
 impl FitSettings {
     /// Defaults for `steps` at peak `lr`.
     pub fn new(steps: usize, lr: f64) -> Self {
-        Self { steps, lr, weight_decay: 0.01, clip_norm: 1.0, log_every: 10 }
+        Self { steps, lr, weight_decay: 0.01, clip_norm: 1.0, log_every: 10, group_lr_scale: 1.0 }
     }
 }
 
+/// Takes a second parameter group's gradients out of a step's gradients (None: one group).
+pub type GroupSplit<'a, B, M> = &'a dyn Fn(&mut <B as AutodiffBackend>::Gradients, &M) -> Option<GradientsParams>;
+
 /// Trains `model` for `settings.steps` steps; `loss_at(&model, step)` builds the step's loss.
 /// Returns the trained model and the loss log.
-pub fn fit<B, M, F>(mut model: M, settings: &FitSettings, stage: &str, progress: &dyn Progress, mut loss_at: F) -> (M, Vec<StepLog>)
+pub fn fit<B, M, F>(model: M, settings: &FitSettings, stage: &str, progress: &dyn Progress, loss_at: F) -> (M, Vec<StepLog>)
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
     F: FnMut(&M, usize) -> Tensor<B, 1>,
 {
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(settings.weight_decay)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(settings.clip_norm)))
-        .init::<B, M>();
+    fit_groups(model, settings, stage, progress, &|_, _| None, loss_at)
+}
+
+/// [`fit`] with a second parameter group (its own AdamW state) at `lr × settings.group_lr_scale`.
+pub fn fit_groups<B, M, F>(
+    mut model: M,
+    settings: &FitSettings,
+    stage: &str,
+    progress: &dyn Progress,
+    split: GroupSplit<'_, B, M>,
+    mut loss_at: F,
+) -> (M, Vec<StepLog>)
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    F: FnMut(&M, usize) -> Tensor<B, 1>,
+{
+    let adamw = || {
+        AdamWConfig::new()
+            .with_weight_decay(settings.weight_decay)
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(settings.clip_norm)))
+            .init::<B, M>()
+    };
+    let mut optim = adamw();
+    let mut group_optim = adamw();
     let warmup = warmup_steps(settings.steps);
     let start = Instant::now();
     let mut log = Vec::new();
@@ -80,8 +106,13 @@ where
         let last = step + 1 == settings.steps;
         let logged = step % settings.log_every.max(1) == 0 || last;
         let value = logged.then(|| loss.clone().into_scalar_f64());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(lr, model, grads);
+        let mut raw = loss.backward();
+        let group = split(&mut raw, &model);
+        let rest = GradientsParams::from_grads(raw, &model);
+        model = optim.step(lr, model, rest);
+        if let Some(g) = group {
+            model = group_optim.step(lr * settings.group_lr_scale, model, g);
+        }
         if let Some(v) = value {
             log.push(StepLog { stage: stage.to_string(), step, loss: v, lr, seconds: start.elapsed().as_secs_f64() });
             progress.step(step + 1, settings.steps, v);

@@ -1,7 +1,8 @@
 //! The MLLM's two training stages: alignment (projector only, captions) and SFT (QA mixture).
 
 use super::batches::{batch_indices, images, tokens};
-use super::fit::{fit, FitSettings, Progress, StepLog};
+use super::fit::{fit_groups, FitSettings, Progress, StepLog};
+use burn::optim::GradientsParams;
 use crate::data::{Pool, TextTask};
 use crate::model::loss::masked_cross_entropy;
 use crate::model::{Mllm, MllmConfig};
@@ -56,7 +57,14 @@ pub fn train_mllm<B: AutodiffBackend>(
 ) -> (Mllm<B>, Vec<StepLog>) {
     let model = apply_freeze(model, trainable);
     let sides: Vec<usize> = cfg.experts.iter().map(|(_, r)| *r).collect();
-    fit(model, settings, stage, progress, |m: &Mllm<B>, step| {
+    // The experts are their own parameter group, at `lr × settings.group_lr_scale` (`vision-lr-scale`).
+    let split = |grads: &mut B::Gradients, m: &Mllm<B>| -> Option<GradientsParams> {
+        if !trainable.experts || m.experts.is_empty() {
+            return None;
+        }
+        Some(GradientsParams::from_module(grads, &m.experts))
+    };
+    fit_groups(model, settings, stage, progress, &split, |m: &Mllm<B>, step| {
         let idx = batch_indices(pool.len(), batch, step, seed);
         let imgs = sides.iter().map(|&s| images(pool, &idx, s, device)).collect();
         let (inputs, targets, mask) = tokens(pool, &idx, task, device);
