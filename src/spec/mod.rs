@@ -19,6 +19,10 @@ use toml::Spanned;
 /// slower than the projector and LM (at the full rate they lose what pretraining gave them).
 pub const DEFAULT_VISION_LR_SCALE: f64 = 0.1;
 
+fn default_vision_lr_scale() -> f64 {
+    DEFAULT_VISION_LR_SCALE
+}
+
 /// The input resolution every expert of a cell receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -69,6 +73,7 @@ pub struct CellSettings {
     /// Peak SFT learning rate (None: the default 2e-3).
     pub lr: Option<f64>,
     /// Learning-rate multiplier of unlocked experts in SFT (default 0.1).
+    #[serde(default = "default_vision_lr_scale")]
     pub vision_lr_scale: f64,
 }
 
