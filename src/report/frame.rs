@@ -6,6 +6,9 @@ use crate::store::CellResult;
 use polars::prelude::*;
 use std::path::Path;
 
+/// Columns holding counts, kept as integers in CSV and parquet.
+const INTEGER_COLUMNS: [&str; 4] = ["seed", "visual_tokens", "params_total", "params_trainable"];
+
 /// The results table as a DataFrame (numbers as f64, empty as null).
 pub fn frame(results: &[CellResult], axes: &[Axis]) -> PolarsResult<DataFrame> {
     let cols = columns(axes);
@@ -13,7 +16,11 @@ pub fn frame(results: &[CellResult], axes: &[Axis]) -> PolarsResult<DataFrame> {
     let mut series = Vec::with_capacity(cols.len());
     for (j, name) in cols.iter().enumerate() {
         let numeric = rows.iter().all(|r| !matches!(r[j], Value::Text(_)));
-        let s = if numeric {
+        let s = if numeric && INTEGER_COLUMNS.contains(&name.as_str()) {
+            // Counts (seed, tokens, parameters) stay integers in CSV and parquet.
+            let v: Vec<Option<i64>> = rows.iter().map(|r| if let Value::Number(x) = r[j] { Some(x as i64) } else { None }).collect();
+            Series::new(name.as_str().into(), v)
+        } else if numeric {
             let v: Vec<Option<f64>> = rows.iter().map(|r| if let Value::Number(x) = r[j] { Some(x) } else { None }).collect();
             Series::new(name.as_str().into(), v)
         } else {

@@ -50,3 +50,46 @@ pub fn row(r: &CellResult, axes: &[Axis]) -> Vec<Value> {
     v.push(Value::Text(r.geometry()));
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{FamilyScore, Scores};
+    use crate::spec::{Axis, Family};
+
+    fn result(label: &str, vqa: f64, pope: f64) -> CellResult {
+        let fam = |family, score| FamilyScore { family, score, accuracy: score, yes_ratio: (family == Family::Pope).then_some(50.0), n: 10 };
+        CellResult {
+            experiment: "t".into(),
+            cell: format!("id-{label}"),
+            label: label.into(),
+            seed: 3,
+            settings: None,
+            scores: Scores::new(vec![fam(Family::Vqa, vqa), fam(Family::Pope, pope)]),
+            visual_tokens: 16,
+            params_total: 1000,
+            params_trainable: 400,
+            train_seconds: 12.5,
+            sft_samples_per_second: 100.0,
+            stage_seconds: Default::default(),
+            experts: vec![],
+            scale: "smoke".into(),
+            backend: "flex".into(),
+        }
+    }
+
+    #[test]
+    fn csv_has_the_public_columns_and_hand_computed_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = vec![result("a", 50.0, 70.0), result("blind", 20.0, 66.0)];
+        let mut df = crate::report::frame::frame(&rows, &[Axis::Unlock]).unwrap();
+        let (csv, pq) = (dir.path().join("r.csv"), dir.path().join("r.parquet"));
+        crate::report::frame::write(&mut df, &csv, &pq).unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), columns(&[Axis::Unlock]).join(","));
+        // average of vqa 50 and pope 70 is 60; counts are integers; unevaluated families are empty.
+        assert_eq!(lines.next().unwrap(), r#"id-a,a,3,,50.0,,,,,70.0,60.0,16,1000,400,12.5,100.0,50.0,"""#);
+        assert!(pq.metadata().unwrap().len() > 0);
+    }
+}
