@@ -71,20 +71,22 @@ fn shapes_question(rng: &mut ChaCha8Rng, t: &Tokenizer, family: Family, max_obje
     let Scene::Shapes { objects } = &scene else { unreachable!() };
     match family {
         Family::Vqa => {
-            let o = &objects[rng.random_range(0..objects.len())];
-            let unique_shape = objects.iter().filter(|p| p.shape == o.shape).count() == 1;
-            let unique_colour = objects.iter().filter(|p| p.colour == o.colour).count() == 1;
-            let ask_colour = if unique_shape && unique_colour { rng.random_bool(0.5) } else { unique_shape };
+            // Ask only unambiguous questions: about an object whose shape (or colour) no other object shares.
+            let unique_shape = |o: &scene::Object| objects.iter().filter(|p| p.shape == o.shape).count() == 1;
+            let unique_colour = |o: &scene::Object| objects.iter().filter(|p| p.colour == o.colour).count() == 1;
+            let candidates: Vec<&scene::Object> = objects.iter().filter(|o| unique_shape(o) || unique_colour(o)).collect();
+            // With no candidate every object looks the same, so any question about objects[0] is unambiguous.
+            let o = if candidates.is_empty() { &objects[0] } else { candidates[rng.random_range(0..candidates.len())] };
+            let ask_colour = match (unique_shape(o), unique_colour(o)) {
+                (true, true) => rng.random_bool(0.5),
+                (true, false) => true,
+                (false, true) => false,
+                (false, false) => rng.random_bool(0.5),
+            };
             if ask_colour {
                 (scene.clone(), format!("what colour is the {} ?", SHAPES[o.shape]), t.words(colour(o.colour)))
-            } else if unique_colour {
-                (scene.clone(), format!("what shape is the {} object ?", colour(o.colour)), t.words(SHAPES[o.shape]))
             } else {
-                // Neither attribute is unique: ask about the first object (always unique in position).
-                let first = &objects[0];
-                let q = format!("what colour is the {} ?", SHAPES[first.shape]);
-                let a = objects.iter().find(|p| p.shape == first.shape).map(|p| colour(p.colour)).unwrap_or("red");
-                (scene.clone(), q, t.words(a))
+                (scene.clone(), format!("what shape is the {} object ?", colour(o.colour)), t.words(SHAPES[o.shape]))
             }
         }
         Family::Count => {

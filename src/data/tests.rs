@@ -74,3 +74,22 @@ fn text_batch_masks_only_the_answer() {
     let c = text_batch([&s], TextTask::Everything);
     assert_eq!(c.mask.iter().filter(|&&m| m > 0.0).count(), c.len);
 }
+
+#[test]
+fn vqa_questions_are_unambiguous() {
+    use scene::{Scene, COLOURS, SHAPES};
+    let t = Tokenizer::new();
+    for i in 0..500 {
+        let s = tasks::sample(&t, 11, Split::Train, Family::Vqa, i, 3);
+        let Scene::Shapes { objects } = &s.scene else { panic!("vqa needs a shapes scene") };
+        let words: Vec<&str> = s.question.split_whitespace().collect();
+        // Every object the question can refer to must give the same answer.
+        let answers: std::collections::HashSet<String> = if words[1] == "colour" {
+            objects.iter().filter(|o| SHAPES[o.shape] == words[4]).map(|o| COLOURS[o.colour].0.to_string()).collect()
+        } else {
+            objects.iter().filter(|o| COLOURS[o.colour].0 == words[4]).map(|o| SHAPES[o.shape].to_string()).collect()
+        };
+        assert_eq!(answers.len(), 1, "ambiguous: {} in {:?}", s.question, objects);
+        assert_eq!(answers.into_iter().next().unwrap(), t.decode(&s.answer_ids));
+    }
+}
