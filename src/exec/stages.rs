@@ -8,7 +8,6 @@ use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::lm::{Lm, LmConfig};
 use crate::model::{Mllm, MllmConfig};
 use crate::plan::{ModelSpec, Optim, StageKind};
-use crate::spec::Family;
 use crate::store::checkpoint::{self, CheckpointError};
 use crate::store::Store;
 use crate::train::mllm_stages::{train_mllm, Trainable};
@@ -170,12 +169,4 @@ pub fn compute<B: AutodiffBackend>(
         }
     }
     Ok(out)
-}
-
-/// Families a set of stages evaluates (for tables).
-pub fn evaluated(kind: &StageKind) -> Vec<Family> {
-    match kind {
-        StageKind::Eval { families, .. } => families.clone(),
-        _ => vec![],
-    }
 }
