@@ -98,7 +98,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
             }
             let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
-            let written = eyrie::report::write(&spec, &p, &store, &reports, p.cells.len())?;
+            let written = eyrie::report::write(&spec, &p, &store, &reports)?;
             println!("{}", eyrie::report::markdown::table(&summary.results));
             let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);
             if !effects.is_empty() {
@@ -121,7 +121,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Report { file, scale, results, reports } => {
             let (spec, p) = load(&file, &scale)?;
             let store = Store::new(&results);
-            let written = eyrie::report::write(&spec, &p, &store, &reports, p.cells.len())?;
+            let written = eyrie::report::write(&spec, &p, &store, &reports)?;
             let rows = eyrie::report::collect(&p, &store);
             println!("{}", eyrie::report::markdown::table(&rows));
             println!("wrote {}, {}, {}", written.csv.display(), written.parquet.display(), written.markdown.display());
@@ -155,30 +155,24 @@ fn describe_plan(p: &Plan, store: &Store) -> String {
         ));
     }
     out.push_str("\nstages (in run order):\n");
-    let mut seen = std::collections::HashSet::new();
     let (mut total, mut remaining) = (0.0, 0.0);
-    for c in &p.cells {
-        for id in &c.stages {
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            let s = &p.stages[id];
-            let est = cost::estimate_seconds(&s.kind);
-            total += est;
-            let cached = store.is_done(id);
-            if !cached {
-                remaining += est;
-            }
-            out.push_str(&format!(
-                "  {} {:<50} shared by {:>2} cell(s)  {:>6} steps  ~{:>8}  {}\n",
-                id,
-                s.label,
-                p.sharing(id),
-                s.kind.steps(),
-                cost::human_duration(est),
-                if cached { "cached" } else { "to run" }
-            ));
+    for id in &eyrie::exec::stage_order(p) {
+        let s = &p.stages[id];
+        let est = cost::estimate_seconds(&s.kind);
+        total += est;
+        let cached = store.is_done(id);
+        if !cached {
+            remaining += est;
         }
+        out.push_str(&format!(
+            "  {} {:<50} shared by {:>2} cell(s)  {:>6} steps  ~{:>8}  {}\n",
+            id,
+            s.label,
+            p.sharing(id),
+            s.kind.steps(),
+            cost::human_duration(est),
+            if cached { "cached" } else { "to run" }
+        ));
     }
     out.push_str(&format!(
         "\nestimated cost: {} in all, {} still to run (stage times summed, as one worker on a 2-core CPU with flex)\n",

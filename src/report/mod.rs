@@ -40,7 +40,7 @@ pub struct Written {
 }
 
 /// Writes results.csv / .parquet and reports/<experiment>/report.md (with a copy of results.csv).
-pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path, done: usize) -> Result<Written, ReportError> {
+pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Result<Written, ReportError> {
     let results = collect(plan, store);
     if results.is_empty() {
         return Err(ReportError::NoResults(plan.experiment.clone(), store.root.display().to_string()));
@@ -63,7 +63,7 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path, done:
          (POPE: F1). `Δ blind` is the average minus the no-image baseline's with the same seed.\n\n",
         plan.scale,
         results.len(),
-        plan.cells.len().max(done)
+        plan.cells.len()
     ));
     md.push_str("## Results\n\n");
     md.push_str(&markdown::table(&results));
