@@ -5,6 +5,7 @@ pub mod preview;
 pub mod render;
 pub mod rng;
 pub mod scene;
+pub mod targets;
 pub mod tasks;
 pub mod text;
 pub mod tokenizer;

@@ -4,10 +4,12 @@ use super::scene::{Object, Scene, BAR_LABELS, COLOURS, DOC_KEYS};
 use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use std::sync::OnceLock;
 
-const BACKGROUND: [u8; 3] = [240, 240, 236];
+/// Colour of the empty canvas.
+pub const BACKGROUND: [u8; 3] = [240, 240, 236];
 /// Colour of text and axes.
 pub const INK: [u8; 3] = [20, 20, 20];
-const BAR: [u8; 3] = [70, 110, 190];
+/// Colour of chart bars.
+pub const BAR: [u8; 3] = [70, 110, 190];
 
 fn font() -> &'static FontRef<'static> {
     static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
@@ -77,7 +79,7 @@ impl Image {
     }
 }
 
-fn inside(o: &Object, dx: f32, dy: f32) -> bool {
+pub(crate) fn inside(o: &Object, dx: f32, dy: f32) -> bool {
     let r = o.radius();
     match o.shape {
         0 => dx * dx + dy * dy <= r * r,

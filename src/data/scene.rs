@@ -122,7 +122,8 @@ pub fn shapes_scene(rng: &mut ChaCha8Rng, n: usize) -> Scene {
 /// A text scene showing one word.
 pub fn text_scene(rng: &mut ChaCha8Rng) -> Scene {
     let word = OCR_WORDS[rng.random_range(0..OCR_WORDS.len())].to_string();
-    let size = rng.random_range(0.22..0.32);
+    // Letter heights from 8% to 30% of the side, log-uniform: small words need resolution to be read.
+    let size = (rng.random_range(0.08f32.ln()..0.30f32.ln())).exp();
     let width = size * 0.62 * word.len() as f32;
     Scene::Text {
         word,

@@ -247,9 +247,15 @@ fn ensure_stage<B: AutodiffBackend>(
         backend: backend.to_string(),
     };
     write_atomic(&store.meta_path(id), serde_json::to_string_pretty(&meta).unwrap().as_bytes())?;
-    let extra = meta.metrics.get("retrieval_accuracy").map(|a| {
-        format!(", retrieval {:.1}% (untrained {:.1}%)", a, meta.metrics.get("retrieval_accuracy_untrained").unwrap_or(&0.0))
-    });
+    let extra = match &stage.kind {
+        StageKind::ExpertPretrain { expert, .. } => {
+            let metric = expert.kind.pretrain_task().metric();
+            meta.metrics.get(metric).map(|a| {
+                format!(", {metric} {a:.1}% (untrained {:.1}%)", meta.metrics.get(&format!("{metric}_untrained")).unwrap_or(&0.0))
+            })
+        }
+        _ => None,
+    };
     ui.println(&format!(
         "  {} in {}{}",
         stage.label,

@@ -11,7 +11,7 @@ use crate::plan::{ModelSpec, Optim, StageKind};
 use crate::store::checkpoint::{self, CheckpointError};
 use crate::store::Store;
 use crate::train::mllm_stages::{train_mllm, Trainable};
-use crate::train::pretrain::{pretrain_expert, pretrain_lm, retrieval_accuracy, ContrastiveModel};
+use crate::train::pretrain::{pretrain_expert, pretrain_lm, PretrainJob};
 use crate::train::{seeded_init, FitSettings, Progress, StepLog};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
@@ -102,16 +102,15 @@ pub fn compute<B: AutodiffBackend>(
         StageKind::ExpertPretrain { expert, data, optim } => {
             let side = expert.native_resolution;
             let pool = pools.get(data, Split::Train, optim.pool, &[side]);
-            let (model, log) = pretrain_expert::<B>(expert, &pool, vocab, optim.batch, &fit_settings(optim), optim.seed, device, progress);
             let val = Pool::build(data, Split::Validation, 0, 256, &[side]);
-            let trained = retrieval_accuracy(&model.valid(), &val, side, 64, device);
-            let fresh = seeded_init::<B, _>(device, optim.seed + 1, || ContrastiveModel::<B>::new(expert, vocab, 64, device));
-            let untrained = retrieval_accuracy(&fresh.valid(), &val, side, 64, device);
-            out.metrics.insert("retrieval_accuracy".into(), trained);
-            out.metrics.insert("retrieval_accuracy_untrained".into(), untrained);
+            let job = PretrainJob { cfg: expert, pool: &pool, val: &val, vocab, batch: optim.batch, settings: &fit_settings(optim), seed: optim.seed };
+            let done = pretrain_expert::<B>(&job, device, progress);
+            let metric = expert.kind.pretrain_task().metric();
+            out.metrics.insert(metric.into(), done.score);
+            out.metrics.insert(format!("{metric}_untrained"), done.untrained);
             out.samples = optim.steps * optim.batch;
-            out.log = log;
-            checkpoint::save(&model.expert, &store.checkpoint(id))?;
+            out.log = done.log;
+            checkpoint::save(&done.expert, &store.checkpoint(id))?;
         }
         StageKind::LmPretrain { lm, data, optim } => {
             let pool = pools.get(data, Split::Train, optim.pool, &[]);

@@ -74,3 +74,52 @@ impl<B: Backend> SelfAttention<B> {
         self.attend(q, k, v)
     }
 }
+
+/// Configuration of [`CrossAttention`].
+#[derive(Config, Debug)]
+pub struct CrossAttentionConfig {
+    /// Width of the queries and of the output.
+    pub dim: usize,
+    /// Width of the keys/values' source.
+    pub context_dim: usize,
+    /// Number of heads (must divide `dim`).
+    pub heads: usize,
+}
+
+/// Multi-head cross-attention: queries from one sequence, keys and values from another.
+#[derive(Module, Debug)]
+pub struct CrossAttention<B: Backend> {
+    q: Linear<B>,
+    kv: Linear<B>,
+    out: Linear<B>,
+    heads: usize,
+}
+
+impl CrossAttentionConfig {
+    /// Builds the layer on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> CrossAttention<B> {
+        assert_eq!(self.dim % self.heads, 0, "heads must divide the width");
+        CrossAttention {
+            q: LinearConfig::new(self.dim, self.dim).init(device),
+            kv: LinearConfig::new(self.context_dim, 2 * self.dim).init(device),
+            out: LinearConfig::new(self.dim, self.dim).init(device),
+            heads: self.heads,
+        }
+    }
+}
+
+impl<B: Backend> CrossAttention<B> {
+    /// # Shapes
+    /// - `x`: `[batch, n, dim]`, `context`: `[batch, m, context_dim]` → `[batch, n, dim]`
+    pub fn forward(&self, x: Tensor<B, 3>, context: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [b, n, d] = x.dims();
+        let m = context.dims()[1];
+        let (h, hd) = (self.heads, d / self.heads);
+        let q = self.q.forward(x).reshape([b, n, h, hd]).swap_dims(1, 2);
+        let kv = self.kv.forward(context).reshape([b, m, 2, h, hd]).permute([2, 0, 3, 1, 4]);
+        let k = kv.clone().slice(0..1).reshape([b, h, m, hd]);
+        let v = kv.slice(1..2).reshape([b, h, m, hd]);
+        let o = attention(q, k, v, None, None, AttentionModuleOptions::default());
+        self.out.forward(o.swap_dims(1, 2).reshape([b, n, d]))
+    }
+}

@@ -3,6 +3,7 @@
 use super::attention::{SelfAttention, SelfAttentionConfig};
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
+use super::rope::{rotate, tables};
 use burn::tensor::activation::silu;
 
 /// Everything that fixes the LM's architecture (part of its pretraining stage id).
@@ -43,37 +44,6 @@ impl LmConfig {
             head: LinearConfig::new(self.dim, self.vocab).with_bias(false).init(device),
         }
     }
-}
-
-/// cos and sin tables for rotary embeddings (rotate-half layout).
-///
-/// # Shapes
-/// - returns two of `[1, 1, seq, head_dim]`
-fn rope_tables<B: Backend>(seq: usize, head_dim: usize, device: &B::Device) -> (Tensor<B, 4>, Tensor<B, 4>) {
-    let half = head_dim / 2;
-    let mut cos = Vec::with_capacity(seq * head_dim);
-    let mut sin = Vec::with_capacity(seq * head_dim);
-    for pos in 0..seq {
-        for i in 0..head_dim {
-            let f = 1.0 / 10000f32.powf((i % half) as f32 * 2.0 / head_dim as f32);
-            cos.push((pos as f32 * f).cos());
-            sin.push((pos as f32 * f).sin());
-        }
-    }
-    let t = |v: Vec<f32>| Tensor::<B, 1>::from_floats(v.as_slice(), device).reshape([1, 1, seq, head_dim]);
-    (t(cos), t(sin))
-}
-
-/// Rotates q or k by position.
-///
-/// # Shapes
-/// - `x`: `[batch, heads, seq, head_dim]` → same
-fn rotate<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>) -> Tensor<B, 4> {
-    let [b, h, n, d] = x.dims();
-    let x1 = x.clone().slice([0..b, 0..h, 0..n, 0..d / 2]);
-    let x2 = x.clone().slice([0..b, 0..h, 0..n, d / 2..d]);
-    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    x * cos.clone() + rotated * sin.clone()
 }
 
 /// One decoder block.
@@ -124,7 +94,8 @@ impl<B: Backend> Lm<B> {
     pub fn forward_embeds(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [_, n, d] = x.dims();
         let heads = self.blocks.first().map(|b| b.heads).unwrap_or(1);
-        let (cos, sin) = rope_tables::<B>(n, d / heads, &x.device());
+        let positions: Vec<f32> = (0..n).map(|p| p as f32).collect();
+        let (cos, sin) = tables::<B>(&positions, d / heads, &x.device());
         let mut x = x;
         for blk in &self.blocks {
             x = blk.forward(x, &cos, &sin);

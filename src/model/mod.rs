@@ -8,6 +8,7 @@ pub mod loss;
 pub mod mllm;
 pub mod projector;
 pub mod resample;
+pub mod rope;
 pub mod vit_block;
 
 pub use mllm::{Mllm, MllmConfig};

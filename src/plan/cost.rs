@@ -17,11 +17,14 @@ pub const TEXT_TOKENS: usize = 12;
 pub fn expert_flops(e: &ExpertConfig, res: usize) -> f64 {
     let d = e.dim as f64;
     match e.kind {
-        ExpertKind::Clip => {
+        ExpertKind::Clip | ExpertKind::Sam | ExpertKind::Pix2Struct | ExpertKind::Eva02 => {
             let n = e.grid(res).pow(2) as f64;
-            let embed = n * 3.0 * 64.0 * d;
+            let p = e.kind.stride() as f64;
+            let embed = n * 3.0 * p * p * d;
             let block = 12.0 * d * d * n + 2.0 * n * n * d;
-            2.0 * (embed + e.depth as f64 * block)
+            // SAM's neck: a 1×1 and a 3×3 convolution.
+            let neck = if e.kind == ExpertKind::Sam { 10.0 * d * d * n } else { 0.0 };
+            2.0 * (embed + e.depth as f64 * block + neck)
         }
         ExpertKind::ConvNext => {
             let w = [(e.dim / 2).max(4) as f64, d];

@@ -6,7 +6,7 @@ mod raw;
 mod scale;
 
 pub use error::{Locator, SpecError};
-pub use names::{BackendKind, ExpertKind, Family, FusionKind, Scale};
+pub use names::{BackendKind, ExpertKind, Family, FusionKind, PretrainTask, Scale};
 pub use scale::ScalePreset;
 
 use raw::{RawCell, RawResolution, RawSpec};

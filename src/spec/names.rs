@@ -42,6 +42,12 @@ named_enum! {
         Clip => "clip",
         /// ConvNeXt stages, contrastive, high native resolution.
         ConvNext => "convnext",
+        /// ViT with windowed attention, a global block and a conv neck; segmentation, high resolution.
+        Sam => "sam",
+        /// ViT over aspect-preserving patches with row/column embeddings; text reading, high resolution.
+        Pix2Struct => "pix2struct",
+        /// ViT with 2D RoPE and SwiGLU; detection, high resolution.
+        Eva02 => "eva02",
     }
 }
 
@@ -116,13 +122,14 @@ impl Family {
 }
 
 impl ExpertKind {
-    /// The resolution the expert is pretrained at, per scale.
+    /// The resolution the expert is pretrained at, per scale: `clip` low, every other expert high.
     pub fn native_resolution(self, scale: Scale) -> usize {
-        match (self, scale) {
-            (ExpertKind::Clip, Scale::Smoke) => 32,
-            (ExpertKind::Clip, Scale::Proxy) => 64,
-            (ExpertKind::ConvNext, Scale::Smoke) => 64,
-            (ExpertKind::ConvNext, Scale::Proxy) => 128,
+        let low = self == ExpertKind::Clip;
+        match (low, scale) {
+            (true, Scale::Smoke) => 32,
+            (true, Scale::Proxy) => 64,
+            (false, Scale::Smoke) => 64,
+            (false, Scale::Proxy) => 128,
         }
     }
 
@@ -130,7 +137,52 @@ impl ExpertKind {
     pub fn stride(self) -> usize {
         match self {
             ExpertKind::Clip => 8,
-            ExpertKind::ConvNext => 16,
+            _ => 16,
+        }
+    }
+
+    /// The task the expert is pretrained on.
+    pub fn pretrain_task(self) -> PretrainTask {
+        match self {
+            ExpertKind::Clip | ExpertKind::ConvNext => PretrainTask::Contrastive,
+            ExpertKind::Sam => PretrainTask::Segmentation,
+            ExpertKind::Pix2Struct => PretrainTask::Reading,
+            ExpertKind::Eva02 => PretrainTask::Detection,
+        }
+    }
+}
+
+/// An expert's own pretraining task on the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PretrainTask {
+    /// Image-caption contrastive; metric: top-1 retrieval accuracy.
+    Contrastive,
+    /// Per-pixel class masks (shape classes, text, bars); metric: mean IoU.
+    Segmentation,
+    /// Read out the text in the image; metric: character accuracy.
+    Reading,
+    /// Objectness, class and box per patch; metric: box recall at IoU 0.5 with the right class.
+    Detection,
+}
+
+impl PretrainTask {
+    /// The metric's key in stage metrics (`<key>` and `<key>_untrained`), in percent.
+    pub fn metric(self) -> &'static str {
+        match self {
+            PretrainTask::Contrastive => "retrieval_accuracy",
+            PretrainTask::Segmentation => "miou",
+            PretrainTask::Reading => "char_accuracy",
+            PretrainTask::Detection => "box_recall",
+        }
+    }
+
+    /// A short description for tables.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PretrainTask::Contrastive => "image-caption contrastive",
+            PretrainTask::Segmentation => "segmentation (7 classes)",
+            PretrainTask::Reading => "text reading",
+            PretrainTask::Detection => "detection (4 shape classes)",
         }
     }
 }

@@ -67,6 +67,16 @@ pub fn patchify<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 3> {
     x.reshape([b, c, h, p, w, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b, h * w, c * p * p])
 }
 
+/// Learned position embeddings on their native grid, bicubically resampled to `h × w` (exact at the
+/// native size) and laid out as tokens.
+///
+/// # Shapes
+/// - `pos`: `[1, dim, g, g]` → `[1, h·w, dim]`
+pub fn position_tokens<B: Backend>(pos: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B, 3> {
+    let d = pos.dims()[1];
+    resample(pos, h, w, ResampleMode::Bicubic).reshape([1, d, h * w]).swap_dims(1, 2)
+}
+
 impl<B: Backend> ClipVit<B> {
     /// Encodes images into a feature map.
     ///
@@ -77,9 +87,7 @@ impl<B: Backend> ClipVit<B> {
         let (h, w) = (hh / self.patch, ww / self.patch);
         let tokens = self.patch_embed.forward(patchify(x, self.patch));
         let d = tokens.dims()[2];
-        let pos = resample(self.pos.val(), h, w, ResampleMode::Bicubic); // [1, d, h, w]
-        let pos = pos.reshape([1, d, h * w]).swap_dims(1, 2);
-        let mut t = tokens + pos;
+        let mut t = tokens + position_tokens(self.pos.val(), h, w);
         for blk in &self.blocks {
             t = blk.forward(t);
         }

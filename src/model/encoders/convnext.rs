@@ -52,7 +52,7 @@ impl ConvNextConfig {
 ///
 /// # Shapes
 /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
-fn channel_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+pub(crate) fn channel_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     norm.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
 }
 

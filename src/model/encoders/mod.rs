@@ -2,11 +2,17 @@
 
 pub mod clip;
 pub mod convnext;
+pub mod eva02;
+pub mod pix2struct;
+pub mod sam;
 
 use crate::spec::{ExpertKind, Scale, ScalePreset};
 use burn::prelude::*;
 use clip::{ClipVit, ClipVitConfig};
 use convnext::{ConvNext, ConvNextConfig};
+use eva02::{Eva02Vit, Eva02VitConfig};
+use pix2struct::{Pix2StructVit, Pix2StructVitConfig};
+use sam::{SamVit, SamVitConfig};
 use serde::{Deserialize, Serialize};
 
 /// Everything that fixes an expert's architecture (part of its pretraining stage id).
@@ -31,6 +37,7 @@ impl ExpertConfig {
         let (dim, depth) = match kind {
             ExpertKind::Clip => (p.vision_dim, p.vision_depth),
             ExpertKind::ConvNext => (p.vision_dim * 3 / 2, 1),
+            ExpertKind::Sam | ExpertKind::Pix2Struct | ExpertKind::Eva02 => (p.vision_dim, p.vision_depth),
         };
         Self { kind, dim, depth, heads: p.heads, native_resolution: kind.native_resolution(scale) }
     }
@@ -43,19 +50,36 @@ impl ExpertConfig {
         ConvNextConfig::new(self.dim).with_depth(self.depth)
     }
 
-    /// Output token grid side at input resolution `res`.
+    fn sam(&self) -> SamVitConfig {
+        SamVitConfig::new(self.dim, self.depth, self.heads, self.native_resolution)
+    }
+
+    fn pix2struct(&self) -> Pix2StructVitConfig {
+        // Budget: the patches of a square image at twice the native side.
+        let g = 2 * self.native_resolution / 16;
+        Pix2StructVitConfig::new(self.dim, self.depth, self.heads, g * g)
+    }
+
+    fn eva02(&self) -> Eva02VitConfig {
+        Eva02VitConfig::new(self.dim, self.depth, self.heads, self.native_resolution)
+    }
+
+    /// Output token grid side at (square) input resolution `res`.
     pub fn grid(&self, res: usize) -> usize {
         match self.kind {
             ExpertKind::Clip => self.clip().grid(res),
             ExpertKind::ConvNext => self.convnext().grid(res),
+            ExpertKind::Sam => self.sam().grid(res),
+            ExpertKind::Pix2Struct => self.pix2struct().grid(res),
+            ExpertKind::Eva02 => self.eva02().grid(res),
         }
     }
 
     /// Channels of the output map.
     pub fn out_channels(&self) -> usize {
         match self.kind {
-            ExpertKind::Clip => self.clip().out_channels(),
             ExpertKind::ConvNext => self.convnext().out_channels(),
+            _ => self.dim,
         }
     }
 
@@ -64,6 +88,9 @@ impl ExpertConfig {
         match self.kind {
             ExpertKind::Clip => Expert::Clip(self.clip().init(device)),
             ExpertKind::ConvNext => Expert::ConvNext(self.convnext().init(device)),
+            ExpertKind::Sam => Expert::Sam(self.sam().init(device)),
+            ExpertKind::Pix2Struct => Expert::Pix2Struct(self.pix2struct().init(device)),
+            ExpertKind::Eva02 => Expert::Eva02(self.eva02().init(device)),
         }
     }
 }
@@ -75,6 +102,12 @@ pub enum Expert<B: Backend> {
     Clip(ClipVit<B>),
     /// A ConvNeXt.
     ConvNext(ConvNext<B>),
+    /// A windowed-attention ViT with a conv neck.
+    Sam(SamVit<B>),
+    /// A variable-resolution ViT with row/column embeddings.
+    Pix2Struct(Pix2StructVit<B>),
+    /// A 2D-RoPE SwiGLU ViT.
+    Eva02(Eva02Vit<B>),
 }
 
 impl<B: Backend> Expert<B> {
@@ -86,6 +119,9 @@ impl<B: Backend> Expert<B> {
         match self {
             Expert::Clip(m) => m.forward(x),
             Expert::ConvNext(m) => m.forward(x),
+            Expert::Sam(m) => m.forward(x),
+            Expert::Pix2Struct(m) => m.forward(x),
+            Expert::Eva02(m) => m.forward(x),
         }
     }
 }

@@ -1,14 +1,11 @@
-//! Pretraining stages: each expert on its own task, and the LM on the world's text.
+//! `clip` and `convnext` pretraining: image-caption contrastive (text side: a bag of caption words).
 
-use super::batches::{batch_indices, images, tokens};
-use super::fit::{fit, FitSettings, Progress, StepLog};
-use crate::data::{Pool, TextTask};
+use crate::data::Pool;
 use crate::model::encoders::{Expert, ExpertConfig};
-use crate::model::lm::{Lm, LmConfig};
-use crate::model::loss::{contrastive, masked_cross_entropy};
+use crate::model::loss::contrastive;
+use crate::train::batches::images;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::TensorData;
 
 /// An expert with the image-text contrastive head it pretrains with (text side: bag of caption words).
@@ -89,42 +86,9 @@ pub fn retrieval_accuracy<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, 
     100.0 * hits as f64 / total.max(1) as f64
 }
 
-/// Pretrains an expert contrastively on `pool` at its native resolution.
-pub fn pretrain_expert<B: AutodiffBackend>(
-    cfg: &ExpertConfig,
-    pool: &Pool,
-    vocab: usize,
-    batch: usize,
-    settings: &FitSettings,
-    seed: u64,
-    device: &B::Device,
-    progress: &dyn Progress,
-) -> (ContrastiveModel<B>, Vec<StepLog>) {
-    let model = super::seeded_init::<B, _>(device, seed, || ContrastiveModel::<B>::new(cfg, vocab, 64, device));
-    let side = cfg.native_resolution;
-    fit(model, settings, "expert-pretrain", progress, |m: &ContrastiveModel<B>, step| {
-        let idx = batch_indices(pool.len(), batch, step, seed);
-        let (ids, mask) = caption_bag(pool, &idx, device);
-        let (a, b) = m.forward(images(pool, &idx, side, device), ids, mask);
-        contrastive(a, b, 0.1)
-    })
-}
-
-/// Pretrains the LM on the world's text: questions with answers, and captions.
-pub fn pretrain_lm<B: AutodiffBackend>(
-    cfg: &LmConfig,
-    pool: &Pool,
-    batch: usize,
-    settings: &FitSettings,
-    seed: u64,
-    device: &B::Device,
-    progress: &dyn Progress,
-) -> (Lm<B>, Vec<StepLog>) {
-    let model = super::seeded_init::<B, _>(device, seed, || cfg.init::<B>(device));
-    fit(model, settings, "lm-pretrain", progress, |m: &Lm<B>, step| {
-        let idx = batch_indices(pool.len(), batch, step, seed);
-        let task = if step % 3 == 2 { TextTask::Caption } else { TextTask::Everything };
-        let (inputs, targets, mask) = tokens(pool, &idx, task, device);
-        masked_cross_entropy(m.forward(inputs), targets, mask)
-    })
+/// The contrastive loss of batch `idx` at `side` pixels.
+pub fn loss<B: Backend>(m: &ContrastiveModel<B>, pool: &Pool, idx: &[usize], side: usize, device: &B::Device) -> Tensor<B, 1> {
+    let (ids, mask) = caption_bag(pool, idx, device);
+    let (a, b) = m.forward(images(pool, idx, side, device), ids, mask);
+    contrastive(a, b, 0.1)
 }

@@ -1,0 +1,98 @@
+//! `pix2struct`: a ViT over variable-resolution patches that keeps the image's aspect ratio within a
+//! patch budget, with learned row and column embeddings instead of a fixed position grid.
+
+use super::clip::patchify;
+use crate::model::resample::{resample, ResampleMode};
+use crate::model::vit_block::{VitBlock, VitBlockConfig};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+
+/// Configuration of [`Pix2StructVit`].
+#[derive(Config, Debug)]
+pub struct Pix2StructVitConfig {
+    /// Width.
+    pub dim: usize,
+    /// Blocks.
+    pub depth: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Most patches per image; larger images are scaled down, aspect ratio kept.
+    pub max_patches: usize,
+    /// Patch side in pixels. Default: 16.
+    #[config(default = 16)]
+    pub patch: usize,
+}
+
+impl Pix2StructVitConfig {
+    /// Patch rows and columns for an `h × w` image: all of its patches if they fit the budget,
+    /// else the largest aspect-preserving grid that does.
+    pub fn fit(&self, h: usize, w: usize) -> (usize, usize) {
+        let p = self.patch;
+        if h % p == 0 && w % p == 0 && (h / p) * (w / p) <= self.max_patches {
+            return (h / p, w / p);
+        }
+        let scale = ((self.max_patches * p * p) as f64 / (h * w) as f64).sqrt();
+        let rows = ((h as f64 * scale / p as f64).floor() as usize).max(1);
+        let cols = ((w as f64 * scale / p as f64).floor() as usize).clamp(1, (self.max_patches / rows).max(1));
+        (rows, cols)
+    }
+
+    /// Token grid side for a square input of side `res`.
+    pub fn grid(&self, res: usize) -> usize {
+        self.fit(res, res).0
+    }
+
+    /// Builds the encoder on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Pix2StructVit<B> {
+        let d = self.dim;
+        Pix2StructVit {
+            patch_embed: LinearConfig::new(3 * self.patch * self.patch, d).init(device),
+            row_embed: EmbeddingConfig::new(self.max_patches, d).init(device),
+            col_embed: EmbeddingConfig::new(self.max_patches, d).init(device),
+            blocks: (0..self.depth).map(|_| VitBlockConfig::new(d, self.heads).init(device)).collect(),
+            norm: LayerNormConfig::new(d).init(device),
+            patch: self.patch,
+            max_patches: self.max_patches,
+        }
+    }
+}
+
+/// Pix2Struct-style encoder.
+#[derive(Module, Debug)]
+pub struct Pix2StructVit<B: Backend> {
+    patch_embed: Linear<B>,
+    row_embed: Embedding<B>,
+    col_embed: Embedding<B>,
+    blocks: Vec<VitBlock<B>>,
+    norm: LayerNorm<B>,
+    patch: usize,
+    max_patches: usize,
+}
+
+impl<B: Backend> Pix2StructVit<B> {
+    /// Encodes images of any aspect ratio into a feature map of the fitted patch grid.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, h, w]` → `[batch, dim, rows, cols]` with `(rows, cols)` from `fit(h, w)`
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, _, hh, ww] = x.dims();
+        let cfg = Pix2StructVitConfig { dim: 0, depth: 0, heads: 1, max_patches: self.max_patches, patch: self.patch };
+        let (rows, cols) = cfg.fit(hh, ww);
+        let p = self.patch;
+        let x = if (rows * p, cols * p) == (hh, ww) { x } else { resample(x, rows * p, cols * p, ResampleMode::Bilinear) };
+        let t = self.patch_embed.forward(patchify(x, p));
+        let d = t.dims()[2];
+        let device = t.device();
+        let ids = |f: &dyn Fn(usize) -> usize| {
+            let v: Vec<i64> = (0..rows * cols).map(|i| f(i) as i64).collect();
+            Tensor::<B, 2, Int>::from_data(TensorData::new(v, [1, rows * cols]), &device)
+        };
+        let pos = self.row_embed.forward(ids(&|i| i / cols)) + self.col_embed.forward(ids(&|i| i % cols));
+        let mut t = t + pos;
+        for blk in &self.blocks {
+            t = blk.forward(t);
+        }
+        self.norm.forward(t).swap_dims(1, 2).reshape([b, d, rows, cols])
+    }
+}

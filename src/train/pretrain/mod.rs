@@ -1,0 +1,143 @@
+//! Pretraining stages: each expert on its own task at its native resolution, and the LM on the world's text.
+
+pub mod contrastive;
+pub mod detection;
+pub mod reading;
+pub mod segmentation;
+
+use super::batches::{batch_indices, tokens};
+use super::fit::{fit, FitSettings, Progress, StepLog};
+use super::seeded_init;
+use crate::data::{Pool, TextTask};
+use crate::model::encoders::{Expert, ExpertConfig};
+use crate::model::lm::{Lm, LmConfig};
+use crate::model::loss::masked_cross_entropy;
+use crate::spec::PretrainTask;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use contrastive::ContrastiveModel;
+use detection::DetectionModel;
+use reading::ReadingModel;
+use segmentation::{SegmentationLabels, SegmentationModel};
+
+/// A pretrained expert with its task metric, and the same metric of an untrained copy.
+pub struct Pretrained<B: AutodiffBackend> {
+    /// The expert, without its task head.
+    pub expert: Expert<B>,
+    /// Loss log.
+    pub log: Vec<StepLog>,
+    /// Task metric on the validation pool (percent).
+    pub score: f64,
+    /// The same metric of a freshly initialised copy (percent).
+    pub untrained: f64,
+}
+
+/// Data and settings of one expert pretraining.
+pub struct PretrainJob<'a> {
+    /// Architecture.
+    pub cfg: &'a ExpertConfig,
+    /// Training pool (images at the native resolution).
+    pub pool: &'a Pool,
+    /// Validation pool (images at the native resolution).
+    pub val: &'a Pool,
+    /// Vocabulary size (contrastive text tower).
+    pub vocab: usize,
+    /// Samples per step.
+    pub batch: usize,
+    /// Optimisation.
+    pub settings: &'a FitSettings,
+    /// Initialisation and data-order seed.
+    pub seed: u64,
+}
+
+/// Trains a model built by `init` with `loss`, scoring it and an untrained copy with `score`.
+fn run<B, M>(
+    job: &PretrainJob,
+    device: &B::Device,
+    progress: &dyn Progress,
+    init: impl Fn() -> M,
+    loss: impl Fn(&M, &[usize]) -> burn::tensor::Tensor<B, 1>,
+    score: impl Fn(&M::InnerModule) -> f64,
+    expert: impl Fn(M) -> Expert<B>,
+) -> Pretrained<B>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+{
+    let model = seeded_init::<B, _>(device, job.seed, &init);
+    let (model, log) = fit(model, job.settings, "expert-pretrain", progress, |m: &M, step| {
+        loss(m, &batch_indices(job.pool.len(), job.batch, step, job.seed))
+    });
+    let trained = score(&model.valid());
+    let fresh = seeded_init::<B, _>(device, job.seed + 1, &init);
+    let untrained = score(&fresh.valid());
+    Pretrained { expert: expert(model), log, score: trained, untrained }
+}
+
+/// Pretrains an expert on its own task ([`ExpertConfig::kind`]'s [`PretrainTask`]).
+pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device, progress: &dyn Progress) -> Pretrained<B> {
+    let (cfg, side, pool, val) = (job.cfg, job.cfg.native_resolution, job.pool, job.val);
+    let eval_batch = 64;
+    match cfg.kind.pretrain_task() {
+        PretrainTask::Contrastive => run(
+            job,
+            device,
+            progress,
+            || ContrastiveModel::<B>::new(cfg, job.vocab, 64, device),
+            |m, idx| contrastive::loss(m, pool, idx, side, device),
+            |m| contrastive::retrieval_accuracy(m, val, side, eval_batch, device),
+            |m| m.expert,
+        ),
+        PretrainTask::Segmentation => {
+            let grid = cfg.grid(side);
+            let labels = SegmentationLabels::new(pool, side, grid);
+            let val_labels = SegmentationLabels::new(val, side, grid);
+            run(
+                job,
+                device,
+                progress,
+                || SegmentationModel::<B>::new(cfg, device),
+                |m, idx| segmentation::loss(m, &labels, pool, idx, side, device),
+                |m| segmentation::mean_iou(m, val, &val_labels, side, eval_batch, device),
+                |m| m.expert,
+            )
+        }
+        PretrainTask::Reading => run(
+            job,
+            device,
+            progress,
+            || ReadingModel::<B>::new(cfg, device),
+            |m, idx| reading::loss(m, pool, idx, side, device),
+            |m| reading::char_accuracy(m, val, side, eval_batch, device),
+            |m| m.expert,
+        ),
+        PretrainTask::Detection => run(
+            job,
+            device,
+            progress,
+            || DetectionModel::<B>::new(cfg, device),
+            |m, idx| detection::loss(m, pool, idx, side, device),
+            |m| detection::box_recall(m, val, side, eval_batch, device),
+            |m| m.expert,
+        ),
+    }
+}
+
+/// Pretrains the LM on the world's text: questions with answers, and captions.
+pub fn pretrain_lm<B: AutodiffBackend>(
+    cfg: &LmConfig,
+    pool: &Pool,
+    batch: usize,
+    settings: &FitSettings,
+    seed: u64,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> (Lm<B>, Vec<StepLog>) {
+    let model = seeded_init::<B, _>(device, seed, || cfg.init::<B>(device));
+    fit(model, settings, "lm-pretrain", progress, |m: &Lm<B>, step| {
+        let idx = batch_indices(pool.len(), batch, step, seed);
+        let task = if step % 3 == 2 { TextTask::Caption } else { TextTask::Everything };
+        let (inputs, targets, mask) = tokens(pool, &idx, task, device);
+        masked_cross_entropy(m.forward(inputs), targets, mask)
+    })
+}

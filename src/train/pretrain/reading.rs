@@ -1,0 +1,137 @@
+//! `pix2struct` pretraining: read out the image's text (words, chart values, form fields) as
+//! characters, with a small decoder of learned position queries over the expert's tokens;
+//! metric: character accuracy on images that show text.
+
+use crate::data::targets::{reading_target, READ_CHARS, READ_LEN};
+use crate::data::Pool;
+use crate::model::attention::{CrossAttention, CrossAttentionConfig, SelfAttention, SelfAttentionConfig};
+use crate::model::encoders::{Expert, ExpertConfig};
+use crate::model::loss::masked_cross_entropy;
+use crate::train::batches::images;
+use burn::module::Param;
+use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::{Distribution, TensorData};
+
+/// Output classes: end of text, then each reading character.
+fn classes() -> usize {
+    1 + READ_CHARS.len()
+}
+
+/// One decoder layer: queries attend to each other, then to the image tokens, then an MLP.
+#[derive(Module, Debug)]
+pub struct ReadingLayer<B: Backend> {
+    norm1: LayerNorm<B>,
+    self_attn: SelfAttention<B>,
+    norm2: LayerNorm<B>,
+    cross: CrossAttention<B>,
+    norm3: LayerNorm<B>,
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    act: Gelu,
+}
+
+impl<B: Backend> ReadingLayer<B> {
+    fn new(d: usize, heads: usize, device: &B::Device) -> Self {
+        Self {
+            norm1: LayerNormConfig::new(d).init(device),
+            self_attn: SelfAttentionConfig::new(d, heads).init(device),
+            norm2: LayerNormConfig::new(d).init(device),
+            cross: CrossAttentionConfig::new(d, d, heads).init(device),
+            norm3: LayerNormConfig::new(d).init(device),
+            fc1: LinearConfig::new(d, 2 * d).init(device),
+            fc2: LinearConfig::new(2 * d, d).init(device),
+            act: Gelu::new(),
+        }
+    }
+
+    /// # Shapes
+    /// - `q`: `[b, READ_LEN, d]`, `tokens`: `[b, n, d]` → `[b, READ_LEN, d]`
+    pub fn forward(&self, q: Tensor<B, 3>, tokens: Tensor<B, 3>) -> Tensor<B, 3> {
+        let q = q.clone() + self.self_attn.forward(self.norm1.forward(q));
+        let q = q.clone() + self.cross.forward(self.norm2.forward(q), tokens);
+        q.clone() + self.fc2.forward(self.act.forward(self.fc1.forward(self.norm3.forward(q))))
+    }
+}
+
+/// An expert with a text-reading decoder.
+#[derive(Module, Debug)]
+pub struct ReadingModel<B: Backend> {
+    /// The expert being pretrained.
+    pub expert: Expert<B>,
+    queries: Param<Tensor<B, 2>>,
+    layers: Vec<ReadingLayer<B>>,
+    norm: LayerNorm<B>,
+    head: Linear<B>,
+}
+
+impl<B: Backend> ReadingModel<B> {
+    /// Builds the expert and a fresh two-layer decoder.
+    pub fn new(cfg: &ExpertConfig, device: &B::Device) -> Self {
+        let d = cfg.out_channels();
+        Self {
+            expert: cfg.init(device),
+            queries: Param::from_tensor(Tensor::random([READ_LEN, d], Distribution::Normal(0.0, 0.5), device)),
+            layers: (0..2).map(|_| ReadingLayer::new(d, cfg.heads, device)).collect(),
+            norm: LayerNormConfig::new(d).init(device),
+            head: LinearConfig::new(d, classes()).init(device),
+        }
+    }
+
+    /// Character logits per output position.
+    ///
+    /// # Shapes
+    /// - `x`: `[b, 3, r, r]` → `[b, READ_LEN, classes]`
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 3> {
+        let map = self.expert.forward(x);
+        let [b, c, h, w] = map.dims();
+        let tokens = map.reshape([b, c, h * w]).swap_dims(1, 2);
+        let mut q = self.queries.val().reshape([1, READ_LEN, c]).repeat_dim(0, b);
+        for layer in &self.layers {
+            q = layer.forward(q, tokens.clone());
+        }
+        self.head.forward(self.norm.forward(q))
+    }
+}
+
+/// Targets of `idx` and the mask of positions scored: the text's characters and its end marker.
+///
+/// # Shapes
+/// - returns `([b, READ_LEN] Int, [b, READ_LEN])`
+fn targets<B: Backend>(pool: &Pool, idx: &[usize], device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2>, Vec<u8>, Vec<f32>) {
+    let mut t = Vec::with_capacity(idx.len() * READ_LEN);
+    let mut mask = Vec::with_capacity(idx.len() * READ_LEN);
+    for &i in idx {
+        let target = reading_target(&pool.samples[i].scene);
+        let len = target.iter().take_while(|&&c| c != 0).count();
+        for (k, &c) in target.iter().enumerate() {
+            t.push(c);
+            mask.push(if len > 0 && k <= len { 1.0 } else { 0.0 });
+        }
+    }
+    let shape = [idx.len(), READ_LEN];
+    let ids: Vec<i64> = t.iter().map(|&c| c as i64).collect();
+    (Tensor::from_data(TensorData::new(ids, shape), device), Tensor::from_data(TensorData::new(mask.clone(), shape), device), t, mask)
+}
+
+/// Cross-entropy over every position (images without text learn to emit the end marker at once).
+pub fn loss<B: Backend>(m: &ReadingModel<B>, pool: &Pool, idx: &[usize], side: usize, device: &B::Device) -> Tensor<B, 1> {
+    let logits = m.forward(images(pool, idx, side, device));
+    let (t, _, _, _) = targets::<B>(pool, idx, device);
+    masked_cross_entropy(logits, t, Tensor::ones([idx.len(), READ_LEN], device))
+}
+
+/// Percent of characters (and end markers) read right, over images that show text.
+pub fn char_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
+    let (mut right, mut total) = (0.0f64, 0.0f64);
+    for start in (0..pool.len()).step_by(batch) {
+        let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
+        let pred = m.forward(images(pool, &idx, side, device)).argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
+        let (_, _, truth, mask) = targets::<B>(pool, &idx, device);
+        for k in 0..truth.len() {
+            total += mask[k] as f64;
+            right += mask[k] as f64 * (pred[k] == truth[k] as i64) as u8 as f64;
+        }
+    }
+    100.0 * right / total.max(1.0)
+}
