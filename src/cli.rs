@@ -63,6 +63,27 @@ pub enum Command {
         #[arg(long, default_value = "reports", alias = "out")]
         reports: PathBuf,
     },
+    /// Pretrain (or load) every expert on its own task and print its metric against an untrained copy.
+    Experts {
+        /// Scale preset: smoke | proxy.
+        #[arg(long, default_value = "proxy")]
+        scale: String,
+        /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
+        #[arg(long)]
+        backend: Option<String>,
+        /// Results folder.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Reports folder (the table goes to <reports>/experts/<scale>.md).
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+        /// No progress bars.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Stages computed at once (default: one per core, at most 4).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Look at the proxy world.
     Data {
         /// What to do with the data.

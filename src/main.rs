@@ -8,7 +8,7 @@ use cli::{Cli, Command, DataAction};
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{cost, plan, Plan};
-use eyrie::spec::{BackendKind, Family, Scale, Spec, SpecError};
+use eyrie::spec::{BackendKind, ExpertKind, Family, Scale, Spec, SpecError};
 use eyrie::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -125,6 +125,24 @@ fn dispatch(cli: Cli) -> Result<()> {
             let rows = eyrie::report::collect(&p, &store);
             println!("{}", eyrie::report::markdown::table(&rows));
             println!("wrote {}, {}, {}", written.csv.display(), written.parquet.display(), written.markdown.display());
+            Ok(())
+        }
+        Command::Experts { scale, backend, results, reports, quiet, workers } => {
+            let (kind, index) = parse_backend(&backend)?;
+            let scale = scale.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")))?;
+            let p = eyrie::plan::experts_plan(ExpertKind::ALL, scale);
+            let store = Store::new(&results);
+            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
+            let table = eyrie::report::experts::table(&eyrie::report::experts::rows(&p, &store));
+            let out = reports.join("experts").join(format!("{scale}.md"));
+            let body = format!(
+                "# Experts at the {scale} scale\n\nEach expert pretrained on its own task at its native resolution \
+                 (`eyrie experts --scale {scale}`, backend {kind}); metrics on 256 validation images, against an \
+                 untrained copy of the same network with the same head.\n\n{table}"
+            );
+            std::fs::create_dir_all(out.parent().unwrap())?;
+            std::fs::write(&out, &body)?;
+            println!("{table}\n{} stages computed, {} cached, in {}. Table: {}", summary.computed.len(), summary.cached, cost::human_duration(summary.seconds), out.display());
             Ok(())
         }
         Command::Data { action: DataAction::Preview { family, resolution, count, seed, out } } => {

@@ -7,7 +7,7 @@ use eyrie::data::{DataSpec, Pool, Split, TextTask, Tokenizer};
 use eyrie::model::encoders::ExpertConfig;
 use eyrie::model::lm::LmConfig;
 use eyrie::model::MllmConfig;
-use eyrie::spec::{ExpertKind, Family, FusionKind, Scale};
+use eyrie::spec::{ExpertKind, Family, FusionKind, Scale, Tiling, Unlock};
 use eyrie::train::mllm_stages::{train_mllm, Trainable};
 use eyrie::train::pretrain::pretrain_lm;
 use eyrie::train::{FitSettings, Silent};
@@ -18,6 +18,7 @@ fn config() -> MllmConfig {
     MllmConfig {
         experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
         fusion: FusionKind::ChannelConcat,
+        tiling: Tiling::Interpolate,
         grid: 2,
         lm: LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2),
     }
@@ -46,19 +47,21 @@ fn frozen_experts_are_bit_identical_after_sft_while_unlocked_ones_change() {
     let cfg = config();
     let data = pool(16);
     let settings = FitSettings::new(2, 1e-2);
-    for unlock in [false, true] {
+    let kinds = [ExpertKind::Clip, ExpertKind::ConvNext];
+    for unlock in [Unlock::All(false), Unlock::All(true), Unlock::Only(vec![ExpertKind::ConvNext])] {
         let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
         let experts_before: Vec<_> = model.experts.iter().map(values).collect();
         let lm_before = values(&model.lm);
-        let (trained, _) = train_mllm(model, &cfg, &data, TextTask::Answer, Trainable::sft(unlock), 8, &settings, 1, "sft", &dev, &Silent);
+        let trainable = Trainable::sft(&unlock, &kinds);
+        let (trained, _) = train_mllm(model, &cfg, &data, TextTask::Answer, trainable, 8, &settings, 1, "sft", &dev, &Silent);
         let experts_after: Vec<_> = trained.experts.iter().map(values).collect();
-        if unlock {
-            for (b, a) in experts_before.iter().zip(&experts_after) {
+        for (i, (b, a)) in experts_before.iter().zip(&experts_after).enumerate() {
+            if unlock.unlocks(kinds[i]) {
                 let changed = b.iter().zip(a).filter(|(x, y)| x != y).count();
-                assert!(changed * 10 >= b.len() * 9, "unlocked expert: only {changed} of {} tensors moved", b.len());
+                assert!(changed * 10 >= b.len() * 9, "{unlock}: unlocked {} moved only {changed} of {} tensors", kinds[i], b.len());
+            } else {
+                assert_eq!(b, a, "{unlock}: frozen {} changed", kinds[i]);
             }
-        } else {
-            assert_eq!(experts_before, experts_after, "a frozen expert changed");
         }
         assert_ne!(lm_before, values(&trained.lm), "the LM must train in SFT");
     }
@@ -70,7 +73,7 @@ fn alignment_trains_the_projector_only() {
     let cfg = config();
     let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
     let (experts, lm, fusion) = (model.experts.iter().map(values).collect::<Vec<_>>(), values(&model.lm), values(model.fusion.as_ref().unwrap()));
-    let (m, _) = train_mllm(model, &cfg, &pool(16), TextTask::Caption, Trainable::ALIGN, 8, &FitSettings::new(2, 1e-2), 1, "align", &dev, &Silent);
+    let (m, _) = train_mllm(model, &cfg, &pool(16), TextTask::Caption, Trainable::align(), 8, &FitSettings::new(2, 1e-2), 1, "align", &dev, &Silent);
     assert_eq!(experts, m.experts.iter().map(values).collect::<Vec<_>>());
     assert_eq!(lm, values(&m.lm));
     assert_ne!(fusion, values(m.fusion.as_ref().unwrap()));
@@ -80,7 +83,7 @@ fn alignment_trains_the_projector_only() {
 fn sft_loss_falls_at_smoke_scale() {
     let dev = Default::default();
     let cfg = config();
-    let (_, log) = train_mllm(eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev)), &cfg, &pool(64), TextTask::Answer, Trainable::sft(true), 16, &FitSettings { log_every: 1, ..FitSettings::new(60, 3e-3) }, 2, "sft", &dev, &Silent);
+    let (_, log) = train_mllm(eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev)), &cfg, &pool(64), TextTask::Answer, Trainable::sft(&Unlock::All(true), &[ExpertKind::Clip, ExpertKind::ConvNext]), 16, &FitSettings { log_every: 1, ..FitSettings::new(60, 3e-3) }, 2, "sft", &dev, &Silent);
     let first: f64 = log[..5].iter().map(|l| l.loss).sum::<f64>() / 5.0;
     let last: f64 = log[log.len() - 5..].iter().map(|l| l.loss).sum::<f64>() / 5.0;
     assert!(last < 0.6 * first, "loss went from {first:.3} to {last:.3}");
@@ -123,7 +126,7 @@ fn vision_lr_scale_slows_only_the_experts() {
         let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
         let (e0, l0) = (values(&model.experts[0]), values(&model.lm));
         let settings = FitSettings { group_lr_scale: scale, ..FitSettings::new(1, 1e-2) };
-        let (m, _) = train_mllm(model, &cfg, &data, TextTask::Answer, Trainable::sft(true), 8, &settings, 1, "sft", &dev, &Silent);
+        let (m, _) = train_mllm(model, &cfg, &data, TextTask::Answer, Trainable::sft(&Unlock::All(true), &[ExpertKind::Clip, ExpertKind::ConvNext]), 8, &settings, 1, "sft", &dev, &Silent);
         let delta = |a: &[Vec<f32>], b: &[Vec<f32>]| a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
         (delta(&e0, &values(&m.experts[0])), delta(&l0, &values(&m.lm)))
     };

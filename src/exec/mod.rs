@@ -60,10 +60,12 @@ struct Shared {
     error: Option<RunError>,
 }
 
-/// Every stage id of the plan once, in run order (cells in order, each cell's chain in order).
+/// Every stage id of the plan once, in run order (cells in order, each cell's chain in order, then
+/// stages that belong to no cell).
 pub fn stage_order(plan: &Plan) -> Vec<String> {
     let mut seen = HashSet::new();
-    plan.cells.iter().flat_map(|c| c.stages.iter()).filter(|id| seen.insert((*id).clone())).cloned().collect()
+    let chains = plan.cells.iter().flat_map(|c| c.stages.iter());
+    chains.chain(plan.stages.keys()).filter(|id| seen.insert((*id).clone())).cloned().collect()
 }
 
 /// Runs every stage of `plan` that is not done yet, then writes every cell's result.

@@ -61,7 +61,7 @@ fn fit_settings(o: &Optim) -> FitSettings {
 }
 
 fn mllm_config(m: &ModelSpec) -> MllmConfig {
-    MllmConfig { experts: m.experts.clone(), fusion: m.fusion, grid: m.grid, lm: m.lm.clone() }
+    m.mllm_config()
 }
 
 fn load_expert<B: AutodiffBackend>(store: &Store, id: &str, cfg: &ExpertConfig, device: &B::Device) -> Result<Expert<B>, CheckpointError> {
@@ -78,10 +78,10 @@ pub fn load_mllm<B: AutodiffBackend>(store: &Store, id: &str, m: &ModelSpec, dev
     checkpoint::load(seeded_init::<B, _>(device, 0, || mllm_config(m).init::<B>(device)), &store.checkpoint(id))
 }
 
-/// Parameters that train in SFT (all but the experts when they are frozen).
-pub fn trainable_params<B: AutodiffBackend>(m: &Mllm<B>, unlock: bool) -> usize {
-    let experts: usize = m.experts.iter().map(|e| e.num_params()).sum();
-    m.num_params() - if unlock { 0 } else { experts }
+/// Parameters that train in SFT (all but the frozen experts).
+pub fn trainable_params<B: AutodiffBackend>(m: &Mllm<B>, trainable: &Trainable) -> usize {
+    let frozen: usize = m.experts.iter().enumerate().filter(|(i, _)| !trainable.expert(*i)).map(|(_, e)| e.num_params()).sum();
+    m.num_params() - frozen
 }
 
 /// Computes stage `kind` with `inputs`, saving its checkpoint under `id`.
@@ -108,6 +108,7 @@ pub fn compute<B: AutodiffBackend>(
             let metric = expert.kind.pretrain_task().metric();
             out.metrics.insert(metric.into(), done.score);
             out.metrics.insert(format!("{metric}_untrained"), done.untrained);
+            out.metrics.insert("params".into(), done.expert.num_params() as f64);
             out.samples = optim.steps * optim.batch;
             out.log = done.log;
             checkpoint::save(&done.expert, &store.checkpoint(id))?;
@@ -128,7 +129,7 @@ pub fn compute<B: AutodiffBackend>(
             m.lm = load_lm::<B>(store, inputs.last().expect("align has an LM input"), &model.lm, device)?;
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
             let pool = pools.get(data, Split::Train, optim.pool, &sides);
-            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Caption, Trainable::ALIGN, optim.batch, &fit_settings(optim), optim.seed, "align", device, progress);
+            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Caption, Trainable::align(), optim.batch, &fit_settings(optim), optim.seed, "align", device, progress);
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
@@ -137,15 +138,17 @@ pub fn compute<B: AutodiffBackend>(
             let cfg = mllm_config(model);
             let input = &inputs[0];
             let m = match &input_kinds[0] {
-                StageKind::LmPretrain { .. } => Mllm { experts: vec![], fusion: None, lm: load_lm::<B>(store, input, &model.lm, device)? },
+                StageKind::LmPretrain { .. } => Mllm { experts: vec![], tiles: vec![], natives: vec![], fusion: None, lm: load_lm::<B>(store, input, &model.lm, device)? },
                 _ => load_mllm::<B>(store, input, model, device)?,
             };
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
             let pool = pools.get(data, Split::Train, optim.pool, &sides);
             out.metrics.insert("params_total".into(), m.num_params() as f64);
-            out.metrics.insert("params_trainable".into(), trainable_params(&m, *unlock) as f64);
+            let kinds: Vec<_> = model.experts.iter().map(|(e, _)| e.kind).collect();
+            let trainable = Trainable::sft(unlock, &kinds);
+            out.metrics.insert("params_trainable".into(), trainable_params(&m, &trainable) as f64);
             let settings = FitSettings { group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..fit_settings(optim) };
-            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, Trainable::sft(*unlock), optim.batch, &settings, optim.seed, "sft", device, progress);
+            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, trainable, optim.batch, &settings, optim.seed, "sft", device, progress);
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;

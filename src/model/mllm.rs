@@ -3,7 +3,8 @@
 use super::encoders::{Expert, ExpertConfig};
 use super::fusion::{Fusion, FusionConfig};
 use super::lm::{Lm, LmConfig};
-use crate::spec::FusionKind;
+use super::tiling::{stitch, thumbnail, tile, tiles_per_side};
+use crate::spec::{FusionKind, Tiling};
 use burn::prelude::*;
 
 /// Everything that fixes an MLLM's shape.
@@ -13,18 +14,60 @@ pub struct MllmConfig {
     pub experts: Vec<(ExpertConfig, usize)>,
     /// The fusion strategy (ignored when there are no experts: the blind baseline).
     pub fusion: FusionKind,
+    /// How experts see images above their native resolution.
+    pub tiling: Tiling,
     /// Token grid side.
     pub grid: usize,
     /// The decoder.
     pub lm: LmConfig,
 }
 
+/// One map an expert hands to the fusion: its whole input, its stitched tiles, or its thumbnail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// Index of the expert.
+    pub expert: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Map side.
+    pub side: usize,
+    /// Tiles per side (0: not a tiled map).
+    pub tiles: usize,
+}
+
 impl MllmConfig {
+    /// Tiles per side of expert `i` (1: it sees its input in one pass).
+    pub fn tiles(&self, i: usize) -> usize {
+        let (e, r) = &self.experts[i];
+        match self.tiling {
+            Tiling::Tile => tiles_per_side(*r, e.native_resolution),
+            Tiling::Interpolate => 1,
+        }
+    }
+
+    /// The maps the fusion receives, in order: per expert, one map, or (when tiled) the stitched
+    /// tiles then the thumbnail.
+    pub fn views(&self) -> Vec<View> {
+        let mut out = Vec::new();
+        for (i, (e, r)) in self.experts.iter().enumerate() {
+            let c = e.out_channels();
+            let k = self.tiles(i);
+            if k > 1 {
+                let g = e.grid(e.native_resolution);
+                out.push(View { expert: i, channels: c, side: k * g, tiles: k });
+                out.push(View { expert: i, channels: c, side: g, tiles: 0 });
+            } else {
+                out.push(View { expert: i, channels: c, side: e.grid(*r), tiles: 0 });
+            }
+        }
+        out
+    }
+
     /// The fusion's shape, or None for the blind baseline.
     pub fn fusion_config(&self) -> Option<FusionConfig> {
         (!self.experts.is_empty()).then(|| FusionConfig {
             kind: self.fusion,
-            channels: self.experts.iter().map(|(e, _)| e.out_channels()).collect(),
+            channels: self.views().iter().map(|v| v.channels).collect(),
             grid: self.grid,
             lm_dim: self.lm.dim,
         })
@@ -39,6 +82,8 @@ impl MllmConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> Mllm<B> {
         Mllm {
             experts: self.experts.iter().map(|(e, _)| e.init(device)).collect(),
+            tiles: (0..self.experts.len()).map(|i| self.tiles(i)).collect(),
+            natives: self.experts.iter().map(|(e, _)| e.native_resolution).collect(),
             fusion: self.fusion_config().map(|f| f.init(device)),
             lm: self.lm.init(device),
         }
@@ -50,6 +95,10 @@ impl MllmConfig {
 pub struct Mllm<B: Backend> {
     /// The vision experts, in spec order.
     pub experts: Vec<Expert<B>>,
+    /// Tiles per side of each expert (1: one pass).
+    pub tiles: Vec<usize>,
+    /// Native side of each expert (the tile size).
+    pub natives: Vec<usize>,
     /// Fusion and projector.
     pub fusion: Option<Fusion<B>>,
     /// The decoder.
@@ -63,7 +112,21 @@ impl<B: Backend> Mllm<B> {
     /// - `images[i]`: `[batch, 3, res_i, res_i]` → `Some([batch, visual_tokens, lm_dim])`
     pub fn encode_images(&self, images: Vec<Tensor<B, 4>>) -> Option<Tensor<B, 3>> {
         let fusion = self.fusion.as_ref()?;
-        let maps = self.experts.iter().zip(images).map(|(e, x)| e.forward(x)).collect();
+        let mut maps = Vec::new();
+        for (i, (e, x)) in self.experts.iter().zip(images).enumerate() {
+            let k = self.tiles.get(i).copied().unwrap_or(1);
+            if k <= 1 {
+                maps.push(e.forward(x));
+                continue;
+            }
+            // Tiles and thumbnail share the native size: one batched pass.
+            let b = x.dims()[0];
+            let n = self.natives[i];
+            let out = e.forward(Tensor::cat(vec![tile(x.clone(), n, k), thumbnail(x, n)], 0));
+            let [total, c, g, _] = out.dims();
+            maps.push(stitch(out.clone().slice([0..b * k * k, 0..c, 0..g, 0..g]), b, k));
+            maps.push(out.slice([b * k * k..total, 0..c, 0..g, 0..g]));
+        }
         Some(fusion.forward(maps))
     }
 

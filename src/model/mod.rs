@@ -9,6 +9,7 @@ pub mod mllm;
 pub mod projector;
 pub mod resample;
 pub mod rope;
+pub mod tiling;
 pub mod vit_block;
 
 pub use mllm::{Mllm, MllmConfig};

@@ -2,7 +2,7 @@ use super::encoders::ExpertConfig;
 use super::fusion::FusionConfig;
 use super::lm::LmConfig;
 use super::mllm::MllmConfig;
-use crate::spec::{ExpertKind, FusionKind, Scale};
+use crate::spec::{ExpertKind, FusionKind, Scale, Tiling};
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -60,6 +60,7 @@ fn lm_and_mllm_logit_shapes() {
     let cfg = MllmConfig {
         experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
         fusion: FusionKind::ChannelConcat,
+        tiling: Tiling::Interpolate,
         grid: 2,
         lm,
     };
@@ -87,6 +88,7 @@ fn gradients_reach_every_trainable_parameter() {
     let cfg = MllmConfig {
         experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
         fusion: FusionKind::SequenceAppend,
+        tiling: Tiling::Interpolate,
         grid: 2,
         lm: LmConfig::new(30, 16, 1, 2),
     };
@@ -112,4 +114,93 @@ fn gradients_reach_every_trainable_parameter() {
     m.visit(&mut c);
     assert!(c.total > 30);
     assert_eq!(c.missing, 0, "{} of {} parameters got no gradient", c.missing, c.total);
+}
+
+#[test]
+fn position_embedding_interpolation_is_exact_at_the_native_grid() {
+    let dev = Default::default();
+    let pos = Tensor::<B, 4>::random([1, 6, 4, 4], Distribution::Normal(0.0, 1.0), &dev);
+    let tokens = super::encoders::clip::position_tokens(pos.clone(), 4, 4);
+    let expected = pos.clone().reshape([1, 6, 16]).swap_dims(1, 2);
+    assert_eq!(tokens.into_data(), expected.into_data(), "bicubic resampling to the same grid must be the identity");
+    // A different grid really resamples.
+    assert_eq!(super::encoders::clip::position_tokens(pos, 6, 6).dims(), [1, 36, 6]);
+}
+
+#[test]
+fn tiling_covers_every_pixel_exactly_once() {
+    use super::tiling::{stitch, tile, tiles_per_side};
+    let dev = Default::default();
+    // 96 px over 64 px tiles: 2×2 tiles on a padded 128 canvas. Pixel values are their own index.
+    let (res, native) = (96, 64);
+    let k = tiles_per_side(res, native);
+    assert_eq!(k, 2);
+    let n = 2 * 3 * res * res;
+    let x = Tensor::<B, 1, Int>::arange(0..n as i64, &dev).float().reshape([2, 3, res, res]) + 1000.0;
+    let tiles = tile(x.clone(), native, k);
+    assert_eq!(tiles.dims(), [2 * k * k, 3, native, native]);
+    let values = tiles.clone().into_data().convert::<f32>().to_vec::<f32>().unwrap();
+    let mut seen = vec![0u8; n];
+    for v in values.iter().filter(|v| **v >= 1000.0) {
+        seen[(*v - 1000.0).round() as usize] += 1;
+    }
+    assert!(seen.iter().all(|&c| c == 1), "every pixel appears in exactly one tile");
+    assert_eq!(values.iter().filter(|v| **v < 1000.0).count(), 2 * 3 * (128 * 128 - res * res), "the rest is padding");
+    // Stitching the tiles back gives the padded image.
+    let back = stitch(tiles, 2, k).slice([0..2, 0..3, 0..res, 0..res]);
+    assert_eq!(back.into_data(), x.into_data());
+}
+
+#[test]
+fn tiled_expert_feeds_stitched_tiles_and_thumbnail() {
+    let dev = Default::default();
+    let clip = ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke); // native 32, grid 4
+    for (fusion, tokens) in [(FusionKind::ChannelConcat, 64), (FusionKind::SequenceAppend, 128)] {
+        let cfg = MllmConfig { experts: vec![(clip.clone(), 64)], fusion, tiling: Tiling::Tile, grid: 8, lm: LmConfig::new(30, 16, 1, 2) };
+        let views = cfg.views();
+        assert_eq!(views.len(), 2, "stitched tiles and thumbnail");
+        assert_eq!((views[0].side, views[0].tiles, views[1].side), (8, 2, 4));
+        assert_eq!(cfg.visual_tokens(), tokens);
+        let m = cfg.init::<B>(&dev);
+        let v = m.encode_images(vec![images::<B>(3, 64, &dev)]).unwrap();
+        assert_eq!(v.dims(), [3, tokens, 16], "{fusion}");
+    }
+}
+
+#[test]
+fn pix2struct_keeps_the_aspect_ratio_within_its_patch_budget() {
+    use super::encoders::pix2struct::Pix2StructVitConfig;
+    let dev = Default::default();
+    let cfg = Pix2StructVitConfig::new(16, 1, 2, 64);
+    assert_eq!(cfg.fit(64, 128), (4, 8), "fits the budget: every patch kept");
+    let (r, c) = cfg.fit(256, 512);
+    assert!(r * c <= 64 && (c as f64 / r as f64 - 2.0).abs() < 0.25, "{r}x{c}");
+    let e = cfg.init::<B>(&dev);
+    let out = e.forward(Tensor::random([1, 3, 256, 512], Distribution::Normal(0.0, 1.0), &dev));
+    assert_eq!(out.dims(), [1, 16, r, c]);
+}
+
+#[test]
+fn sam_windows_round_trip_on_odd_grids() {
+    use super::encoders::sam::{window_partition, window_unpartition};
+    let dev = Default::default();
+    let x = Tensor::<B, 3>::random([2, 5 * 7, 8], Distribution::Normal(0.0, 1.0), &dev);
+    let w = window_partition(x.clone(), 5, 7, 4);
+    assert_eq!(w.dims(), [2 * 2 * 2, 16, 8]);
+    assert_eq!(window_unpartition(w, 2, 5, 7, 4).into_data(), x.into_data());
+}
+
+#[test]
+fn rope_2d_scores_depend_on_relative_position_only() {
+    use super::rope::Rope2d;
+    let dev = Default::default();
+    let rope = Rope2d::<B>::new(3, 3, 3, 8, &dev);
+    let v = Tensor::<B, 4>::random([1, 1, 1, 8], Distribution::Normal(0.0, 1.0), &dev).repeat_dim(2, 9);
+    let q = rope.rotate(v.clone());
+    let k = rope.rotate(v);
+    let s = q.matmul(k.swap_dims(2, 3)).into_data().convert::<f32>().to_vec::<f32>().unwrap();
+    // token (0,0)·(1,1) equals token (1,1)·(2,2): same offset.
+    assert!((s[0 * 9 + 4] - s[4 * 9 + 8]).abs() < 1e-4, "{} vs {}", s[4], s[44]);
+    // A rotation keeps norms: q·q is the same everywhere.
+    assert!((s[0] - s[40]).abs() < 1e-4);
 }

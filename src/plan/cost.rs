@@ -3,7 +3,7 @@
 use super::stage::{ModelSpec, StageKind};
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
-use crate::spec::{ExpertKind, FusionKind};
+use crate::spec::ExpertKind;
 
 /// Effective training throughput of small models on the reference CPU (FLOP/s), fitted to the
 /// quickstart's stage times on 2 cores with the `flex` backend.
@@ -50,13 +50,22 @@ pub fn lm_flops(lm: &LmConfig, tokens: usize) -> f64 {
 }
 
 fn visual_tokens(m: &ModelSpec) -> usize {
-    if m.experts.is_empty() {
-        return 0;
-    }
-    match m.fusion {
-        FusionKind::ChannelConcat => m.grid * m.grid,
-        FusionKind::SequenceAppend => m.grid * m.grid * m.experts.len(),
-    }
+    m.mllm_config().visual_tokens()
+}
+
+/// Forward FLOPs of every expert of `m` on one image, with `factor(i)` applied to expert `i`
+/// (tiled experts run once per tile and once on the thumbnail, at their native resolution).
+fn vision_flops(m: &ModelSpec, factor: impl Fn(usize) -> f64) -> f64 {
+    let cfg = m.mllm_config();
+    m.experts
+        .iter()
+        .enumerate()
+        .map(|(i, (e, r))| {
+            let k = cfg.tiles(i);
+            let f = if k > 1 { (k * k + 1) as f64 * expert_flops(e, e.native_resolution) } else { expert_flops(e, *r) };
+            factor(i) * f
+        })
+        .sum()
 }
 
 /// Estimated seconds of a stage on the reference CPU.
@@ -65,15 +74,14 @@ pub fn estimate_seconds(kind: &StageKind) -> f64 {
         StageKind::ExpertPretrain { expert, optim, .. } => (3.0 * expert_flops(expert, expert.native_resolution), optim.steps, optim.batch),
         StageKind::LmPretrain { lm, optim, .. } => (3.0 * lm_flops(lm, TEXT_TOKENS), optim.steps, optim.batch),
         StageKind::Align { model, optim, .. } => {
-            let vision: f64 = model.experts.iter().map(|(e, r)| expert_flops(e, *r)).sum();
+            let vision = vision_flops(model, |_| 1.0);
             let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);
             (vision + 2.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Sft { model, unlock, optim, .. } => {
-            let vision: f64 = model.experts.iter().map(|(e, r)| expert_flops(e, *r)).sum();
+            let vision = vision_flops(model, |i| if unlock.unlocks(model.experts[i].0.kind) { 3.0 } else { 1.0 });
             let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);
-            let vision_factor = if *unlock { 3.0 } else { 1.0 };
-            (vision_factor * vision + 3.0 * lm, optim.steps, optim.batch)
+            (vision + 3.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Eval { families, per_family, .. } => return (families.len() * per_family) as f64 * 0.002,
     };

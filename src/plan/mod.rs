@@ -10,7 +10,7 @@ use crate::data::tokenizer::Tokenizer;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
-use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Scale, ScalePreset, Spec};
+use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Scale, ScalePreset, Spec, Tiling, TokenGrid, Unlock};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -30,8 +30,14 @@ pub struct ExpertGeometry {
     pub resolution: usize,
     /// Its pretraining resolution.
     pub native_resolution: usize,
-    /// Output token grid side at that resolution.
+    /// Output token grid side at that resolution (of the stitched map when tiled).
     pub grid: usize,
+    /// Tiles per side when the expert tiles its input (0: one pass).
+    #[serde(default)]
+    pub tiles: usize,
+    /// Tokens the expert outputs (tiles and thumbnail together when tiled).
+    #[serde(default)]
+    pub tokens: usize,
 }
 
 /// One cell: an MLLM trained and evaluated with one seed.
@@ -119,7 +125,17 @@ impl Builder {
     fn cell(&mut self, c: &CellSettings, seed: u64) -> PlannedCell {
         let experts: Vec<(ExpertConfig, usize)> =
             c.encoders.iter().map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale))).collect();
-        let model = ModelSpec { experts: experts.clone(), fusion: c.fusion, grid: c.grid, lm: self.lm_config() };
+        let mut model = ModelSpec { experts: experts.clone(), fusion: c.fusion, tiling: c.tiling, grid: 0, lm: self.lm_config() };
+        let cfg = model.mllm_config();
+        if (0..experts.len()).all(|i| cfg.tiles(i) <= 1) {
+            // Nothing to tile at these resolutions: the same model as interpolation (and the same stages).
+            model.tiling = Tiling::Interpolate;
+        }
+        let views = model.mllm_config().views();
+        model.grid = match c.grid {
+            TokenGrid::Side(s) => s,
+            TokenGrid::Auto => views.iter().map(|v| v.side).max().unwrap_or(1),
+        };
         let data = DataSpec { seed: WORLD_SEED, families: c.families.clone(), max_objects: 3 };
         let mut inputs: Vec<String> = c.encoders.iter().map(|&k| self.expert(k)).collect();
         inputs.push(self.lm());
@@ -129,27 +145,36 @@ impl Builder {
         let sft_optim = Optim { steps: c.sft_steps.unwrap_or(p.sft_steps), batch: p.batch_size, lr: c.lr.unwrap_or(DEFAULT_SFT_LR), seed, pool: p.train_pool };
         let label = c.label();
         let align = self.add(StageKind::Align { model: model.clone(), data: data.clone(), optim: align_optim }, inputs, format!("align {label}"));
-        let vision_lr_scale = c.unlock.then_some(c.vision_lr_scale);
-        let sft = self.add(StageKind::Sft { model, unlock: c.unlock, vision_lr_scale, data, optim: sft_optim }, vec![align.clone()], format!("sft {label} seed {seed}"));
+        let vision_lr_scale = c.unlock.any().then_some(c.vision_lr_scale);
+        let cfg = model.mllm_config();
+        let sft = self.add(StageKind::Sft { model, unlock: c.unlock.clone(), vision_lr_scale, data, optim: sft_optim }, vec![align.clone()], format!("sft {label} seed {seed}"));
         let eval = self.eval(&c.families, sft.clone(), &label);
         chain.extend([align, sft, eval.clone()]);
         let geometry = experts
             .iter()
-            .map(|(e, r)| ExpertGeometry { expert: e.kind, resolution: *r, native_resolution: e.native_resolution, grid: e.grid(*r) })
+            .enumerate()
+            .map(|(i, (e, r))| {
+                let mine: Vec<_> = views.iter().filter(|v| v.expert == i).collect();
+                ExpertGeometry {
+                    expert: e.kind,
+                    resolution: *r,
+                    native_resolution: e.native_resolution,
+                    grid: mine[0].side,
+                    tiles: mine[0].tiles,
+                    tokens: mine.iter().map(|v| v.side * v.side).sum(),
+                }
+            })
             .collect();
-        let visual_tokens = match c.fusion {
-            FusionKind::ChannelConcat => c.grid * c.grid,
-            FusionKind::SequenceAppend => c.grid * c.grid * c.encoders.len(),
-        };
+        let visual_tokens = cfg.visual_tokens();
         PlannedCell { id: eval, label, settings: Some(c.clone()), seed, stages: chain, experts: geometry, visual_tokens, families: c.families.clone() }
     }
 
     fn blind(&mut self, families: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
         let lm = self.lm();
-        let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, grid: 0, lm: self.lm_config() };
+        let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, tiling: Tiling::Interpolate, grid: 0, lm: self.lm_config() };
         let data = DataSpec { seed: WORLD_SEED, families: families.to_vec(), max_objects: 3 };
         let optim = Optim { steps: sft_steps, batch: self.preset.batch_size, lr, seed, pool: self.preset.train_pool };
-        let sft = self.add(StageKind::Sft { model, unlock: false, vision_lr_scale: None, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));
+        let sft = self.add(StageKind::Sft { model, unlock: Unlock::All(false), vision_lr_scale: None, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));
         let eval = self.eval(families, sft.clone(), "blind");
         PlannedCell {
             id: eval.clone(),
@@ -164,13 +189,32 @@ impl Builder {
     }
 }
 
+/// A plan of the pretraining stages of `experts` alone (no cells): what `eyrie experts` runs.
+pub fn experts_plan(experts: &[ExpertKind], scale: Scale) -> Plan {
+    let mut b = Builder { scale, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+    for &e in experts {
+        b.expert(e);
+    }
+    Plan { experiment: "experts".into(), scale, cells: vec![], stages: b.stages }
+}
+
+/// The id of `expert`'s pretraining stage at `scale`.
+pub fn expert_stage_id(expert: ExpertKind, scale: Scale) -> String {
+    let mut b = Builder { scale, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+    b.expert(expert)
+}
+
 /// Resolves a spec at `scale` into a plan.
 pub fn plan(spec: &Spec, scale: Scale) -> Plan {
     let mut b = Builder { scale, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
     let mut cells = Vec::new();
     for c in &spec.cells {
         for &seed in &spec.seeds {
-            cells.push(b.cell(c, seed));
+            let cell = b.cell(c, seed);
+            // Cells that resolve to the same model (e.g. tiling with nothing to tile) run once.
+            if !cells.iter().any(|d: &PlannedCell| d.id == cell.id) {
+                cells.push(cell);
+            }
         }
     }
     if spec.blind_baseline {

@@ -4,7 +4,7 @@ use super::ids::content_id;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
-use crate::spec::{Family, FusionKind};
+use crate::spec::{Family, FusionKind, Tiling, Unlock};
 use serde::{Deserialize, Serialize};
 
 /// Optimisation settings that a stage's output depends on.
@@ -29,10 +29,24 @@ pub struct ModelSpec {
     pub experts: Vec<(ExpertConfig, usize)>,
     /// Fusion strategy.
     pub fusion: FusionKind,
+    /// How experts see images above their native resolution.
+    #[serde(default, skip_serializing_if = "is_interpolate")]
+    pub tiling: Tiling,
     /// Token grid side.
     pub grid: usize,
     /// The decoder.
     pub lm: LmConfig,
+}
+
+fn is_interpolate(t: &Tiling) -> bool {
+    *t == Tiling::Interpolate
+}
+
+impl ModelSpec {
+    /// The MLLM configuration this spec builds.
+    pub fn mllm_config(&self) -> crate::model::MllmConfig {
+        crate::model::MllmConfig { experts: self.experts.clone(), fusion: self.fusion, tiling: self.tiling, grid: self.grid, lm: self.lm.clone() }
+    }
 }
 
 /// What a stage does.
@@ -70,8 +84,8 @@ pub enum StageKind {
     Sft {
         /// Architecture (no experts: the blind baseline).
         model: ModelSpec,
-        /// Whether the experts train.
-        unlock: bool,
+        /// Which experts train.
+        unlock: Unlock,
         /// Learning-rate multiplier of the experts (present only when they train).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         vision_lr_scale: Option<f64>,

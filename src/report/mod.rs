@@ -1,5 +1,6 @@
 //! Reports from stored results alone: results.csv / .parquet (polars) and report.md.
 
+pub mod experts;
 pub mod frame;
 pub mod markdown;
 pub mod rows;

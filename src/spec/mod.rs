@@ -1,15 +1,17 @@
 //! The experiment file: parse (refusing unknown keys), validate, expand the grid into cell settings.
 
+mod cell;
 mod error;
 mod names;
 mod raw;
 mod scale;
 
+pub use cell::{Axis, CellSettings, Resolution, TokenGrid, Unlock};
 pub use error::{Locator, SpecError};
-pub use names::{BackendKind, ExpertKind, Family, FusionKind, PretrainTask, Scale};
+pub use names::{BackendKind, ExpertKind, Family, FusionKind, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
 
-use raw::{RawCell, RawResolution, RawSpec};
+use raw::{RawCell, RawSize, RawSpec, RawUnlock};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -19,131 +21,6 @@ use toml::Spanned;
 /// slower than the projector and LM (at the full rate they lose what pretraining gave them).
 pub const DEFAULT_VISION_LR_SCALE: f64 = 0.1;
 
-fn default_vision_lr_scale() -> f64 {
-    DEFAULT_VISION_LR_SCALE
-}
-
-/// The input resolution every expert of a cell receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Resolution {
-    /// Each expert at its own pretraining resolution.
-    Native,
-    /// Every expert at this many pixels a side.
-    Pixels(usize),
-}
-
-impl Resolution {
-    /// The side in pixels that `expert` receives at `scale`.
-    pub fn for_expert(self, expert: ExpertKind, scale: Scale) -> usize {
-        match self {
-            Resolution::Native => expert.native_resolution(scale),
-            Resolution::Pixels(p) => p,
-        }
-    }
-}
-
-impl std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Resolution::Native => f.write_str("native"),
-            Resolution::Pixels(p) => write!(f, "{p}"),
-        }
-    }
-}
-
-/// The settings of one cell (one MLLM trained and evaluated), before seeds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct CellSettings {
-    /// The experts, in order.
-    pub encoders: Vec<ExpertKind>,
-    /// How the experts are fused.
-    pub fusion: FusionKind,
-    /// The experts' input resolution.
-    pub resolution: Resolution,
-    /// Whether the experts train during SFT.
-    pub unlock: bool,
-    /// The SFT data mixture (uniform over these families) and the evaluated families.
-    pub families: Vec<Family>,
-    /// Side of the fused visual token grid (tokens per expert = grid²).
-    pub grid: usize,
-    /// SFT steps (None: the scale's preset).
-    pub sft_steps: Option<usize>,
-    /// Peak SFT learning rate (None: the default 2e-3).
-    pub lr: Option<f64>,
-    /// Learning-rate multiplier of unlocked experts in SFT (default 0.1).
-    #[serde(default = "default_vision_lr_scale")]
-    pub vision_lr_scale: f64,
-}
-
-impl CellSettings {
-    /// A readable label, e.g. `clip+convnext/channel-concat/unlocked`.
-    pub fn label(&self) -> String {
-        let enc: Vec<&str> = self.encoders.iter().map(|e| e.as_str()).collect();
-        let mut s = format!("{}/{}/{}", enc.join("+"), self.fusion, if self.unlock { "unlocked" } else { "frozen" });
-        if self.resolution != Resolution::Native {
-            s.push_str(&format!("/{}px", self.resolution));
-        }
-        s
-    }
-}
-
-/// An axis that a grid may vary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Axis {
-    /// `encoders`
-    Encoders,
-    /// `fusion`
-    Fusion,
-    /// `resolution`
-    Resolution,
-    /// `unlock`
-    Unlock,
-    /// `families`
-    Families,
-    /// `grid`
-    Grid,
-    /// `sft-steps`
-    SftSteps,
-    /// `lr`
-    Lr,
-    /// `vision-lr-scale`
-    VisionLrScale,
-}
-
-impl Axis {
-    /// The key as written in experiment files and the column name in tables.
-    pub fn key(self) -> &'static str {
-        match self {
-            Axis::Encoders => "encoders",
-            Axis::Fusion => "fusion",
-            Axis::Resolution => "resolution",
-            Axis::Unlock => "unlock",
-            Axis::Families => "families",
-            Axis::Grid => "grid",
-            Axis::SftSteps => "sft-steps",
-            Axis::Lr => "lr",
-            Axis::VisionLrScale => "vision-lr-scale",
-        }
-    }
-
-    /// This axis's value in `cell`, as text.
-    pub fn value_of(self, cell: &CellSettings) -> String {
-        match self {
-            Axis::Encoders => cell.encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
-            Axis::Fusion => cell.fusion.to_string(),
-            Axis::Resolution => cell.resolution.to_string(),
-            Axis::Unlock => cell.unlock.to_string(),
-            Axis::Families => cell.families.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
-            Axis::Grid => cell.grid.to_string(),
-            Axis::SftSteps => cell.sft_steps.map(|s| s.to_string()).unwrap_or_else(|| "preset".into()),
-            Axis::Lr => cell.lr.map(|s| s.to_string()).unwrap_or_else(|| "default".into()),
-            Axis::VisionLrScale => cell.vision_lr_scale.to_string(),
-        }
-    }
-}
 
 /// A validated experiment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,6 +100,10 @@ fn at<T: Clone>(s: &Spanned<T>, key: String) -> At<T> {
     At { value: s.get_ref().clone(), key, span: Some(s.span()) }
 }
 
+fn ident<T>(a: At<T>) -> Result<At<T>, SpecError> {
+    Ok(a)
+}
+
 fn axis<T: Clone, R>(
     grid: &Option<Vec<Spanned<R>>>,
     base: &Option<Spanned<R>>,
@@ -266,7 +147,6 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     };
     let g = &raw.grid;
     let b = &raw.base;
-    let ident = |a: At<_>| Ok(a);
     let encoders_check = |a: At<Vec<ExpertKind>>| -> Result<At<Vec<ExpertKind>>, SpecError> {
         if a.value.is_empty() {
             return Err(loc.error(a.span.clone(), &a.key, "empty encoder set", Some(format!("name at least one of: {}", ExpertKind::known()))));
@@ -285,10 +165,10 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         }
         Ok(a)
     };
-    let res_convert = |a: At<RawResolution>| -> Result<At<Resolution>, SpecError> {
+    let res_convert = |a: At<RawSize>| -> Result<At<Resolution>, SpecError> {
         let value = match &a.value {
-            RawResolution::Word(w) if w == "native" => Resolution::Native,
-            RawResolution::Pixels(p) if *p >= 16 && *p <= 4096 => Resolution::Pixels(*p as usize),
+            RawSize::Word(w) if w == "native" => Resolution::Native,
+            RawSize::Pixels(p) if *p >= 16 && *p <= 4096 => Resolution::Pixels(*p as usize),
             other => {
                 return Err(loc.error(a.span.clone(), &a.key, format!("bad resolution {other:?}"), Some("an integer from 16 to 4096 pixels, or \"native\"".into())))
             }
@@ -303,6 +183,24 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             Ok(At { value: a.value as usize, key: a.key, span: a.span })
         }
     };
+    let grid_convert = |a: At<RawSize>| -> Result<At<TokenGrid>, SpecError> {
+        let value = match &a.value {
+            RawSize::Word(w) if w == "auto" => TokenGrid::Auto,
+            RawSize::Pixels(p) if (1..=64).contains(p) => TokenGrid::Side(*p as usize),
+            other => return Err(loc.error(a.span.clone(), &a.key, format!("bad grid {other:?}"), Some("a side from 1 to 64 tokens, or \"auto\" (the largest expert map)".into()))),
+        };
+        Ok(At { value, key: a.key, span: a.span })
+    };
+    let unlock_check = |a: At<RawUnlock>| -> Result<At<RawUnlock>, SpecError> {
+        if let RawUnlock::PerExpert(map) = &a.value {
+            for name in map.keys() {
+                if name.parse::<ExpertKind>().is_err() {
+                    return Err(loc.error(a.span.clone(), &a.key, format!("unknown expert `{name}` in unlock"), Some(format!("known encoders: {}", ExpertKind::known()))));
+                }
+            }
+        }
+        Ok(a)
+    };
     let lr_check = |a: At<f64>| -> Result<At<f64>, SpecError> {
         if !(a.value > 0.0 && a.value < 1.0) {
             return Err(loc.error(a.span.clone(), &a.key, format!("learning rate must be in (0, 1), got {}", a.value), None));
@@ -312,11 +210,10 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     let (encoders, v_enc) = axis(&g.encoders, &b.encoders, "encoders", vec![ExpertKind::Clip], &encoders_check)?;
     let (fusions, v_fus) = axis(&g.fusion, &b.fusion, "fusion", FusionKind::ChannelConcat, &ident)?;
     let (resolutions, v_res) = axis(&g.resolution, &b.resolution, "resolution", Resolution::Native, &res_convert)?;
-    let unlock_grid = g.unlock.clone().map(|v| v.into_iter().enumerate().map(|(i, u)| At { value: u, key: format!("grid.unlock[{i}]"), span: None }).collect::<Vec<_>>());
-    let v_unl = unlock_grid.is_some();
-    let unlocks = unlock_grid.unwrap_or_else(|| vec![At { value: b.unlock.unwrap_or(false), key: "base.unlock".into(), span: None }]);
+    let (tilings, v_til) = axis(&g.tiling, &b.tiling, "tiling", Tiling::Interpolate, &ident)?;
+    let (unlocks, v_unl) = axis(&g.unlock, &b.unlock, "unlock", RawUnlock::All(false), &unlock_check)?;
     let (families, v_fam) = axis(&g.families, &b.families, "families", vec![Family::Vqa, Family::Count, Family::Pope], &families_check)?;
-    let (grids, v_grid) = axis(&g.grid, &b.grid, "grid", 4usize, &positive("grid", 1))?;
+    let (grids, v_grid) = axis(&g.grid, &b.grid, "grid", TokenGrid::Side(4), &grid_convert)?;
     let sft_raw = axis(&g.sft_steps, &b.sft_steps, "sft-steps", 0usize, &positive("sft-steps", 1))?;
     let (lrs, v_lr) = match (&g.lr, &b.lr) {
         (None, None) => (vec![None], false),
@@ -340,6 +237,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         (v_enc, Axis::Encoders),
         (v_fus, Axis::Fusion),
         (v_res, Axis::Resolution),
+        (v_til, Axis::Tiling),
         (v_unl, Axis::Unlock),
         (v_fam, Axis::Families),
         (v_grid, Axis::Grid),
@@ -352,38 +250,36 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         }
     }
 
+    let lr_vs: Vec<(Option<f64>, f64)> = lrs.iter().flat_map(|l| vscales.iter().map(move |v| (*l, v.value))).collect();
+    let dims = [encoders.len(), fusions.len(), resolutions.len(), tilings.len(), unlocks.len(), families.len(), grids.len(), sft.len(), lr_vs.len()];
     let mut cells = Vec::new();
-    for e in &encoders {
-        for f in &fusions {
-            for r in &resolutions {
-                for u in &unlocks {
-                    for fam in &families {
-                        for gr in &grids {
-                            for s in &sft {
-                                for (lr, vs) in lrs.iter().flat_map(|l| vscales.iter().map(move |v| (l, v))) {
-                                    let cell = CellSettings {
-                                        encoders: e.value.clone(),
-                                        fusion: f.value,
-                                        resolution: r.value,
-                                        unlock: u.value,
-                                        families: fam.value.clone(),
-                                        grid: gr.value,
-                                        sft_steps: *s,
-                                        lr: *lr,
-                                        vision_lr_scale: vs.value,
-                                    };
-                                    if raw.exclude.iter().any(|rule| excluded(rule, &cell)) {
-                                        continue;
-                                    }
-                                    check_cell(loc, &cell, e, f, r)?;
-                                    cells.push(cell);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+    for k in 0..dims.iter().product::<usize>() {
+        // Odometer over the axes, the last one fastest (file order of nested loops).
+        let mut i = [0usize; 9];
+        let mut rest = k;
+        for d in (0..dims.len()).rev() {
+            i[d] = rest % dims[d];
+            rest /= dims[d];
         }
+        let (e, f, r, t, u) = (&encoders[i[0]], &fusions[i[1]], &resolutions[i[2]], &tilings[i[3]], &unlocks[i[4]]);
+        let unlock = resolve_unlock(loc, u, &e.value)?;
+        let cell = CellSettings {
+            encoders: e.value.clone(),
+            fusion: f.value,
+            resolution: r.value,
+            tiling: t.value,
+            unlock,
+            families: families[i[5]].value.clone(),
+            grid: grids[i[6]].value,
+            sft_steps: sft[i[7]],
+            lr: lr_vs[i[8]].0,
+            vision_lr_scale: lr_vs[i[8]].1,
+        };
+        if raw.exclude.iter().any(|rule| excluded(rule, &cell)) {
+            continue;
+        }
+        check_cell(loc, &cell, e, f, r, t)?;
+        cells.push(cell);
     }
     if cells.is_empty() {
         return Err(loc.error(None, "exclude", "every cell of the grid is excluded", Some("loosen the [[exclude]] rules".into())));
@@ -406,7 +302,16 @@ fn check_cell(
     enc: &At<Vec<ExpertKind>>,
     fusion: &At<FusionKind>,
     res: &At<Resolution>,
+    tiling: &At<Tiling>,
 ) -> Result<(), SpecError> {
+    if cell.tiling == Tiling::Tile && cell.resolution == Resolution::Native {
+        return Err(loc.error(
+            tiling.span.clone(),
+            &tiling.key,
+            "tiling = \"tile\" at the native resolution is the same model as \"interpolate\"",
+            Some("give a resolution above the experts' native one, or exclude it: [[exclude]] resolution = \"native\" and tiling = \"tile\"".into()),
+        ));
+    }
     let need = cell.fusion.min_experts();
     if cell.encoders.len() < need {
         return Err(loc.error(
@@ -431,6 +336,31 @@ fn check_cell(
     Ok(())
 }
 
+/// Resolves `unlock` against a cell's experts: a table may only name experts of the set (missing ones stay frozen).
+fn resolve_unlock(loc: &Locator, u: &At<RawUnlock>, encoders: &[ExpertKind]) -> Result<Unlock, SpecError> {
+    match &u.value {
+        RawUnlock::All(b) => Ok(Unlock::All(*b)),
+        RawUnlock::PerExpert(map) => {
+            let mut on = Vec::new();
+            for (name, &value) in map {
+                let kind: ExpertKind = name.parse().expect("checked when the axis was read");
+                if !encoders.contains(&kind) {
+                    return Err(loc.error(
+                        u.span.clone(),
+                        &u.key,
+                        format!("unlock names `{name}`, which is not in the encoder set [{}]", encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")),
+                        Some("name only experts of the cell's set, or exclude the combination with [[exclude]]".into()),
+                    ));
+                }
+                if value {
+                    on.push(kind);
+                }
+            }
+            Ok(Unlock::Only(on).normalised(encoders))
+        }
+    }
+}
+
 fn excluded(rule: &RawCell, cell: &CellSettings) -> bool {
     let mut any = false;
     macro_rules! check {
@@ -445,14 +375,22 @@ fn excluded(rule: &RawCell, cell: &CellSettings) -> bool {
     }
     check!(encoders, |v: &Spanned<Vec<ExpertKind>>, c: &CellSettings| v.get_ref() == &c.encoders);
     check!(fusion, |v: &Spanned<FusionKind>, c: &CellSettings| *v.get_ref() == c.fusion);
-    check!(resolution, |v: &Spanned<RawResolution>, c: &CellSettings| match (v.get_ref(), c.resolution) {
-        (RawResolution::Pixels(p), Resolution::Pixels(q)) => *p as usize == q,
-        (RawResolution::Word(w), Resolution::Native) => w == "native",
+    check!(resolution, |v: &Spanned<RawSize>, c: &CellSettings| match (v.get_ref(), c.resolution) {
+        (RawSize::Pixels(p), Resolution::Pixels(q)) => *p as usize == q,
+        (RawSize::Word(w), Resolution::Native) => w == "native",
         _ => false,
     });
-    check!(unlock, |v: &bool, c: &CellSettings| *v == c.unlock);
+    check!(tiling, |v: &Spanned<Tiling>, c: &CellSettings| *v.get_ref() == c.tiling);
+    check!(unlock, |v: &Spanned<RawUnlock>, c: &CellSettings| match v.get_ref() {
+        RawUnlock::All(b) => c.unlock == Unlock::All(*b),
+        RawUnlock::PerExpert(map) => c.encoders.iter().all(|e| map.get(e.as_str()).copied().unwrap_or(false) == c.unlock.unlocks(*e)),
+    });
     check!(families, |v: &Spanned<Vec<Family>>, c: &CellSettings| v.get_ref() == &c.families);
-    check!(grid, |v: &Spanned<i64>, c: &CellSettings| *v.get_ref() as usize == c.grid);
+    check!(grid, |v: &Spanned<RawSize>, c: &CellSettings| match (v.get_ref(), c.grid) {
+        (RawSize::Pixels(p), TokenGrid::Side(q)) => *p as usize == q,
+        (RawSize::Word(w), TokenGrid::Auto) => w == "auto",
+        _ => false,
+    });
     check!(sft_steps, |v: &Spanned<i64>, c: &CellSettings| Some(*v.get_ref() as usize) == c.sft_steps);
     check!(lr, |v: &Spanned<f64>, c: &CellSettings| Some(*v.get_ref()) == c.lr);
     check!(vision_lr_scale, |v: &Spanned<f64>, c: &CellSettings| *v.get_ref() == c.vision_lr_scale);

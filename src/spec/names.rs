@@ -80,6 +80,22 @@ named_enum! {
 }
 
 named_enum! {
+    /// How an expert sees an image above its native resolution.
+    Tiling {
+        /// One pass at the full resolution (ViT position embeddings interpolated).
+        Interpolate => "interpolate",
+        /// Native-resolution tiles plus a thumbnail of the whole image, each encoded (LLaVA-NeXT style).
+        Tile => "tile",
+    }
+}
+
+impl Default for Tiling {
+    fn default() -> Self {
+        Tiling::Interpolate
+    }
+}
+
+named_enum! {
     /// A named size preset for models, data and steps.
     Scale {
         /// Seconds per cell: CI and tests.

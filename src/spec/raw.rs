@@ -1,6 +1,7 @@
 //! The experiment file as written: private serde types that refuse unknown keys.
 
-use super::names::{ExpertKind, Family, FusionKind, Scale};
+use super::names::{ExpertKind, Family, FusionKind, Scale, Tiling};
+use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -32,12 +33,20 @@ pub(crate) struct RawExperiment {
     pub blind_baseline: Option<bool>,
 }
 
-/// A resolution as written: pixels, or the word `native`.
+/// A size as written: a number, or a word (`native` for resolutions, `auto` for grids).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub(crate) enum RawResolution {
+pub(crate) enum RawSize {
     Pixels(i64),
     Word(String),
+}
+
+/// `unlock` as written: a boolean for every expert, or a table of expert name → boolean.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawUnlock {
+    All(bool),
+    PerExpert(BTreeMap<String, bool>),
 }
 
 /// One value per setting: `[base]` and each `[[exclude]]` rule.
@@ -46,10 +55,11 @@ pub(crate) enum RawResolution {
 pub(crate) struct RawCell {
     pub encoders: Option<Spanned<Vec<ExpertKind>>>,
     pub fusion: Option<Spanned<FusionKind>>,
-    pub resolution: Option<Spanned<RawResolution>>,
-    pub unlock: Option<bool>,
+    pub resolution: Option<Spanned<RawSize>>,
+    pub tiling: Option<Spanned<Tiling>>,
+    pub unlock: Option<Spanned<RawUnlock>>,
     pub families: Option<Spanned<Vec<Family>>>,
-    pub grid: Option<Spanned<i64>>,
+    pub grid: Option<Spanned<RawSize>>,
     pub sft_steps: Option<Spanned<i64>>,
     pub lr: Option<Spanned<f64>>,
     pub vision_lr_scale: Option<Spanned<f64>>,
@@ -61,10 +71,11 @@ pub(crate) struct RawCell {
 pub(crate) struct RawGrid {
     pub encoders: Option<Vec<Spanned<Vec<ExpertKind>>>>,
     pub fusion: Option<Vec<Spanned<FusionKind>>>,
-    pub resolution: Option<Vec<Spanned<RawResolution>>>,
-    pub unlock: Option<Vec<bool>>,
+    pub resolution: Option<Vec<Spanned<RawSize>>>,
+    pub tiling: Option<Vec<Spanned<Tiling>>>,
+    pub unlock: Option<Vec<Spanned<RawUnlock>>>,
     pub families: Option<Vec<Spanned<Vec<Family>>>>,
-    pub grid: Option<Vec<Spanned<i64>>>,
+    pub grid: Option<Vec<Spanned<RawSize>>>,
     pub sft_steps: Option<Vec<Spanned<i64>>>,
     pub lr: Option<Vec<Spanned<f64>>>,
     pub vision_lr_scale: Option<Vec<Spanned<f64>>>,

@@ -29,7 +29,7 @@ fn expands_grid_minus_exclusions() {
     assert_eq!(s.cells.len(), 3);
     assert_eq!(s.seeds, vec![0, 1]);
     assert_eq!(s.axes, vec![Axis::Encoders, Axis::Unlock]);
-    assert!(!s.cells.iter().any(|c| c.encoders == vec![ExpertKind::Clip] && c.unlock));
+    assert!(!s.cells.iter().any(|c| c.encoders == vec![ExpertKind::Clip] && c.unlock == Unlock::All(true)));
     assert_eq!(s.cells[2].label(), "clip+convnext/channel-concat/unlocked");
 }
 

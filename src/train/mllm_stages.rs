@@ -6,14 +6,15 @@ use burn::optim::GradientsParams;
 use crate::data::{Pool, TextTask};
 use crate::model::loss::masked_cross_entropy;
 use crate::model::{Mllm, MllmConfig};
+use crate::spec::{ExpertKind, Unlock};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 /// Which parts of the MLLM train in a stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trainable {
-    /// The vision experts.
-    pub experts: bool,
+    /// Whether each vision expert trains (missing: frozen).
+    pub experts: Vec<bool>,
     /// Fusion and projector.
     pub fusion: bool,
     /// The decoder.
@@ -22,19 +23,28 @@ pub struct Trainable {
 
 impl Trainable {
     /// Stage 1 of the paper's recipe: the projector only.
-    pub const ALIGN: Trainable = Trainable { experts: false, fusion: true, lm: false };
+    pub fn align() -> Self {
+        Trainable { experts: vec![], fusion: true, lm: false }
+    }
 
-    /// Stage 2: LM and projector, experts per the spec's `unlock`.
-    pub fn sft(unlock: bool) -> Self {
-        Trainable { experts: unlock, fusion: true, lm: true }
+    /// Stage 2: LM and projector, each expert per the spec's `unlock`.
+    pub fn sft(unlock: &Unlock, experts: &[ExpertKind]) -> Self {
+        Trainable { experts: experts.iter().map(|&e| unlock.unlocks(e)).collect(), fusion: true, lm: true }
+    }
+
+    /// Whether expert `i` trains.
+    pub fn expert(&self, i: usize) -> bool {
+        self.experts.get(i).copied().unwrap_or(false)
     }
 }
 
 /// Marks the parts that must not train as constants (no gradients, bit-identical after the stage).
-pub fn apply_freeze<B: AutodiffBackend>(model: Mllm<B>, t: Trainable) -> Mllm<B> {
-    let Mllm { experts, fusion, lm } = model;
+pub fn apply_freeze<B: AutodiffBackend>(model: Mllm<B>, t: &Trainable) -> Mllm<B> {
+    let Mllm { experts, tiles, natives, fusion, lm } = model;
     Mllm {
-        experts: experts.into_iter().map(|e| if t.experts { e } else { e.no_grad() }).collect(),
+        experts: experts.into_iter().enumerate().map(|(i, e)| if t.expert(i) { e } else { e.no_grad() }).collect(),
+        tiles,
+        natives,
         fusion: fusion.map(|f| if t.fusion { f } else { f.no_grad() }),
         lm: if t.lm { lm } else { lm.no_grad() },
     }
@@ -55,11 +65,11 @@ pub fn train_mllm<B: AutodiffBackend>(
     device: &B::Device,
     progress: &dyn Progress,
 ) -> (Mllm<B>, Vec<StepLog>) {
-    let model = apply_freeze(model, trainable);
+    let model = apply_freeze(model, &trainable);
     let sides: Vec<usize> = cfg.experts.iter().map(|(_, r)| *r).collect();
     // The experts are their own parameter group, at `lr × settings.group_lr_scale` (`vision-lr-scale`).
     let split = |grads: &mut B::Gradients, m: &Mllm<B>| -> Option<GradientsParams> {
-        if !trainable.experts || m.experts.is_empty() {
+        if !trainable.experts.iter().any(|&t| t) || m.experts.is_empty() {
             return None;
         }
         Some(GradientsParams::from_module(grads, &m.experts))

@@ -1,0 +1,215 @@
+//! One cell's settings (before seeds) and the axes a grid may vary.
+
+use super::names::{ExpertKind, Family, FusionKind, Scale, Tiling};
+use super::DEFAULT_VISION_LR_SCALE;
+use serde::{Deserialize, Serialize};
+
+fn default_vision_lr_scale() -> f64 {
+    DEFAULT_VISION_LR_SCALE
+}
+
+/// The input resolution every expert of a cell receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resolution {
+    /// Each expert at its own pretraining resolution.
+    Native,
+    /// Every expert at this many pixels a side.
+    Pixels(usize),
+}
+
+impl Resolution {
+    /// The side in pixels that `expert` receives at `scale`.
+    pub fn for_expert(self, expert: ExpertKind, scale: Scale) -> usize {
+        match self {
+            Resolution::Native => expert.native_resolution(scale),
+            Resolution::Pixels(p) => p,
+        }
+    }
+}
+
+impl std::fmt::Display for Resolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resolution::Native => f.write_str("native"),
+            Resolution::Pixels(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+/// Which experts train during SFT (stage 1, alignment, always trains the projector only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Unlock {
+    /// Every expert (true) or none (false).
+    All(bool),
+    /// Exactly these experts (a strict, non-empty subset of the cell's set).
+    Only(Vec<ExpertKind>),
+}
+
+impl Unlock {
+    /// Whether `expert` trains.
+    pub fn unlocks(&self, expert: ExpertKind) -> bool {
+        match self {
+            Unlock::All(b) => *b,
+            Unlock::Only(list) => list.contains(&expert),
+        }
+    }
+
+    /// Whether any expert trains.
+    pub fn any(&self) -> bool {
+        !matches!(self, Unlock::All(false))
+    }
+
+    /// The canonical form for `experts`: `All` when every expert is treated alike.
+    pub fn normalised(self, experts: &[ExpertKind]) -> Unlock {
+        match self {
+            Unlock::Only(list) => {
+                let n = experts.iter().filter(|e| list.contains(e)).count();
+                if n == 0 {
+                    Unlock::All(false)
+                } else if n == experts.len() {
+                    Unlock::All(true)
+                } else {
+                    Unlock::Only(experts.iter().copied().filter(|e| list.contains(e)).collect())
+                }
+            }
+            all => all,
+        }
+    }
+}
+
+impl std::fmt::Display for Unlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unlock::All(true) => f.write_str("unlocked"),
+            Unlock::All(false) => f.write_str("frozen"),
+            Unlock::Only(list) => write!(f, "unlocked[{}]", list.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+")),
+        }
+    }
+}
+
+/// Side of the token grid the fusion resamples every expert's map to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenGrid {
+    /// The largest map of the cell's experts at their input resolutions (tokens grow with resolution).
+    Auto,
+    /// A fixed side.
+    Side(usize),
+}
+
+impl std::fmt::Display for TokenGrid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenGrid::Auto => f.write_str("auto"),
+            TokenGrid::Side(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The settings of one cell (one MLLM trained and evaluated), before seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CellSettings {
+    /// The experts, in order.
+    pub encoders: Vec<ExpertKind>,
+    /// How the experts are fused.
+    pub fusion: FusionKind,
+    /// The experts' input resolution.
+    pub resolution: Resolution,
+    /// How an expert sees an image above its native resolution.
+    #[serde(default)]
+    pub tiling: Tiling,
+    /// Which experts train during SFT.
+    pub unlock: Unlock,
+    /// The SFT data mixture (uniform over these families) and the evaluated families.
+    pub families: Vec<Family>,
+    /// Side of the fused visual token grid.
+    pub grid: TokenGrid,
+    /// SFT steps (None: the scale's preset).
+    pub sft_steps: Option<usize>,
+    /// Peak SFT learning rate (None: the default 2e-3).
+    pub lr: Option<f64>,
+    /// Learning-rate multiplier of unlocked experts in SFT (default 0.1).
+    #[serde(default = "default_vision_lr_scale")]
+    pub vision_lr_scale: f64,
+}
+
+impl CellSettings {
+    /// A readable label, e.g. `clip+convnext/channel-concat/unlocked/128px/tile`.
+    pub fn label(&self) -> String {
+        let enc: Vec<&str> = self.encoders.iter().map(|e| e.as_str()).collect();
+        let mut s = format!("{}/{}/{}", enc.join("+"), self.fusion, self.unlock);
+        if self.resolution != Resolution::Native {
+            s.push_str(&format!("/{}px", self.resolution));
+        }
+        if self.tiling == Tiling::Tile {
+            s.push_str("/tile");
+        }
+        s
+    }
+}
+
+/// An axis that a grid may vary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Axis {
+    /// `encoders`
+    Encoders,
+    /// `fusion`
+    Fusion,
+    /// `resolution`
+    Resolution,
+    /// `tiling`
+    Tiling,
+    /// `unlock`
+    Unlock,
+    /// `families`
+    Families,
+    /// `grid`
+    Grid,
+    /// `sft-steps`
+    SftSteps,
+    /// `lr`
+    Lr,
+    /// `vision-lr-scale`
+    VisionLrScale,
+}
+
+impl Axis {
+    /// The key as written in experiment files and the column name in tables.
+    pub fn key(self) -> &'static str {
+        match self {
+            Axis::Encoders => "encoders",
+            Axis::Fusion => "fusion",
+            Axis::Resolution => "resolution",
+            Axis::Tiling => "tiling",
+            Axis::Unlock => "unlock",
+            Axis::Families => "families",
+            Axis::Grid => "grid",
+            Axis::SftSteps => "sft-steps",
+            Axis::Lr => "lr",
+            Axis::VisionLrScale => "vision-lr-scale",
+        }
+    }
+
+    /// This axis's value in `cell`, as text.
+    pub fn value_of(self, cell: &CellSettings) -> String {
+        match self {
+            Axis::Encoders => cell.encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
+            Axis::Fusion => cell.fusion.to_string(),
+            Axis::Resolution => cell.resolution.to_string(),
+            Axis::Tiling => cell.tiling.to_string(),
+            Axis::Unlock => match &cell.unlock {
+                Unlock::All(b) => b.to_string(),
+                only => only.to_string(),
+            },
+            Axis::Families => cell.families.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
+            Axis::Grid => cell.grid.to_string(),
+            Axis::SftSteps => cell.sft_steps.map(|s| s.to_string()).unwrap_or_else(|| "preset".into()),
+            Axis::Lr => cell.lr.map(|s| s.to_string()).unwrap_or_else(|| "default".into()),
+            Axis::VisionLrScale => cell.vision_lr_scale.to_string(),
+        }
+    }
+}
