@@ -18,7 +18,8 @@ for spec in "$@"; do
     timeout "${EYRIE_TIMEOUT:-0}" "$bin" run "$spec" --backend cuda ${EYRIE_RUN_ARGS:-} 2>&1 | tee "$out/$name.log" || status=1
     echo "wall_seconds $(( $(date +%s) - start ))" >> "$out/$name.log"
 done
-# Result records and stage metadata only: plan, per-cell spec/result/metrics, each stage's meta and loss log.
-find results -name '*.json' -o -name '*.jsonl' -o -name '*.csv' | tar czf "$out/results.tgz" -T -
+# The whole results folder (checkpoints too, so a CPU run can resume unfinished cells), in parts of
+# 15 MB: reassemble with `cat results.tgz.part* | tar xz`.
+tar czf - results | split -b 15M - "$out/results.tgz.part"
 tar czf "$out/reports.tgz" reports 2>/dev/null
 exit $status

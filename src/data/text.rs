@@ -61,7 +61,10 @@ pub fn prompt(s: &Sample) -> Vec<u32> {
 /// Builds a padded batch of `samples` for `task`.
 pub fn text_batch<'a>(samples: impl IntoIterator<Item = &'a Sample>, task: TextTask) -> TextBatch {
     let seqs: Vec<(Vec<u32>, usize)> = samples.into_iter().map(|s| sequence(s, task)).collect();
-    let len = seqs.iter().map(|(s, _)| s.len() - 1).max().unwrap_or(0);
+    // Rounded up to a multiple of 8: a handful of distinct shapes, so GPU backends reuse their
+    // compiled kernels instead of compiling for every batch (padding is masked and, the LM being
+    // causal, changes no real position).
+    let len = seqs.iter().map(|(s, _)| s.len() - 1).max().unwrap_or(0).div_ceil(8) * 8;
     let batch = seqs.len();
     let mut inputs = vec![PAD as i32; batch * len];
     let mut targets = vec![PAD as i32; batch * len];

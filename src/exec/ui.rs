@@ -2,6 +2,14 @@
 
 use crate::train::Progress;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Seconds between plain progress lines when not on a terminal (`EYRIE_PROGRESS_SECONDS`, default 30).
+fn plain_interval() -> Duration {
+    let s = std::env::var("EYRIE_PROGRESS_SECONDS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(30.0);
+    Duration::from_secs_f64(s.max(0.0))
+}
 
 /// The terminal display of a run (hidden with `--quiet`).
 pub struct Ui {
@@ -32,7 +40,8 @@ impl Ui {
             ProgressStyle::with_template("  {prefix:40!} {bar:25.cyan/white} {pos}/{len} {msg} eta {eta}").unwrap(),
         );
         bar.set_prefix(label.to_string());
-        StageBar { bar }
+        let plain = (!self.quiet && self.multi.is_hidden()).then(|| Plain { label: label.to_string(), start: Instant::now(), last: Mutex::new(None) });
+        StageBar { bar, plain }
     }
 
     /// Prints a line above the bars (nothing when quiet).
@@ -54,15 +63,30 @@ impl Ui {
     }
 }
 
+/// Progress as plain lines, at most one per interval (logs, CI).
+struct Plain {
+    label: String,
+    start: Instant,
+    last: Mutex<Option<Instant>>,
+}
+
 /// The bar of one stage; it is its own [`Progress`] sink.
 pub struct StageBar {
     bar: ProgressBar,
+    plain: Option<Plain>,
 }
 
 impl Progress for StageBar {
-    fn step(&self, step: usize, _total: usize, loss: f64) {
+    fn step(&self, step: usize, total: usize, loss: f64) {
         self.bar.set_position(step as u64);
         self.bar.set_message(format!("loss {loss:.3}"));
+        if let Some(p) = &self.plain {
+            let mut last = p.last.lock().unwrap();
+            if last.is_none_or(|t| t.elapsed() >= plain_interval()) {
+                *last = Some(Instant::now());
+                eprintln!("  {}: step {step}/{total}, loss {loss:.3}, {:.1}s", p.label, p.start.elapsed().as_secs_f64());
+            }
+        }
     }
 }
 
