@@ -161,7 +161,7 @@ fn describe_plan(p: &Plan, store: &Store) -> String {
     let mut out = format!("experiment {} at scale {}: {} cells, {} distinct stages\n\ncells:\n", p.experiment, p.scale, p.cells.len(), p.stages.len());
     for c in &p.cells {
         let done = store.read_result(&p.experiment, &c.id).is_some();
-        let geo: Vec<String> = c.experts.iter().map(|g| format!("{}@{}px→{}x{}", g.expert, g.resolution, g.grid, g.grid)).collect();
+        let geo: Vec<String> = c.experts.iter().map(|g| g.to_string()).collect();
         out.push_str(&format!(
             "  {} {:<45} seed {}  {} visual tokens  {}{}\n",
             c.id,

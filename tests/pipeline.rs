@@ -185,3 +185,63 @@ fn data_preview_writes_a_png() {
     let bad = eyrie().args(["data", "preview", "--family", "maths"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn every_expert_trains_alone_and_in_a_set_with_both_fusions() {
+    // Each expert alone (channel concat), each beside clip with both fusions, and all five together,
+    // with one expert unlocked and the others frozen, through every stage at the smoke scale.
+    let spec = r#"
+[experiment]
+name = "zoo"
+scale = "smoke"
+blind-baseline = false
+
+[base]
+families = ["vqa", "ocr"]
+sft-steps = 4
+
+[grid]
+encoders = [["sam"], ["pix2struct"], ["eva02"], ["convnext"], ["clip", "sam"], ["clip", "pix2struct"], ["clip", "eva02"], ["clip", "convnext", "sam", "pix2struct", "eva02"]]
+fusion = ["channel-concat", "sequence-append"]
+
+[base.unlock]
+clip = false
+sam = true
+pix2struct = true
+eva02 = true
+convnext = true
+
+[[exclude]]
+encoders = ["sam"]
+fusion = "sequence-append"
+[[exclude]]
+encoders = ["pix2struct"]
+fusion = "sequence-append"
+[[exclude]]
+encoders = ["eva02"]
+fusion = "sequence-append"
+[[exclude]]
+encoders = ["convnext"]
+fusion = "sequence-append"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = parse(Path::new("zoo.toml"), spec).unwrap();
+    assert_eq!(spec.cells.len(), 4 + 4 * 2);
+    let p = plan(&spec, Scale::Smoke);
+    let store = Store::new(dir.path());
+    let summary = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    assert_eq!(summary.results.len(), p.cells.len());
+    for (cell, r) in p.cells.iter().zip(&summary.results) {
+        let settings = cell.settings.as_ref().unwrap();
+        assert_eq!(r.experts.len(), settings.encoders.len(), "{}", r.label);
+        assert!(r.scores.families.iter().all(|f| f.n > 0), "{}", r.label);
+        // The frozen clip does not count as trainable; every other expert does.
+        assert!(r.params_trainable < r.params_total || !settings.encoders.contains(&eyrie::spec::ExpertKind::Clip), "{}", r.label);
+    }
+    // Every expert's pretraining stage ran once and recorded its own task metric.
+    for kind in eyrie::spec::ExpertKind::ALL {
+        let meta = store.read_meta(&eyrie::plan::expert_stage_id(*kind, Scale::Smoke)).unwrap();
+        let metric = kind.pretrain_task().metric();
+        assert!(meta.metrics.contains_key(metric) && meta.metrics.contains_key(&format!("{metric}_untrained")), "{kind}: {:?}", meta.metrics);
+    }
+}

@@ -72,7 +72,9 @@ fn text_batch_masks_only_the_answer() {
     let counted = b.mask.iter().filter(|&&m| m > 0.0).count();
     assert_eq!(counted, s.answer_ids.len() + 1);
     let c = text_batch([&s], TextTask::Everything);
-    assert_eq!(c.mask.iter().filter(|&&m| m > 0.0).count(), c.len);
+    let real = c.inputs.iter().filter(|&&id| id != crate::data::tokenizer::PAD as i32).count();
+    assert_eq!(c.mask.iter().filter(|&&m| m > 0.0).count(), real, "every real position, no padding");
+    assert!(c.len % 8 == 0 && c.len >= real, "padded to a multiple of 8");
 }
 
 #[test]

@@ -40,6 +40,26 @@ pub struct ExpertGeometry {
     pub tokens: usize,
 }
 
+impl std::fmt::Display for ExpertGeometry {
+    /// `clip@128px:16x16`, or `clip@128px:2x2 tiles of 64px+thumbnail:8x8+4x4` when tiled.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.tiles > 1 {
+            let thumb = ((self.tokens - self.grid * self.grid) as f64).sqrt().round() as usize;
+            write!(
+                f,
+                "{}@{}px:{k}x{k} tiles of {}px+thumbnail:{g}x{g}+{thumb}x{thumb}",
+                self.expert,
+                self.resolution,
+                self.native_resolution,
+                k = self.tiles,
+                g = self.grid
+            )
+        } else {
+            write!(f, "{}@{}px:{}x{}", self.expert, self.resolution, self.grid, self.grid)
+        }
+    }
+}
+
 /// One cell: an MLLM trained and evaluated with one seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedCell {

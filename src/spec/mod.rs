@@ -81,6 +81,9 @@ fn hint_for(key: &str, message: &str) -> Option<String> {
     match last {
         "encoders" => Some(format!("known encoders: {}", ExpertKind::known())),
         "fusion" => Some(format!("known fusions: {}", FusionKind::known())),
+        "tiling" => Some(format!("known tilings: {}", Tiling::known())),
+        "grid" => Some("a side in tokens, or \"auto\"".into()),
+        "unlock" => Some("true, false, or a table of expert = true/false, e.g. { clip = true, sam = false }".into()),
         "families" => Some(format!("known families: {}", Family::known())),
         "scale" => Some(format!("known scales: {}", Scale::known())),
         "resolution" => Some("an integer number of pixels, or \"native\"".into()),
@@ -191,16 +194,6 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         };
         Ok(At { value, key: a.key, span: a.span })
     };
-    let unlock_check = |a: At<RawUnlock>| -> Result<At<RawUnlock>, SpecError> {
-        if let RawUnlock::PerExpert(map) = &a.value {
-            for name in map.keys() {
-                if name.parse::<ExpertKind>().is_err() {
-                    return Err(loc.error(a.span.clone(), &a.key, format!("unknown expert `{name}` in unlock"), Some(format!("known encoders: {}", ExpertKind::known()))));
-                }
-            }
-        }
-        Ok(a)
-    };
     let lr_check = |a: At<f64>| -> Result<At<f64>, SpecError> {
         if !(a.value > 0.0 && a.value < 1.0) {
             return Err(loc.error(a.span.clone(), &a.key, format!("learning rate must be in (0, 1), got {}", a.value), None));
@@ -210,6 +203,25 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     let (encoders, v_enc) = axis(&g.encoders, &b.encoders, "encoders", vec![ExpertKind::Clip], &encoders_check)?;
     let (fusions, v_fus) = axis(&g.fusion, &b.fusion, "fusion", FusionKind::ChannelConcat, &ident)?;
     let (resolutions, v_res) = axis(&g.resolution, &b.resolution, "resolution", Resolution::Native, &res_convert)?;
+    let in_some_set: Vec<ExpertKind> = encoders.iter().flat_map(|e| e.value.iter().copied()).collect();
+    let unlock_check = |a: At<RawUnlock>| -> Result<At<RawUnlock>, SpecError> {
+        if let RawUnlock::PerExpert(map) = &a.value {
+            for name in map.keys() {
+                let Ok(kind) = name.parse::<ExpertKind>() else {
+                    return Err(loc.error(a.span.clone(), &a.key, format!("unknown expert `{name}` in unlock"), Some(format!("known encoders: {}", ExpertKind::known()))));
+                };
+                if !in_some_set.contains(&kind) {
+                    return Err(loc.error(
+                        a.span.clone(),
+                        &a.key,
+                        format!("unlock names `{name}`, which is not in any encoder set"),
+                        Some("name experts of the `encoders` sets (a cell ignores the experts it does not have)".into()),
+                    ));
+                }
+            }
+        }
+        Ok(a)
+    };
     let (tilings, v_til) = axis(&g.tiling, &b.tiling, "tiling", Tiling::Interpolate, &ident)?;
     let (unlocks, v_unl) = axis(&g.unlock, &b.unlock, "unlock", RawUnlock::All(false), &unlock_check)?;
     let (families, v_fam) = axis(&g.families, &b.families, "families", vec![Family::Vqa, Family::Count, Family::Pope], &families_check)?;
@@ -262,7 +274,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             rest /= dims[d];
         }
         let (e, f, r, t, u) = (&encoders[i[0]], &fusions[i[1]], &resolutions[i[2]], &tilings[i[3]], &unlocks[i[4]]);
-        let unlock = resolve_unlock(loc, u, &e.value)?;
+        let unlock = resolve_unlock(u, &e.value);
         let cell = CellSettings {
             encoders: e.value.clone(),
             fusion: f.value,
@@ -336,27 +348,14 @@ fn check_cell(
     Ok(())
 }
 
-/// Resolves `unlock` against a cell's experts: a table may only name experts of the set (missing ones stay frozen).
-fn resolve_unlock(loc: &Locator, u: &At<RawUnlock>, encoders: &[ExpertKind]) -> Result<Unlock, SpecError> {
+/// Resolves `unlock` against a cell's experts (a table's experts that the cell lacks are ignored;
+/// experts it does not name stay frozen).
+fn resolve_unlock(u: &At<RawUnlock>, encoders: &[ExpertKind]) -> Unlock {
     match &u.value {
-        RawUnlock::All(b) => Ok(Unlock::All(*b)),
+        RawUnlock::All(b) => Unlock::All(*b),
         RawUnlock::PerExpert(map) => {
-            let mut on = Vec::new();
-            for (name, &value) in map {
-                let kind: ExpertKind = name.parse().expect("checked when the axis was read");
-                if !encoders.contains(&kind) {
-                    return Err(loc.error(
-                        u.span.clone(),
-                        &u.key,
-                        format!("unlock names `{name}`, which is not in the encoder set [{}]", encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")),
-                        Some("name only experts of the cell's set, or exclude the combination with [[exclude]]".into()),
-                    ));
-                }
-                if value {
-                    on.push(kind);
-                }
-            }
-            Ok(Unlock::Only(on).normalised(encoders))
+            let on = map.iter().filter(|(_, &v)| v).map(|(name, _)| name.parse::<ExpertKind>().expect("checked when the axis was read"));
+            Unlock::Only(on.collect()).normalised(encoders)
         }
     }
 }

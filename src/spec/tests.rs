@@ -51,7 +51,7 @@ fn unknown_encoder_lists_known_names() {
     assert_eq!(e.key, "grid.encoders[1][1]", "{msg}");
     assert_eq!(e.line, Some(4), "{msg}");
     assert!(msg.contains("siglip"), "{msg}");
-    assert!(msg.contains("known encoders: clip, convnext"), "{msg}");
+    assert!(msg.contains("known encoders: clip, convnext, sam, pix2struct, eva02"), "{msg}");
 }
 
 #[test]
@@ -110,4 +110,49 @@ fn vision_lr_scale_is_an_axis_with_a_default() {
     assert_eq!(d.cells[0].vision_lr_scale, DEFAULT_VISION_LR_SCALE);
     let e = err("[experiment]\nname = \"v\"\n[base]\nvision-lr-scale = -1.0\n");
     assert_eq!(e.key, "base.vision-lr-scale", "{e}");
+}
+
+#[test]
+fn unlock_per_expert_resolves_against_the_set() {
+    let s = parse(
+        Path::new("exp.toml"),
+        "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"sam\"]\nunlock = { clip = true, sam = false }\n",
+    )
+    .unwrap();
+    assert_eq!(s.cells[0].unlock, Unlock::Only(vec![ExpertKind::Clip]));
+    assert!(s.cells[0].unlock.unlocks(ExpertKind::Clip) && !s.cells[0].unlock.unlocks(ExpertKind::Sam));
+    assert_eq!(s.cells[0].label(), "clip+sam/channel-concat/unlocked[clip]");
+    // Every expert named true is the same as `unlock = true`.
+    let all = parse(Path::new("exp.toml"), "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"sam\"]\nunlock = { clip = true, sam = true }\n").unwrap();
+    assert_eq!(all.cells[0].unlock, Unlock::All(true));
+}
+
+#[test]
+fn unlock_table_refuses_unknown_and_absent_experts() {
+    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\"]\nunlock = { clipp = true }\n");
+    assert_eq!(e.key, "base.unlock");
+    assert!(e.to_string().contains("clipp") && e.hint.as_deref().unwrap().contains("pix2struct"), "{e}");
+    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\"]\nunlock = { sam = true }\n");
+    assert_eq!(e.key, "base.unlock");
+    assert!(e.to_string().contains("not in any encoder set"), "{e}");
+}
+
+#[test]
+fn tiling_and_grid_axes() {
+    let s = parse(
+        Path::new("exp.toml"),
+        "[experiment]\nname = \"t\"\n[base]\ngrid = \"auto\"\n[grid]\nresolution = [\"native\", 128]\ntiling = [\"interpolate\", \"tile\"]\n[[exclude]]\nresolution = \"native\"\ntiling = \"tile\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.cells.len(), 3);
+    assert_eq!(s.axes, vec![Axis::Resolution, Axis::Tiling]);
+    assert!(s.cells.iter().all(|c| c.grid == TokenGrid::Auto));
+    assert_eq!(s.cells[2].label(), "clip/channel-concat/frozen/128px/tile");
+    // Tiling at the native resolution changes nothing: refused, naming the key.
+    let e = err("[experiment]\nname = \"t\"\n[base]\ntiling = \"tile\"\n");
+    assert_eq!(e.key, "base.tiling");
+    let e = err("[experiment]\nname = \"t\"\n[base]\ngrid = \"big\"\n");
+    assert_eq!(e.key, "base.grid");
+    let e = err("[experiment]\nname = \"t\"\n[base]\ntiling = \"mosaic\"\n");
+    assert!(e.to_string().contains("mosaic"), "{e}");
 }

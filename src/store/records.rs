@@ -67,6 +67,6 @@ pub struct CellResult {
 impl CellResult {
     /// `clip@64px:8x8 convnext@128px:8x8` — what each expert really saw.
     pub fn geometry(&self) -> String {
-        self.experts.iter().map(|g: &ExpertGeometry| format!("{}@{}px:{}x{}", g.expert, g.resolution, g.grid, g.grid)).collect::<Vec<_>>().join(" ")
+        self.experts.iter().map(|g: &ExpertGeometry| g.to_string()).collect::<Vec<_>>().join(" ")
     }
 }
