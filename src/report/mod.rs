@@ -1,6 +1,7 @@
 //! Reports from stored results alone: results.csv / .parquet (polars) and report.md.
 
 pub mod experts;
+pub mod findings;
 pub mod frame;
 pub mod markdown;
 pub mod rows;
@@ -72,6 +73,11 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
     if !effects.is_empty() {
         md.push_str("\n## Effects of each axis\n\nMean change between cells that differ only on one axis:\n\n");
         md.push_str(&effects);
+    }
+    let found = findings::resolution(&results, &spec.axes);
+    if !found.is_empty() {
+        md.push_str("\n## Paper findings (EAGLE.md §1)\n\nEach difference with its 95% interval (binomial over the test questions, one seed); a finding is inconclusive when the interval includes zero.\n\n");
+        md.push_str(&findings::markdown(&found));
     }
     md.push_str("\nThe same rows: [results.csv](results.csv).\n");
     let markdown_path = out_dir.join("report.md");

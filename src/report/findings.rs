@@ -1,0 +1,232 @@
+//! The paper's findings that an experiment bears on, each judged from the results with a 95%
+//! interval: reproduced, not reproduced, or inconclusive (the difference is within noise).
+
+use crate::spec::{Axis, Family, Resolution, Tiling, Unlock};
+use crate::store::CellResult;
+
+/// A verdict on one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The data show the paper's effect beyond noise.
+    Reproduced,
+    /// The data show the opposite, or no effect where the paper saw one, beyond noise.
+    NotReproduced,
+    /// The difference is within the 95% interval.
+    Inconclusive,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Reproduced => "reproduced",
+            Verdict::NotReproduced => "not reproduced",
+            Verdict::Inconclusive => "inconclusive",
+        })
+    }
+}
+
+/// A score with the half-width of its 95% interval (binomial, over the questions it averages).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Percent.
+    pub value: f64,
+    /// Half-width of the 95% interval, percentage points.
+    pub half_width: f64,
+}
+
+impl Estimate {
+    /// The average of `r`'s families, or one family's score.
+    pub fn of(r: &CellResult, family: Option<Family>) -> Self {
+        let fams: Vec<_> = r.scores.families.iter().filter(|f| family.is_none_or(|x| f.family == x)).collect();
+        let k = fams.len().max(1) as f64;
+        let value = fams.iter().map(|f| f.score).sum::<f64>() / k;
+        let var: f64 = fams.iter().map(|f| (f.score / 100.0) * (1.0 - f.score / 100.0) / f.n.max(1) as f64).sum::<f64>() / (k * k);
+        Self { value, half_width: 196.0 * var.sqrt() }
+    }
+
+    /// `b − a` with the interval of a difference of independent estimates.
+    pub fn diff(a: Estimate, b: Estimate) -> Estimate {
+        Estimate { value: b.value - a.value, half_width: (a.half_width.powi(2) + b.half_width.powi(2)).sqrt() }
+    }
+
+    /// Whether the interval excludes zero and the value is positive / negative.
+    fn sign(self) -> i8 {
+        if self.value > self.half_width {
+            1
+        } else if self.value < -self.half_width {
+            -1
+        } else {
+            0
+        }
+    }
+}
+
+impl std::fmt::Display for Estimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:+.1} ± {:.1}", self.value, self.half_width)
+    }
+}
+
+/// One finding with its verdict and the numbers behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The paper's claim.
+    pub claim: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The numbers.
+    pub evidence: String,
+}
+
+fn cell<'a>(rows: &'a [CellResult], res: Resolution, tiling: Tiling, unlock: bool) -> Option<&'a CellResult> {
+    rows.iter().find(|r| {
+        r.settings.as_ref().is_some_and(|s| s.resolution == res && s.tiling == tiling && s.unlock == Unlock::All(unlock) && s.encoders.len() == 1)
+    })
+}
+
+fn pixels(rows: &[CellResult]) -> Vec<usize> {
+    let mut v: Vec<usize> = rows
+        .iter()
+        .filter_map(|r| match r.settings.as_ref()?.resolution {
+            Resolution::Pixels(p) => Some(p),
+            Resolution::Native => None,
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The resolution findings (EAGLE.md §1) for an experiment that varies `resolution` and `unlock` of one expert.
+pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
+    if !(axes.contains(&Axis::Resolution) && axes.contains(&Axis::Unlock)) {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    let est = |r: &CellResult| Estimate::of(r, None);
+    let native = (cell(rows, Resolution::Native, Tiling::Interpolate, false), cell(rows, Resolution::Native, Tiling::Interpolate, true));
+    let (Some(nf), Some(nu)) = native else { return out };
+    let native_gain = Estimate::diff(est(nf), est(nu));
+    let higher = pixels(rows);
+
+    // 1. Unlocking helps more away from the native resolution.
+    let mut lines = vec![format!("native: unlocking {native_gain}")];
+    let mut gains = Vec::new();
+    for &p in &higher {
+        if let (Some(f), Some(u)) = (cell(rows, Resolution::Pixels(p), Tiling::Interpolate, false), cell(rows, Resolution::Pixels(p), Tiling::Interpolate, true)) {
+            let g = Estimate::diff(est(f), est(u));
+            lines.push(format!("{p} px: unlocking {g}"));
+            gains.push(Estimate::diff(native_gain, g));
+        }
+    }
+    if !gains.is_empty() {
+        let signs: Vec<i8> = gains.iter().map(|g| g.sign()).collect();
+        let verdict = if signs.iter().all(|&s| s > 0) {
+            Verdict::Reproduced
+        } else if signs.iter().any(|&s| s < 0) {
+            Verdict::NotReproduced
+        } else {
+            Verdict::Inconclusive
+        };
+        out.push(Finding {
+            claim: "Unlocking the encoder helps more when the input resolution differs from its pretraining resolution".into(),
+            verdict,
+            evidence: format!("{}; gain minus native gain: {}", lines.join(", "), gains.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(", ")),
+        });
+    }
+
+    // 2. Frozen and stretched is worse than frozen at native.
+    let mut drops = Vec::new();
+    for &p in &higher {
+        if let Some(f) = cell(rows, Resolution::Pixels(p), Tiling::Interpolate, false) {
+            drops.push((p, Estimate::diff(est(nf), est(f))));
+        }
+    }
+    if !drops.is_empty() {
+        let signs: Vec<i8> = drops.iter().map(|(_, d)| d.sign()).collect();
+        let verdict = if signs.iter().all(|&s| s < 0) {
+            Verdict::Reproduced
+        } else if signs.iter().any(|&s| s > 0) {
+            Verdict::NotReproduced
+        } else {
+            Verdict::Inconclusive
+        };
+        out.push(Finding {
+            claim: "A frozen encoder stretched (interpolated) above its pretraining resolution scores worse than at native".into(),
+            verdict,
+            evidence: drops.iter().map(|(p, d)| format!("frozen {p} px vs native: {d}")).collect::<Vec<_>>().join(", "),
+        });
+    }
+
+    // 3. Unlocked at 2x is the best trade: better than lower resolutions, and higher ones add nothing beyond noise.
+    let unlocked: Vec<(usize, &CellResult)> = higher.iter().filter_map(|&p| cell(rows, Resolution::Pixels(p), Tiling::Interpolate, true).map(|c| (p, c))).collect();
+    let native_px = nu.experts.first().map(|g| g.resolution).unwrap_or(0);
+    if let Some(&(p2, c2)) = unlocked.iter().find(|(p, _)| *p == 2 * native_px) {
+        let below: Vec<Estimate> = std::iter::once(nu).chain(unlocked.iter().filter(|(p, _)| *p < p2).map(|(_, c)| *c)).map(|c| Estimate::diff(est(c), est(c2))).collect();
+        let above: Vec<(usize, Estimate)> = unlocked.iter().filter(|(p, _)| *p > p2).map(|(p, c)| (*p, Estimate::diff(est(c2), est(c)))).collect();
+        let better_than_below = below.iter().all(|d| d.sign() > 0);
+        let above_adds_nothing = above.iter().all(|(_, d)| d.sign() <= 0);
+        let verdict = match (better_than_below, above_adds_nothing) {
+            (true, true) => Verdict::Reproduced,
+            _ if below.iter().any(|d| d.sign() < 0) || above.iter().any(|(_, d)| d.sign() > 0) => Verdict::NotReproduced,
+            _ => Verdict::Inconclusive,
+        };
+        let cost = |c: &CellResult| crate::plan::cost::human_duration(c.train_seconds);
+        out.push(Finding {
+            claim: format!("Unlocked at 2x ({p2} px) is the best trade of score and cost"),
+            verdict,
+            evidence: format!(
+                "{p2} px unlocked vs lower resolutions: {}; higher resolutions vs {p2} px: {}; training time {} at {p2} px vs {} native{}",
+                below.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+                if above.is_empty() { "none".to_string() } else { above.iter().map(|(p, d)| format!("{p} px {d}")).collect::<Vec<_>>().join(", ") },
+                cost(c2),
+                cost(nu),
+                above.iter().map(|(p, _)| unlocked.iter().find(|(q, _)| q == p).map(|(_, c)| format!(", {} at {p} px", cost(c))).unwrap_or_default()).collect::<String>()
+            ),
+        });
+    }
+
+    // 4. Reading needs pixels: OCR of the unlocked encoder rises with resolution.
+    if nu.scores.get(Family::Ocr).is_some() && !unlocked.is_empty() {
+        let series: Vec<(usize, Estimate)> =
+            std::iter::once((native_px, Estimate::of(nu, Some(Family::Ocr)))).chain(unlocked.iter().map(|(p, c)| (*p, Estimate::of(c, Some(Family::Ocr))))).collect();
+        let (first, last) = (series[0].1, series[series.len() - 1].1);
+        let rise = Estimate::diff(first, last);
+        let verdict = match rise.sign() {
+            1 => Verdict::Reproduced,
+            -1 => Verdict::NotReproduced,
+            _ => Verdict::Inconclusive,
+        };
+        out.push(Finding {
+            claim: "OCR accuracy of the unlocked encoder rises with resolution".into(),
+            verdict,
+            evidence: format!(
+                "ocr {}; highest vs native {rise}",
+                series.iter().map(|(p, e)| format!("{p} px {:.1}", e.value)).collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    out
+}
+
+/// The findings as a markdown list.
+pub fn markdown(findings: &[Finding]) -> String {
+    findings.iter().map(|f| format!("- **{}** — {}. {}.\n", f.claim, f.verdict, f.evidence)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_of_a_difference_follows_the_binomial() {
+        // 50% over 200 questions: half-width 1.96·sqrt(.25/200) = 6.93 points.
+        let a = Estimate { value: 50.0, half_width: 196.0 * (0.25f64 / 200.0).sqrt() };
+        assert!((a.half_width - 6.93).abs() < 0.01);
+        let d = Estimate::diff(a, Estimate { value: 60.0, half_width: a.half_width });
+        assert!((d.value - 10.0).abs() < 1e-9 && (d.half_width - 9.80).abs() < 0.01);
+        assert_eq!(d.sign(), 1);
+        assert_eq!(Estimate { value: 5.0, half_width: 9.8 }.sign(), 0);
+        assert_eq!(Estimate { value: -12.0, half_width: 9.8 }.sign(), -1);
+    }
+}
