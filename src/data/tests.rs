@@ -95,3 +95,37 @@ fn vqa_questions_are_unambiguous() {
         assert_eq!(answers.into_iter().next().unwrap(), t.decode(&s.answer_ids));
     }
 }
+
+#[test]
+fn segmentation_labels_follow_the_scene() {
+    use super::targets::{segmentation, SEG_TEXT};
+    use scene::{Object, Scene};
+    // One large triangle (shape 2) in the middle: its class at the centre, background in the corners.
+    let s = Scene::Shapes { objects: vec![Object { shape: 2, colour: 0, large: true, x: 0.5, y: 0.5 }] };
+    let img = render::render(&s, 64);
+    let labels = segmentation(&s, &img, 16);
+    assert_eq!(labels[8 * 16 + 8], 3, "centre cell is the triangle (class 1 + shape)");
+    assert_eq!(labels[0], 0);
+    assert_eq!(labels[15 * 16 + 15], 0);
+    let text = Scene::Text { word: "cat".into(), colour: 2, size: 0.3, x: 0.1, y: 0.3 };
+    let img = render::render(&text, 64);
+    let labels = segmentation(&text, &img, 16);
+    assert!(labels.iter().filter(|&&c| c == SEG_TEXT).count() >= 6, "the word covers several cells");
+    assert!(labels.iter().all(|&c| c == 0 || c == SEG_TEXT));
+}
+
+#[test]
+fn reading_and_detection_targets() {
+    use super::targets::{box_iou, boxes, reading_target, text_of, READ_CHARS};
+    use scene::Scene;
+    let doc = Scene::Document { fields: vec![(0, 42), (1, 17)] };
+    assert_eq!(text_of(&doc), "id:42 age:17");
+    let t = reading_target(&doc);
+    assert_eq!(t[0] as usize, 1 + READ_CHARS.find('i').unwrap());
+    assert_eq!(t.iter().filter(|&&c| c != 0).count(), 12, "12 characters fit");
+    assert!(reading_target(&Scene::Shapes { objects: vec![] }).iter().all(|&c| c == 0), "no text: end at once");
+    let s = tasks::sample(&Tokenizer::new(), 3, Split::Train, Family::Count, 0, 3);
+    let b = boxes(&s.scene);
+    assert!(!b.is_empty());
+    assert!((box_iou(&b[0], &b[0]) - 1.0).abs() < 1e-6);
+}
