@@ -129,3 +129,15 @@ fn reading_and_detection_targets() {
     assert!(!b.is_empty());
     assert!((box_iou(&b[0], &b[0]) - 1.0).abs() < 1e-6);
 }
+
+#[test]
+fn pool_images_of_text_scenes_show_the_text() {
+    let spec = DataSpec { seed: 2024, families: vec![Family::Ocr], max_objects: 3 };
+    let pool = Pool::build(&spec, Split::Train, 0, 16, &[64]);
+    let bytes = &pool.images[&64];
+    for i in 0..16 {
+        let img = &bytes[i * 64 * 64 * 3..(i + 1) * 64 * 64 * 3];
+        let ink = img.chunks(3).filter(|p| (p[0] as i32 - 240).abs() + (p[1] as i32 - 240).abs() + (p[2] as i32 - 236).abs() > 60).count();
+        assert!(ink > 20, "sample {i} ({:?}) has only {ink} text pixels", pool.samples[i].scene);
+    }
+}
