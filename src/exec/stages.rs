@@ -109,6 +109,7 @@ pub fn compute<B: AutodiffBackend>(
             out.metrics.insert(metric.into(), done.score);
             out.metrics.insert(format!("{metric}_untrained"), done.untrained);
             out.metrics.insert("params".into(), done.expert.num_params() as f64);
+            out.metrics.extend(done.extra.iter().cloned());
             out.samples = optim.steps * optim.batch;
             out.log = done.log;
             checkpoint::save(&done.expert, &store.checkpoint(id))?;

@@ -24,6 +24,8 @@ pub struct ExpertRow {
     pub untrained: Option<f64>,
     /// Wall seconds of the stage.
     pub seconds: Option<f64>,
+    /// Secondary metrics (e.g. whole words read), percent.
+    pub extra: Vec<(String, f64)>,
 }
 
 /// The rows of every expert-pretraining stage of `plan` (missing values where a stage is not done).
@@ -53,6 +55,10 @@ pub fn rows(plan: &Plan, store: &Store) -> Vec<ExpertRow> {
                 trained: get(task.metric()),
                 untrained: get(&format!("{}_untrained", task.metric())),
                 seconds: meta.as_ref().map(|m| m.seconds),
+                extra: meta
+                    .as_ref()
+                    .map(|m| m.metrics.iter().filter(|(k, _)| k.as_str() == "word_accuracy").map(|(k, v)| (k.clone(), *v)).collect())
+                    .unwrap_or_default(),
             }
         })
         .collect()
@@ -61,12 +67,12 @@ pub fn rows(plan: &Plan, store: &Store) -> Vec<ExpertRow> {
 /// A markdown table of `rows`.
 pub fn table(rows: &[ExpertRow]) -> String {
     let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into());
-    let mut out = String::from("| expert | pretraining task | native px | tokens | params | metric | trained % | untrained % | gain | wall |\n");
-    out.push_str("|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+    let mut out = String::from("| expert | pretraining task | native px | tokens | params | metric | trained % | untrained % | gain | wall | also |\n");
+    out.push_str("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
     for r in rows {
         let gain = r.trained.zip(r.untrained).map(|(a, b)| a - b);
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.expert,
             r.task,
             r.native_resolution,
@@ -77,6 +83,7 @@ pub fn table(rows: &[ExpertRow]) -> String {
             f(r.untrained),
             gain.map(|g| format!("{g:+.1}")).unwrap_or_else(|| "–".into()),
             r.seconds.map(crate::plan::cost::human_duration).unwrap_or_else(|| "–".into()),
+            r.extra.iter().map(|(k, v)| format!("{} {v:.1}%", k.replace('_', " "))).collect::<Vec<_>>().join(", "),
         ));
     }
     out

@@ -30,6 +30,8 @@ pub struct Pretrained<B: AutodiffBackend> {
     pub score: f64,
     /// The same metric of a freshly initialised copy (percent).
     pub untrained: f64,
+    /// Secondary metrics of the trained expert (percent), e.g. whole words read.
+    pub extra: Vec<(String, f64)>,
 }
 
 /// Data and settings of one expert pretraining.
@@ -58,6 +60,7 @@ fn run<B, M>(
     init: impl Fn() -> M,
     loss: impl Fn(&M, &[usize]) -> burn::tensor::Tensor<B, 1>,
     score: impl Fn(&M::InnerModule) -> f64,
+    extra: impl Fn(&M::InnerModule) -> Vec<(String, f64)>,
     expert: impl Fn(M) -> Expert<B>,
 ) -> Pretrained<B>
 where
@@ -68,10 +71,11 @@ where
     let (model, log) = fit(model, job.settings, "expert-pretrain", progress, |m: &M, step| {
         loss(m, &batch_indices(job.pool.len(), job.batch, step, job.seed))
     });
-    let trained = score(&model.valid());
+    let valid = model.valid();
+    let (trained, extra) = (score(&valid), extra(&valid));
     let fresh = seeded_init::<B, _>(device, job.seed + 1, &init);
     let untrained = score(&fresh.valid());
-    Pretrained { expert: expert(model), log, score: trained, untrained }
+    Pretrained { expert: expert(model), log, score: trained, untrained, extra }
 }
 
 /// Pretrains an expert on its own task ([`ExpertConfig::kind`]'s [`PretrainTask`]).
@@ -86,6 +90,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device
             || ContrastiveModel::<B>::new(cfg, job.vocab, 64, device),
             |m, idx| contrastive::loss(m, pool, idx, side, device),
             |m| contrastive::retrieval_accuracy(m, val, side, eval_batch, device),
+            |_| vec![],
             |m| m.expert,
         ),
         PretrainTask::Segmentation => {
@@ -99,6 +104,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device
                 || SegmentationModel::<B>::new(cfg, device),
                 |m, idx| segmentation::loss(m, &labels, pool, idx, side, device),
                 |m| segmentation::mean_iou(m, val, &val_labels, side, eval_batch, device),
+                |_| vec![],
                 |m| m.expert,
             )
         }
@@ -109,6 +115,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device
             || ReadingModel::<B>::new(cfg, device),
             |m, idx| reading::loss(m, pool, idx, side, device),
             |m| reading::char_accuracy(m, val, side, eval_batch, device),
+            |m| vec![("word_accuracy".into(), reading::word_accuracy(m, val, side, eval_batch, device))],
             |m| m.expert,
         ),
         PretrainTask::Detection => run(
@@ -118,6 +125,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device
             || DetectionModel::<B>::new(cfg, device),
             |m, idx| detection::loss(m, pool, idx, side, device),
             |m| detection::box_recall(m, val, side, eval_batch, device),
+            |_| vec![],
             |m| m.expert,
         ),
     }

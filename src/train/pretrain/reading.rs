@@ -135,3 +135,18 @@ pub fn char_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, 
     }
     100.0 * right / total.max(1.0)
 }
+
+/// Percent of one-word images (the `ocr` family's scenes) whose word is read exactly.
+pub fn word_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
+    let words: Vec<usize> = (0..pool.len()).filter(|&i| matches!(pool.samples[i].scene, crate::data::scene::Scene::Text { .. })).collect();
+    let (mut right, mut total) = (0usize, 0usize);
+    for chunk in words.chunks(batch.max(1)) {
+        let pred = m.forward(images(pool, chunk, side, device)).argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
+        for (j, &i) in chunk.iter().enumerate() {
+            let truth = reading_target(&pool.samples[i].scene);
+            total += 1;
+            right += truth.iter().enumerate().all(|(k, &c)| pred[j * READ_LEN + k] == c as i64) as usize;
+        }
+    }
+    100.0 * right as f64 / total.max(1) as f64
+}
