@@ -22,21 +22,9 @@ pub enum Command {
         /// Scale preset: smoke | proxy (default: the file's, else proxy).
         #[arg(long)]
         scale: Option<String>,
-        /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
-        #[arg(long)]
-        backend: Option<String>,
-        /// Results folder.
-        #[arg(long, default_value = "results")]
-        results: PathBuf,
-        /// Reports folder.
-        #[arg(long, default_value = "reports")]
-        reports: PathBuf,
-        /// No progress bars.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Stages computed at once (default: one per core, at most 4).
-        #[arg(long)]
-        workers: Option<usize>,
+        /// Where and how to compute.
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Show the cells and stages that would run, which are cached, and the estimated cost.
     Plan {
@@ -68,21 +56,9 @@ pub enum Command {
         /// Scale preset: smoke | proxy.
         #[arg(long, default_value = "proxy")]
         scale: String,
-        /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
-        #[arg(long)]
-        backend: Option<String>,
-        /// Results folder.
-        #[arg(long, default_value = "results")]
-        results: PathBuf,
-        /// Reports folder (the table goes to <reports>/experts/<scale>.md).
-        #[arg(long, default_value = "reports")]
-        reports: PathBuf,
-        /// No progress bars.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Stages computed at once (default: one per core, at most 4).
-        #[arg(long)]
-        workers: Option<usize>,
+        /// Where and how to compute (the table goes to <reports>/experts/<scale>.md).
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Look at the proxy world.
     Data {
@@ -90,6 +66,26 @@ pub enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
+}
+
+/// Options of the commands that train: backend, folders, display, workers.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Results folder.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Reports folder.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Stages computed at once (default: one per core, at most 4).
+    #[arg(long)]
+    pub workers: Option<usize>,
 }
 
 /// `eyrie data …`

@@ -4,7 +4,7 @@ mod cli;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{Cli, Command, DataAction};
+use cli::{Cli, Command, DataAction, ExecArgs};
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{cost, plan, Plan};
@@ -90,7 +90,7 @@ fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { file, scale, backend, results, reports, quiet, workers } => {
+        Command::Run { file, scale, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
             let (kind, index) = parse_backend(&backend)?;
             let (spec, p) = load(&file, &scale)?;
             let store = Store::new(&results);
@@ -127,7 +127,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("wrote {}, {}, {}", written.csv.display(), written.parquet.display(), written.markdown.display());
             Ok(())
         }
-        Command::Experts { scale, backend, results, reports, quiet, workers } => {
+        Command::Experts { scale, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
             let (kind, index) = parse_backend(&backend)?;
             let scale = scale.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")))?;
             let p = eyrie::plan::experts_plan(ExpertKind::ALL, scale);
