@@ -56,6 +56,9 @@ pub enum Command {
         /// Scale preset: smoke | proxy.
         #[arg(long, default_value = "proxy")]
         scale: String,
+        /// Only these experts (repeatable; default: all).
+        #[arg(long = "expert")]
+        only: Vec<String>,
         /// Where and how to compute (the table goes to <reports>/experts/<scale>.md).
         #[command(flatten)]
         exec: ExecArgs,

@@ -127,10 +127,15 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("wrote {}, {}, {}", written.csv.display(), written.parquet.display(), written.markdown.display());
             Ok(())
         }
-        Command::Experts { scale, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
+        Command::Experts { scale, only, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
             let (kind, index) = parse_backend(&backend)?;
             let scale = scale.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")))?;
-            let p = eyrie::plan::experts_plan(ExpertKind::ALL, scale);
+            let experts = if only.is_empty() {
+                ExpertKind::ALL.to_vec()
+            } else {
+                only.iter().map(|n| n.parse::<ExpertKind>().map_err(|e| BadArgument(format!("--expert: {e}")))).collect::<Result<Vec<_>, _>>()?
+            };
+            let p = eyrie::plan::experts_plan(&experts, scale);
             let store = Store::new(&results);
             let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
             let table = eyrie::report::experts::table(&eyrie::report::experts::rows(&p, &store));
