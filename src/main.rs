@@ -145,9 +145,15 @@ fn dispatch(cli: Cli) -> Result<()> {
                  (`eyrie experts --scale {scale}`, backend {kind}); metrics on 256 validation images, against an \
                  untrained copy of the same network with the same head.\n\n{table}"
             );
-            std::fs::create_dir_all(out.parent().unwrap())?;
-            std::fs::write(&out, &body)?;
-            println!("{table}\n{} stages computed, {} cached, in {}. Table: {}", summary.computed.len(), summary.cached, cost::human_duration(summary.seconds), out.display());
+            let done = format!("{} stages computed, {} cached, in {}", summary.computed.len(), summary.cached, cost::human_duration(summary.seconds));
+            if only.is_empty() {
+                std::fs::create_dir_all(out.parent().unwrap())?;
+                std::fs::write(&out, &body)?;
+                println!("{table}\n{done}. Table: {}", out.display());
+            } else {
+                // A partial table is printed, not written over the full one.
+                println!("{table}\n{done}.");
+            }
             Ok(())
         }
         Command::Data { action: DataAction::Preview { family, resolution, count, seed, out } } => {
