@@ -44,14 +44,25 @@ pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
     let mut out = String::new();
     for &axis in axes {
         let mut pairs: Vec<(String, String, Vec<(f64, Vec<Option<f64>>)>)> = Vec::new();
+        // Values in the order the experiment lists them (native before 96 px, false before true).
+        let order: Vec<String> = {
+            let mut seen: Vec<String> = Vec::new();
+            for v in results.iter().filter_map(|r| r.settings.as_ref()).map(|s| axis.value_of(s)) {
+                if !seen.contains(&v) {
+                    seen.push(v);
+                }
+            }
+            seen
+        };
+        let rank = |v: &str| order.iter().position(|o| o == v).unwrap_or(usize::MAX);
         for a in results {
             let Some(sa) = &a.settings else { continue };
             for b in results {
                 let Some(sb) = &b.settings else { continue };
-                if a.seed != b.seed || axis.value_of(sa) >= axis.value_of(sb) {
+                if a.seed != b.seed || rank(&axis.value_of(sa)) >= rank(&axis.value_of(sb)) {
                     continue;
                 }
-                let same_elsewhere = [Axis::Encoders, Axis::Fusion, Axis::Resolution, Axis::Unlock, Axis::Families, Axis::Grid, Axis::SftSteps, Axis::Lr, Axis::VisionLrScale]
+                let same_elsewhere = Axis::ALL
                     .iter()
                     .filter(|x| **x != axis)
                     .all(|x| x.value_of(sa) == x.value_of(sb));
@@ -82,4 +93,42 @@ pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::rows::tests::result;
+    use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Resolution, Tiling, TokenGrid, Unlock};
+
+    fn cell(res: Resolution, tiling: Tiling, vqa: f64) -> CellResult {
+        let mut r = result("c", vqa, 50.0);
+        r.settings = Some(CellSettings {
+            encoders: vec![ExpertKind::Clip],
+            fusion: FusionKind::ChannelConcat,
+            resolution: res,
+            tiling,
+            unlock: Unlock::All(false),
+            families: vec![Family::Vqa, Family::Pope],
+            grid: TokenGrid::Side(4),
+            sft_steps: None,
+            lr: None,
+            vision_lr_scale: 0.1,
+        });
+        r
+    }
+
+    #[test]
+    fn effects_pair_only_cells_equal_on_every_other_axis_in_spec_order() {
+        let rows = vec![
+            cell(Resolution::Native, Tiling::Interpolate, 40.0),
+            cell(Resolution::Pixels(96), Tiling::Interpolate, 50.0),
+            cell(Resolution::Pixels(96), Tiling::Tile, 70.0),
+        ];
+        let text = effects(&rows, &[Axis::Resolution, Axis::Tiling]);
+        // native → 96 pairs only with the interpolated 96 px cell: vqa +10 (average +5), one pair.
+        assert!(text.contains("`resolution`: native → 96: average +5.0 (vqa +10.0, pope +0.0; 1 pair)"), "{text}");
+        assert!(text.contains("`tiling`: interpolate → tile: average +10.0"), "{text}");
+        assert!(!text.contains("96 → native"), "{text}");
+    }
 }

@@ -52,12 +52,12 @@ pub fn row(r: &CellResult, axes: &[Axis]) -> Vec<Value> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::eval::{FamilyScore, Scores};
     use crate::spec::{Axis, Family};
 
-    fn result(label: &str, vqa: f64, pope: f64) -> CellResult {
+    pub(crate) fn result(label: &str, vqa: f64, pope: f64) -> CellResult {
         let fam = |family, score| FamilyScore { family, score, accuracy: score, yes_ratio: (family == Family::Pope).then_some(50.0), n: 10 };
         CellResult {
             experiment: "t".into(),

@@ -178,6 +178,20 @@ pub enum Axis {
 }
 
 impl Axis {
+    /// Every axis.
+    pub const ALL: [Axis; 10] = [
+        Axis::Encoders,
+        Axis::Fusion,
+        Axis::Resolution,
+        Axis::Tiling,
+        Axis::Unlock,
+        Axis::Families,
+        Axis::Grid,
+        Axis::SftSteps,
+        Axis::Lr,
+        Axis::VisionLrScale,
+    ];
+
     /// The key as written in experiment files and the column name in tables.
     pub fn key(self) -> &'static str {
         match self {
