@@ -24,18 +24,23 @@ pub struct Pix2StructVitConfig {
     pub patch: usize,
 }
 
+/// Patch rows and columns for an `h × w` image with `patch`-pixel patches: all of its patches if
+/// they fit `max_patches`, else the largest aspect-preserving grid that does.
+pub fn fit_patches(h: usize, w: usize, patch: usize, max_patches: usize) -> (usize, usize) {
+    let p = patch;
+    if h % p == 0 && w % p == 0 && (h / p) * (w / p) <= max_patches {
+        return (h / p, w / p);
+    }
+    let scale = ((max_patches * p * p) as f64 / (h * w) as f64).sqrt();
+    let rows = ((h as f64 * scale / p as f64).floor() as usize).max(1);
+    let cols = ((w as f64 * scale / p as f64).floor() as usize).clamp(1, (max_patches / rows).max(1));
+    (rows, cols)
+}
+
 impl Pix2StructVitConfig {
-    /// Patch rows and columns for an `h × w` image: all of its patches if they fit the budget,
-    /// else the largest aspect-preserving grid that does.
+    /// Patch rows and columns for an `h × w` image (see [`fit_patches`]).
     pub fn fit(&self, h: usize, w: usize) -> (usize, usize) {
-        let p = self.patch;
-        if h % p == 0 && w % p == 0 && (h / p) * (w / p) <= self.max_patches {
-            return (h / p, w / p);
-        }
-        let scale = ((self.max_patches * p * p) as f64 / (h * w) as f64).sqrt();
-        let rows = ((h as f64 * scale / p as f64).floor() as usize).max(1);
-        let cols = ((w as f64 * scale / p as f64).floor() as usize).clamp(1, (self.max_patches / rows).max(1));
-        (rows, cols)
+        fit_patches(h, w, self.patch, self.max_patches)
     }
 
     /// Token grid side for a square input of side `res`.
@@ -77,8 +82,7 @@ impl<B: Backend> Pix2StructVit<B> {
     /// - `x`: `[batch, 3, h, w]` → `[batch, dim, rows, cols]` with `(rows, cols)` from `fit(h, w)`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, _, hh, ww] = x.dims();
-        let cfg = Pix2StructVitConfig { dim: 0, depth: 0, heads: 1, max_patches: self.max_patches, patch: self.patch };
-        let (rows, cols) = cfg.fit(hh, ww);
+        let (rows, cols) = fit_patches(hh, ww, self.patch, self.max_patches);
         let p = self.patch;
         let x = if (rows * p, cols * p) == (hh, ww) { x } else { resample(x, rows * p, cols * p, ResampleMode::Bilinear) };
         let t = self.patch_embed.forward(patchify(x, p));

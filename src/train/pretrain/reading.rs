@@ -94,30 +94,27 @@ impl<B: Backend> ReadingModel<B> {
     }
 }
 
-/// Targets of `idx` and the mask of positions scored: the text's characters and its end marker.
-///
-/// # Shapes
-/// - returns `([b, READ_LEN] Int, [b, READ_LEN])`
-fn targets<B: Backend>(pool: &Pool, idx: &[usize], device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2>, Vec<u8>, Vec<f32>) {
+/// Target classes of `idx`, row-major `[idx.len(), READ_LEN]`, and the mask of the positions
+/// scored: the text's characters and its end marker (nothing for images without text).
+fn targets(pool: &Pool, idx: &[usize]) -> (Vec<i64>, Vec<f32>) {
     let mut t = Vec::with_capacity(idx.len() * READ_LEN);
     let mut mask = Vec::with_capacity(idx.len() * READ_LEN);
     for &i in idx {
         let target = reading_target(&pool.samples[i].scene);
         let len = target.iter().take_while(|&&c| c != 0).count();
         for (k, &c) in target.iter().enumerate() {
-            t.push(c);
+            t.push(c as i64);
             mask.push(if len > 0 && k <= len { 1.0 } else { 0.0 });
         }
     }
-    let shape = [idx.len(), READ_LEN];
-    let ids: Vec<i64> = t.iter().map(|&c| c as i64).collect();
-    (Tensor::from_data(TensorData::new(ids, shape), device), Tensor::from_data(TensorData::new(mask.clone(), shape), device), t, mask)
+    (t, mask)
 }
 
 /// Cross-entropy over every position (images without text learn to emit the end marker at once).
 pub fn loss<B: Backend>(m: &ReadingModel<B>, pool: &Pool, idx: &[usize], side: usize, device: &B::Device) -> Tensor<B, 1> {
     let logits = m.forward(images(pool, idx, side, device));
-    let (t, _, _, _) = targets::<B>(pool, idx, device);
+    let (t, _) = targets(pool, idx);
+    let t = Tensor::from_data(TensorData::new(t, [idx.len(), READ_LEN]), device);
     masked_cross_entropy(logits, t, Tensor::ones([idx.len(), READ_LEN], device))
 }
 
@@ -127,10 +124,10 @@ pub fn char_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, 
     for start in (0..pool.len()).step_by(batch) {
         let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
         let pred = m.forward(images(pool, &idx, side, device)).argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
-        let (_, _, truth, mask) = targets::<B>(pool, &idx, device);
+        let (truth, mask) = targets(pool, &idx);
         for k in 0..truth.len() {
             total += mask[k] as f64;
-            right += mask[k] as f64 * (pred[k] == truth[k] as i64) as u8 as f64;
+            right += mask[k] as f64 * (pred[k] == truth[k]) as u8 as f64;
         }
     }
     100.0 * right / total.max(1.0)
@@ -142,10 +139,10 @@ pub fn word_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, 
     let (mut right, mut total) = (0usize, 0usize);
     for chunk in words.chunks(batch.max(1)) {
         let pred = m.forward(images(pool, chunk, side, device)).argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
-        for (j, &i) in chunk.iter().enumerate() {
-            let truth = reading_target(&pool.samples[i].scene);
+        let (truth, _) = targets(pool, chunk);
+        for j in 0..chunk.len() {
             total += 1;
-            right += truth.iter().enumerate().all(|(k, &c)| pred[j * READ_LEN + k] == c as i64) as usize;
+            right += (pred[j * READ_LEN..(j + 1) * READ_LEN] == truth[j * READ_LEN..(j + 1) * READ_LEN]) as usize;
         }
     }
     100.0 * right as f64 / total.max(1) as f64
