@@ -20,6 +20,7 @@ fn config() -> MllmConfig {
         fusion: FusionKind::ChannelConcat,
         tiling: Tiling::Interpolate,
         grid: 2,
+        query: 0,
         lm: LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2),
     }
 }

@@ -18,6 +18,9 @@ pub struct MllmConfig {
     pub tiling: Tiling,
     /// Token grid side.
     pub grid: usize,
+    /// Index of the query (low-resolution) expert of strategies with roles; its first map gives
+    /// the queries, every other map is a high-resolution map.
+    pub query: usize,
     /// The decoder.
     pub lm: LmConfig,
 }
@@ -65,12 +68,23 @@ impl MllmConfig {
 
     /// The fusion's shape, or None for the blind baseline.
     pub fn fusion_config(&self) -> Option<FusionConfig> {
-        (!self.experts.is_empty()).then(|| FusionConfig {
-            kind: self.fusion,
-            channels: self.views().iter().map(|v| v.channels).collect(),
-            grid: self.grid,
-            lm_dim: self.lm.dim,
+        (!self.experts.is_empty()).then(|| {
+            let views = self.views();
+            FusionConfig {
+                kind: self.fusion,
+                channels: views.iter().map(|v| v.channels).collect(),
+                sides: views.iter().map(|v| v.side).collect(),
+                query: self.query_view(),
+                heads: self.experts[self.query.min(self.experts.len() - 1)].0.heads,
+                grid: self.grid,
+                lm_dim: self.lm.dim,
+            }
         })
+    }
+
+    /// Index among [`Self::views`] of the query expert's first map.
+    pub fn query_view(&self) -> usize {
+        self.views().iter().position(|v| v.expert == self.query).unwrap_or(0)
     }
 
     /// Visual tokens the LM receives.
@@ -84,6 +98,7 @@ impl MllmConfig {
             experts: self.experts.iter().map(|(e, _)| e.init(device)).collect(),
             tiles: (0..self.experts.len()).map(|i| self.tiles(i)).collect(),
             natives: self.experts.iter().map(|(e, _)| e.native_resolution).collect(),
+            query_view: self.query_view(),
             fusion: self.fusion_config().map(|f| f.init(device)),
             lm: self.lm.init(device),
         }
@@ -99,6 +114,8 @@ pub struct Mllm<B: Backend> {
     pub tiles: Vec<usize>,
     /// Native side of each expert (the tile size).
     pub natives: Vec<usize>,
+    /// Index of the map that gives the fusion its queries.
+    pub query_view: usize,
     /// Fusion and projector.
     pub fusion: Option<Fusion<B>>,
     /// The decoder.
@@ -127,7 +144,7 @@ impl<B: Backend> Mllm<B> {
             maps.push(stitch(out.clone().slice([0..b * k * k, 0..c, 0..g, 0..g]), b, k));
             maps.push(out.slice([b * k * k..total, 0..c, 0..g, 0..g]));
         }
-        Some(fusion.forward(maps))
+        Some(fusion.forward(maps, self.query_view))
     }
 
     /// Logits over the text positions, given visual tokens (if any).

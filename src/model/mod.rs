@@ -1,6 +1,7 @@
 //! Models: experts, fusions, projector, the decoder LM and the assembled MLLM.
 
 pub mod attention;
+pub mod bilinear;
 pub mod encoders;
 pub mod fusion;
 pub mod lm;

@@ -145,7 +145,7 @@ impl Builder {
     fn cell(&mut self, c: &CellSettings, seed: u64) -> PlannedCell {
         let experts: Vec<(ExpertConfig, usize)> =
             c.encoders.iter().map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale))).collect();
-        let mut model = ModelSpec { experts: experts.clone(), fusion: c.fusion, tiling: c.tiling, grid: 0, lm: self.lm_config() };
+        let mut model = ModelSpec { experts: experts.clone(), fusion: c.fusion, tiling: c.tiling, grid: 0, query: 0, lm: self.lm_config() };
         let cfg = model.mllm_config();
         if (0..experts.len()).all(|i| cfg.tiles(i) <= 1) {
             // Nothing to tile at these resolutions: the same model as interpolation (and the same stages).
@@ -191,7 +191,7 @@ impl Builder {
 
     fn blind(&mut self, families: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
         let lm = self.lm();
-        let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, tiling: Tiling::Interpolate, grid: 0, lm: self.lm_config() };
+        let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, tiling: Tiling::Interpolate, grid: 0, query: 0, lm: self.lm_config() };
         let data = DataSpec { seed: WORLD_SEED, families: families.to_vec(), max_objects: 3 };
         let optim = Optim { steps: sft_steps, batch: self.preset.batch_size, lr, seed, pool: self.preset.train_pool };
         let sft = self.add(StageKind::Sft { model, unlock: Unlock::All(false), vision_lr_scale: None, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));

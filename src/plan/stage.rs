@@ -34,8 +34,15 @@ pub struct ModelSpec {
     pub tiling: Tiling,
     /// Token grid side.
     pub grid: usize,
+    /// Index of the query (low-resolution) expert of strategies with roles.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub query: usize,
     /// The decoder.
     pub lm: LmConfig,
+}
+
+fn is_zero(i: &usize) -> bool {
+    *i == 0
 }
 
 fn is_interpolate(t: &Tiling) -> bool {
@@ -45,7 +52,7 @@ fn is_interpolate(t: &Tiling) -> bool {
 impl ModelSpec {
     /// The MLLM configuration this spec builds.
     pub fn mllm_config(&self) -> crate::model::MllmConfig {
-        crate::model::MllmConfig { experts: self.experts.clone(), fusion: self.fusion, tiling: self.tiling, grid: self.grid, lm: self.lm.clone() }
+        crate::model::MllmConfig { experts: self.experts.clone(), fusion: self.fusion, tiling: self.tiling, grid: self.grid, query: self.query, lm: self.lm.clone() }
     }
 }
 

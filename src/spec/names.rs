@@ -58,6 +58,10 @@ named_enum! {
         ChannelConcat => "channel-concat",
         /// Project every expert separately and concatenate on the sequence.
         SequenceAppend => "sequence-append",
+        /// Mini-Gemini: low-resolution query tokens attend to the high-resolution window under them.
+        MiniGemini => "mini-gemini",
+        /// Deformable attention: queries sample every map at learned offsets around their reference points.
+        Deformable => "deformable",
     }
 }
 
@@ -126,6 +130,8 @@ impl FusionKind {
             FusionKind::ChannelConcat => 1,
             // With one expert, sequence append is the same model as channel concat.
             FusionKind::SequenceAppend => 2,
+            // A query expert and at least one high-resolution expert.
+            FusionKind::MiniGemini | FusionKind::Deformable => 2,
         }
     }
 }

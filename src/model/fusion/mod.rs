@@ -1,11 +1,17 @@
 //! Fusion strategies: how several experts' maps become one sequence of visual tokens.
 
 pub mod channel_concat;
+pub mod deformable;
+pub mod mini_gemini;
 pub mod sequence_append;
+#[cfg(test)]
+mod tests;
 
 use crate::spec::FusionKind;
 use burn::prelude::*;
 use channel_concat::{ChannelConcat, ChannelConcatConfig};
+use deformable::{Deformable, DeformableConfig};
+use mini_gemini::{MiniGemini, MiniGeminiConfig};
 use sequence_append::{SequenceAppend, SequenceAppendConfig};
 
 /// Everything that fixes a fusion's shape.
@@ -13,8 +19,15 @@ use sequence_append::{SequenceAppend, SequenceAppendConfig};
 pub struct FusionConfig {
     /// Which strategy.
     pub kind: FusionKind,
-    /// Channels of each expert's map, in order.
+    /// Channels of each map (view) the fusion receives, in order.
     pub channels: Vec<usize>,
+    /// Side of each map, in order.
+    pub sides: Vec<usize>,
+    /// Index of the map that supplies the queries (strategies with roles: the low-resolution
+    /// expert); every other map is a high-resolution map.
+    pub query: usize,
+    /// Attention heads of attention-based strategies.
+    pub heads: usize,
     /// Side of the token grid each map is resampled to.
     pub grid: usize,
     /// LM width.
@@ -25,8 +38,44 @@ impl FusionConfig {
     /// Number of visual tokens the LM receives.
     pub fn num_tokens(&self) -> usize {
         match self.kind {
-            FusionKind::ChannelConcat => self.grid * self.grid,
+            FusionKind::ChannelConcat | FusionKind::MiniGemini | FusionKind::Deformable => self.grid * self.grid,
             FusionKind::SequenceAppend => self.grid * self.grid * self.channels.len(),
+        }
+    }
+
+    /// Channels and sides of the high-resolution maps (all but the query map), in order.
+    pub fn high_res(&self) -> Vec<(usize, usize)> {
+        (0..self.channels.len()).filter(|&i| i != self.query).map(|i| (self.channels[i], self.sides[i])).collect()
+    }
+
+    /// Forward FLOPs of the fusion and its projector for one image (multiply-adds counted twice).
+    pub fn flops(&self) -> f64 {
+        let n = (self.grid * self.grid) as f64;
+        let d = self.lm_dim as f64;
+        let projector = |c: usize| 2.0 * n * (c as f64 * d + d * d);
+        let cq = self.channels[self.query] as f64;
+        match self.kind {
+            FusionKind::ChannelConcat => projector(self.channels.iter().sum()),
+            FusionKind::SequenceAppend => self.channels.iter().map(|&c| projector(c)).sum(),
+            FusionKind::MiniGemini => {
+                let kv: f64 = self
+                    .high_res()
+                    .iter()
+                    .map(|&(c, side)| {
+                        let k2 = mini_gemini::window(side, self.grid).pow(2) as f64;
+                        // keys and values over every window position, then scores and the weighted sum
+                        2.0 * n * k2 * (2.0 * c as f64 * cq) + 2.0 * n * k2 * 2.0 * cq
+                    })
+                    .sum();
+                2.0 * n * cq * cq + kv + projector(self.channels[self.query])
+            }
+            FusionKind::Deformable => {
+                let levels = self.channels.len() as f64;
+                let samples = self.heads as f64 * levels * 4.0;
+                let values: f64 = self.channels.iter().zip(&self.sides).map(|(&c, &s)| 2.0 * (s * s) as f64 * c as f64 * cq).sum();
+                // offsets + weights, bilinear sampling (4 corners) and mixing, output projection
+                2.0 * n * cq * 3.0 * samples + values + 2.0 * n * samples * 4.0 * (cq / self.heads as f64) + 2.0 * n * cq * cq + projector(self.channels[self.query])
+            }
         }
     }
 
@@ -39,6 +88,12 @@ impl FusionConfig {
             FusionKind::SequenceAppend => {
                 Fusion::SequenceAppend(SequenceAppendConfig::new(self.channels.clone(), self.grid, self.lm_dim).init(device))
             }
+            FusionKind::MiniGemini => Fusion::MiniGemini(
+                MiniGeminiConfig::new(self.channels[self.query], self.high_res(), self.grid, self.lm_dim).init(device),
+            ),
+            FusionKind::Deformable => Fusion::Deformable(
+                DeformableConfig::new(self.channels[self.query], self.channels.clone(), self.grid, self.lm_dim, self.heads).init(device),
+            ),
         }
     }
 }
@@ -50,6 +105,10 @@ pub enum Fusion<B: Backend> {
     ChannelConcat(ChannelConcat<B>),
     /// Sequence append.
     SequenceAppend(SequenceAppend<B>),
+    /// Mini-Gemini patch-info mining.
+    MiniGemini(MiniGemini<B>),
+    /// Deformable attention.
+    Deformable(Deformable<B>),
 }
 
 impl<B: Backend> Fusion<B> {
@@ -57,12 +116,27 @@ impl<B: Backend> Fusion<B> {
     ///
     /// # Shapes
     /// - `maps[i]`: `[batch, channels[i], h_i, w_i]` → `[batch, num_tokens, lm_dim]`
-    pub fn forward(&self, maps: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
+    pub fn forward(&self, maps: Vec<Tensor<B, 4>>, query: usize) -> Tensor<B, 3> {
         match self {
             Fusion::ChannelConcat(f) => f.forward(maps),
             Fusion::SequenceAppend(f) => f.forward(maps),
+            Fusion::MiniGemini(f) => {
+                let (q, rest) = split_query(maps, query);
+                f.forward(q, rest)
+            }
+            Fusion::Deformable(f) => {
+                let q = maps[query].clone();
+                f.forward(q, maps)
+            }
         }
     }
+}
+
+/// The query map and the others, in order.
+fn split_query<B: Backend>(maps: Vec<Tensor<B, 4>>, query: usize) -> (Tensor<B, 4>, Vec<Tensor<B, 4>>) {
+    let mut rest = maps;
+    let q = rest.remove(query);
+    (q, rest)
 }
 
 /// Resamples a map to `grid × grid` and flattens it to tokens.

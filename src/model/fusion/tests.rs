@@ -1,0 +1,115 @@
+use super::deformable::DeformableConfig;
+use super::FusionConfig;
+use crate::model::bilinear::{bilinear_sample, reference_points};
+use crate::spec::FusionKind;
+use burn::backend::{Autodiff, Flex};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Distribution, Tolerance};
+
+type B = Flex;
+type AD = Autodiff<Flex>;
+
+fn map<Bk: Backend>(c: usize, side: usize, dev: &Bk::Device) -> Tensor<Bk, 4> {
+    Tensor::random([2, c, side, side], Distribution::Normal(0.0, 1.0), dev)
+}
+
+/// Every strategy that takes a query map and one or more others.
+const ROLE_FUSIONS: [FusionKind; 2] = [FusionKind::MiniGemini, FusionKind::Deformable];
+
+#[test]
+fn odd_query_grid_over_a_larger_map() {
+    // A 7x7 query grid over a 12x12 map (windows of 2x2 after resampling to 14x14).
+    let dev = Default::default();
+    for kind in ROLE_FUSIONS {
+        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![7, 12], query: 0, heads: 2, grid: 7, lm_dim: 10 };
+        let out = cfg.init::<B>(&dev).forward(vec![map::<B>(8, 7, &dev), map::<B>(6, 12, &dev)], 0);
+        assert_eq!(out.dims(), [2, 49, 10], "{kind}");
+        assert_eq!(cfg.num_tokens(), 49);
+        assert!(cfg.flops() > 0.0);
+    }
+}
+
+#[test]
+fn the_query_map_may_come_second() {
+    let dev = Default::default();
+    for kind in ROLE_FUSIONS {
+        let cfg = FusionConfig { kind, channels: vec![6, 8, 4], sides: vec![12, 5, 9], query: 1, heads: 4, grid: 5, lm_dim: 10 };
+        let out = cfg.init::<B>(&dev).forward(vec![map::<B>(6, 12, &dev), map::<B>(8, 5, &dev), map::<B>(4, 9, &dev)], 1);
+        assert_eq!(out.dims(), [2, 25, 10], "{kind}");
+    }
+}
+
+#[test]
+fn gradients_reach_every_parameter_of_every_strategy() {
+    struct Check<'a> {
+        grads: &'a <AD as AutodiffBackend>::Gradients,
+        missing: Vec<String>,
+        total: usize,
+    }
+    impl ModuleVisitor<AD> for Check<'_> {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<AD, D>>) {
+            self.total += 1;
+            match p.val().grad(self.grads) {
+                Some(g) if g.clone().abs().sum().into_scalar() > 0.0 => {}
+                _ => self.missing.push(format!("{:?}", p.val().dims())),
+            }
+        }
+    }
+    let dev = Default::default();
+    for kind in FusionKind::ALL.iter().copied() {
+        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![5, 9], query: 0, heads: 2, grid: 5, lm_dim: 10 };
+        let f = cfg.init::<AD>(&dev);
+        let loss = f.forward(vec![map::<AD>(8, 5, &dev), map::<AD>(6, 9, &dev)], 0).powf_scalar(2.0).mean();
+        let grads = loss.backward();
+        let mut c = Check { grads: &grads, missing: vec![], total: 0 };
+        f.visit(&mut c);
+        assert!(c.total >= 4, "{kind}");
+        assert!(c.missing.is_empty(), "{kind}: {} of {} parameters got no gradient: {:?}", c.missing.len(), c.total, c.missing);
+    }
+}
+
+#[test]
+fn bilinear_sampling_matches_a_hand_computed_case() {
+    let dev = Default::default();
+    // One channel, 2x3: [[0, 1, 2], [3, 4, 5]].
+    let m = Tensor::<B, 4>::from_floats([[[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]]], &dev);
+    let points = Tensor::<B, 3>::from_floats([[[0.5, 0.5], [2.0, 1.0], [1.25, 0.0], [2.5, 1.0], [-1.0, 0.0], [0.0, 0.75]]], &dev);
+    let got = bilinear_sample(m, points);
+    // (0.5, 0.5): mean of 0, 1, 3, 4; (2, 1): 5; (1.25, 0): 0.75·1 + 0.25·2; (2.5, 1): half of 5,
+    // the other half outside; (-1, 0): outside; (0, 0.75): 0.25·0 + 0.75·3.
+    let expected = Tensor::<B, 3>::from_floats([[[2.0], [5.0], [1.25], [2.5], [0.0], [2.25]]], &dev);
+    got.into_data().assert_approx_eq::<f32>(&expected.into_data(), Tolerance::default());
+}
+
+#[test]
+fn reference_points_are_query_centres_on_each_map() {
+    let dev = Default::default();
+    // One query over a 4x4 map: the map's centre; a 2x2 grid over a 4x4 map: pixel centres 0.5 and 2.5.
+    let one = reference_points::<B>(1, 1, 4, 4, &dev).into_data().to_vec::<f32>().unwrap();
+    assert_eq!(one, vec![1.5, 1.5]);
+    let four = reference_points::<B>(2, 2, 4, 4, &dev).into_data().to_vec::<f32>().unwrap();
+    assert_eq!(four, vec![0.5, 0.5, 2.5, 0.5, 0.5, 2.5, 2.5, 2.5]);
+}
+
+#[test]
+fn deformable_with_zero_offsets_samples_exactly_the_reference_points() {
+    let dev = Default::default();
+    let f = DeformableConfig::new(8, vec![8, 6], 3, 10, 2).init::<B>(&dev);
+    let q = f.queries(map::<B>(8, 3, &dev));
+    let sides = [(3, 3), (7, 5)];
+    let points = f.sampling_points(q, &sides);
+    assert_eq!(points.dims(), [2, 9, 2, 2, 4, 2]);
+    for (l, &(h, w)) in sides.iter().enumerate() {
+        let refs = reference_points::<B>(3, 3, h, w, &dev).reshape([1, 9, 1, 1, 1, 2]).repeat_dim(0, 2).repeat_dim(2, 2).repeat_dim(4, 4);
+        let got = points.clone().slice([0..2, 0..9, 0..2, l..l + 1, 0..4, 0..2]);
+        assert_eq!(got.into_data(), refs.into_data(), "level {l}");
+    }
+    // On a map the same size as the query grid, the reference points are the pixel centres:
+    // sampling there returns the map itself.
+    let m = map::<B>(3, 3, &dev);
+    let refs = reference_points::<B>(3, 3, 3, 3, &dev).reshape([1, 9, 2]).repeat_dim(0, 2);
+    let sampled = bilinear_sample(m.clone(), refs);
+    sampled.into_data().assert_approx_eq::<f32>(&m.reshape([2, 3, 9]).swap_dims(1, 2).into_data(), Tolerance::default());
+}
