@@ -245,3 +245,41 @@ fusion = "sequence-append"
         assert!(meta.metrics.contains_key(metric) && meta.metrics.contains_key(&format!("{metric}_untrained")), "{kind}: {:?}", meta.metrics);
     }
 }
+
+#[test]
+fn every_fusion_trains_with_every_valid_expert_mix() {
+    // Every strategy over a ViT + conv pair, a ViT + ViT pair, three experts, and (where the strategy
+    // allows it) a conv query expert and a tiled expert, through every stage at the smoke scale.
+    let fusions: Vec<&str> = eyrie::spec::FusionKind::ALL.iter().map(|f| f.as_str()).collect();
+    let spec = format!(
+        r#"
+[experiment]
+name = "fusions"
+scale = "smoke"
+blind-baseline = false
+
+[base]
+families = ["vqa"]
+sft-steps = 3
+unlock = {{ clip = true }}
+
+[grid]
+encoders = [["clip", "convnext"], ["clip", "sam"], ["clip", "eva02", "pix2struct"], ["convnext", "clip"]]
+fusion = {fusions:?}
+
+[[exclude]]
+encoders = ["convnext", "clip"]
+fusion = "llava-hr"
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let spec = parse(Path::new("fusions.toml"), &spec).unwrap();
+    assert_eq!(spec.cells.len(), 4 * fusions.len() - 1);
+    let p = plan(&spec, Scale::Smoke);
+    let summary = run_plan::<AD>(&p, &Store::new(dir.path()), &Default::default(), &opts()).unwrap();
+    assert_eq!(summary.results.len(), p.cells.len());
+    for r in &summary.results {
+        assert!(r.scores.families.iter().all(|f| f.n > 0), "{}", r.label);
+        assert!(r.visual_tokens > 0, "{}", r.label);
+    }
+}

@@ -139,7 +139,7 @@ pub fn compute<B: AutodiffBackend>(
             let cfg = mllm_config(model);
             let input = &inputs[0];
             let m = match &input_kinds[0] {
-                StageKind::LmPretrain { .. } => Mllm { experts: vec![], tiles: vec![], natives: vec![], query_view: 0, fusion: None, lm: load_lm::<B>(store, input, &model.lm, device)? },
+                StageKind::LmPretrain { .. } => Mllm { experts: vec![], tiles: vec![], natives: vec![], query_view: 0, query_expert: 0, fusion: None, lm: load_lm::<B>(store, input, &model.lm, device)? },
                 _ => load_mllm::<B>(store, input, model, device)?,
             };
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();

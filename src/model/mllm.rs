@@ -1,6 +1,7 @@
 //! The multimodal LM: experts → fusion (with projector) → visual prefix → decoder.
 
 use super::encoders::{Expert, ExpertConfig};
+use super::fusion::llava_hr::LlavaHr;
 use super::fusion::{Fusion, FusionConfig};
 use super::lm::{Lm, LmConfig};
 use super::tiling::{stitch, thumbnail, tile, tiles_per_side};
@@ -76,6 +77,7 @@ impl MllmConfig {
                 sides: views.iter().map(|v| v.side).collect(),
                 query: self.query_view(),
                 heads: self.experts[self.query.min(self.experts.len() - 1)].0.heads,
+                adapter_blocks: (0..self.experts[self.query.min(self.experts.len() - 1)].0.depth).collect(),
                 grid: self.grid,
                 lm_dim: self.lm.dim,
             }
@@ -99,6 +101,7 @@ impl MllmConfig {
             tiles: (0..self.experts.len()).map(|i| self.tiles(i)).collect(),
             natives: self.experts.iter().map(|(e, _)| e.native_resolution).collect(),
             query_view: self.query_view(),
+            query_expert: self.query,
             fusion: self.fusion_config().map(|f| f.init(device)),
             lm: self.lm.init(device),
         }
@@ -116,6 +119,8 @@ pub struct Mllm<B: Backend> {
     pub natives: Vec<usize>,
     /// Index of the map that gives the fusion its queries.
     pub query_view: usize,
+    /// Index of the query expert.
+    pub query_expert: usize,
     /// Fusion and projector.
     pub fusion: Option<Fusion<B>>,
     /// The decoder.
@@ -129,22 +134,52 @@ impl<B: Backend> Mllm<B> {
     /// - `images[i]`: `[batch, 3, res_i, res_i]` → `Some([batch, visual_tokens, lm_dim])`
     pub fn encode_images(&self, images: Vec<Tensor<B, 4>>) -> Option<Tensor<B, 3>> {
         let fusion = self.fusion.as_ref()?;
+        if let Fusion::LlavaHr(f) = fusion {
+            return Some(self.encode_llava_hr(f, images));
+        }
         let mut maps = Vec::new();
         for (i, (e, x)) in self.experts.iter().zip(images).enumerate() {
-            let k = self.tiles.get(i).copied().unwrap_or(1);
-            if k <= 1 {
-                maps.push(e.forward(x));
-                continue;
-            }
-            // Tiles and thumbnail share the native size: one batched pass.
-            let b = x.dims()[0];
-            let n = self.natives[i];
-            let out = e.forward(Tensor::cat(vec![tile(x.clone(), n, k), thumbnail(x, n)], 0));
-            let [total, c, g, _] = out.dims();
-            maps.push(stitch(out.clone().slice([0..b * k * k, 0..c, 0..g, 0..g]), b, k));
-            maps.push(out.slice([b * k * k..total, 0..c, 0..g, 0..g]));
+            maps.extend(self.expert_maps(i, e, x));
         }
         Some(fusion.forward(maps, self.query_view))
+    }
+
+    /// The maps expert `i` hands to the fusion: its whole input's map, or (tiled) its stitched tiles
+    /// and its thumbnail.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, res_i, res_i]` → one or two `[batch, c_i, side, side]`
+    fn expert_maps(&self, i: usize, e: &Expert<B>, x: Tensor<B, 4>) -> Vec<Tensor<B, 4>> {
+        let k = self.tiles.get(i).copied().unwrap_or(1);
+        if k <= 1 {
+            return vec![e.forward(x)];
+        }
+        // Tiles and thumbnail share the native size: one batched pass.
+        let b = x.dims()[0];
+        let n = self.natives[i];
+        let out = e.forward(Tensor::cat(vec![tile(x.clone(), n, k), thumbnail(x, n)], 0));
+        let [total, c, g, _] = out.dims();
+        vec![stitch(out.clone().slice([0..b * k * k, 0..c, 0..g, 0..g]), b, k), out.slice([b * k * k..total, 0..c, 0..g, 0..g])]
+    }
+
+    /// `llava-hr`: the high-resolution experts' maps, then the query ViT with its adapters.
+    ///
+    /// # Shapes
+    /// - `images[i]`: `[batch, 3, res_i, res_i]` → `[batch, grid², lm_dim]`
+    fn encode_llava_hr(&self, f: &LlavaHr<B>, images: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
+        let mut query = None;
+        let mut high_res = Vec::new();
+        for (i, (e, x)) in self.experts.iter().zip(images).enumerate() {
+            if i == self.query_expert {
+                query = Some((e, x));
+            } else {
+                high_res.extend(self.expert_maps(i, e, x));
+            }
+        }
+        match query {
+            Some((Expert::Clip(vit), x)) => f.forward(vit, x, high_res),
+            _ => panic!("llava-hr needs a clip query expert (the spec check refuses other mixes)"),
+        }
     }
 
     /// Logits over the text positions, given visual tokens (if any).

@@ -44,7 +44,7 @@ fn fusions_token_counts_and_shapes() {
     let maps = || vec![images::<B>(2, 4, &dev).repeat_dim(1, 6), images::<B>(2, 3, &dev).repeat_dim(1, 4)];
     // channels 18 and 12, grids 4x4 and 3x3
     for (kind, tokens) in [(FusionKind::ChannelConcat, 9), (FusionKind::SequenceAppend, 18), (FusionKind::MiniGemini, 9), (FusionKind::Deformable, 9)] {
-        let cfg = FusionConfig { kind, channels: vec![18, 12], sides: vec![4, 3], query: 0, heads: 2, grid: 3, lm_dim: 8 };
+        let cfg = FusionConfig { kind, channels: vec![18, 12], sides: vec![4, 3], query: 0, heads: 2, adapter_blocks: vec![0], grid: 3, lm_dim: 8 };
         assert_eq!(cfg.num_tokens(), tokens);
         let f = cfg.init::<B>(&dev);
         assert_eq!(f.forward(maps(), 0).dims(), [2, tokens, 8], "{kind}");

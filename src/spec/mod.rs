@@ -333,6 +333,26 @@ fn check_cell(
             Some(format!("use channel-concat for a single expert, or exclude this combination with [[exclude]] encoders = {:?}", cell.encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>())),
         ));
     }
+    if cell.fusion == FusionKind::LlavaHr {
+        // Its adapters run between the blocks of a plain ViT: the query (first) expert must be clip,
+        // seen in one pass.
+        if cell.encoders.first() != Some(&ExpertKind::Clip) {
+            return Err(loc.error(
+                fusion.span.clone().or(enc.span.clone()),
+                &fusion.key,
+                format!("fusion `llava-hr` needs `clip` as its low-resolution (first) expert, but the encoder set is [{}]", Axis::Encoders.value_of(cell)),
+                Some("list clip first, e.g. encoders = [\"clip\", \"convnext\"], or exclude this combination".into()),
+            ));
+        }
+        if cell.tiling == Tiling::Tile {
+            return Err(loc.error(
+                tiling.span.clone(),
+                &tiling.key,
+                "fusion `llava-hr` adapts its ViT in one pass over the image: it cannot be tiled",
+                Some("use tiling = \"interpolate\" with llava-hr, or exclude this combination".into()),
+            ));
+        }
+    }
     if let Resolution::Pixels(p) = cell.resolution {
         for e in &cell.encoders {
             if p % e.stride() != 0 {

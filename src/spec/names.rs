@@ -62,6 +62,8 @@ named_enum! {
         MiniGemini => "mini-gemini",
         /// Deformable attention: queries sample every map at learned offsets around their reference points.
         Deformable => "deformable",
+        /// LLaVA-HR: gated mixture-of-resolution adapters inside the low-resolution ViT.
+        LlavaHr => "llava-hr",
     }
 }
 
@@ -131,7 +133,7 @@ impl FusionKind {
             // With one expert, sequence append is the same model as channel concat.
             FusionKind::SequenceAppend => 2,
             // A query expert and at least one high-resolution expert.
-            FusionKind::MiniGemini | FusionKind::Deformable => 2,
+            FusionKind::MiniGemini | FusionKind::Deformable | FusionKind::LlavaHr => 2,
         }
     }
 }

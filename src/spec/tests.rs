@@ -156,3 +156,14 @@ fn tiling_and_grid_axes() {
     let e = err("[experiment]\nname = \"t\"\n[base]\ntiling = \"mosaic\"\n");
     assert!(e.to_string().contains("mosaic"), "{e}");
 }
+
+#[test]
+fn llava_hr_needs_clip_first_and_no_tiling() {
+    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"convnext\", \"clip\"]\nfusion = \"llava-hr\"\n");
+    assert_eq!(e.key, "base.fusion", "{e}");
+    assert!(e.to_string().contains("needs `clip` as its low-resolution (first) expert"), "{e}");
+    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\nfusion = \"llava-hr\"\nresolution = 128\ntiling = \"tile\"\n");
+    assert_eq!(e.key, "base.tiling", "{e}");
+    let ok = "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\n[grid]\nfusion = [\"mini-gemini\", \"deformable\", \"llava-hr\"]\n";
+    assert_eq!(parse(Path::new("t.toml"), ok).unwrap().cells.len(), 3);
+}

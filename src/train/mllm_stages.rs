@@ -40,12 +40,13 @@ impl Trainable {
 
 /// Marks the parts that must not train as constants (no gradients, bit-identical after the stage).
 pub fn apply_freeze<B: AutodiffBackend>(model: Mllm<B>, t: &Trainable) -> Mllm<B> {
-    let Mllm { experts, tiles, natives, query_view, fusion, lm } = model;
+    let Mllm { experts, tiles, natives, query_view, query_expert, fusion, lm } = model;
     Mllm {
         experts: experts.into_iter().enumerate().map(|(i, e)| if t.expert(i) { e } else { e.no_grad() }).collect(),
         tiles,
         natives,
         query_view,
+        query_expert,
         fusion: fusion.map(|f| if t.fusion { f } else { f.no_grad() }),
         lm: if t.lm { lm } else { lm.no_grad() },
     }

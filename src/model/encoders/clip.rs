@@ -83,14 +83,43 @@ impl<B: Backend> ClipVit<B> {
     /// # Shapes
     /// - `x`: `[batch, 3, res, res]` → `[batch, dim, res / patch, res / patch]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [b, _, hh, ww] = x.dims();
+        let (mut t, h, w) = self.embed(x);
+        for i in 0..self.depth() {
+            t = self.block(i, t);
+        }
+        self.finish(t, h, w)
+    }
+
+    /// Patch tokens with position embeddings, and the token grid.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, h·patch, w·patch]` → `([batch, h·w, dim], h, w)`
+    pub fn embed(&self, x: Tensor<B, 4>) -> (Tensor<B, 3>, usize, usize) {
+        let [_, _, hh, ww] = x.dims();
         let (h, w) = (hh / self.patch, ww / self.patch);
         let tokens = self.patch_embed.forward(patchify(x, self.patch));
-        let d = tokens.dims()[2];
-        let mut t = tokens + position_tokens(self.pos.val(), h, w);
-        for blk in &self.blocks {
-            t = blk.forward(t);
-        }
+        (tokens + position_tokens(self.pos.val(), h, w), h, w)
+    }
+
+    /// Number of transformer blocks.
+    pub fn depth(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Block `i`.
+    ///
+    /// # Shapes
+    /// - `t`: `[batch, n, dim]` → `[batch, n, dim]`
+    pub fn block(&self, i: usize, t: Tensor<B, 3>) -> Tensor<B, 3> {
+        self.blocks[i].forward(t)
+    }
+
+    /// The final norm, laid out as a map.
+    ///
+    /// # Shapes
+    /// - `t`: `[batch, h·w, dim]` → `[batch, dim, h, w]`
+    pub fn finish(&self, t: Tensor<B, 3>, h: usize, w: usize) -> Tensor<B, 4> {
+        let [b, _, d] = t.dims();
         self.norm.forward(t).swap_dims(1, 2).reshape([b, d, h, w])
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod channel_concat;
 pub mod deformable;
+pub mod llava_hr;
 pub mod mini_gemini;
 pub mod sequence_append;
 #[cfg(test)]
@@ -11,6 +12,7 @@ use crate::spec::FusionKind;
 use burn::prelude::*;
 use channel_concat::{ChannelConcat, ChannelConcatConfig};
 use deformable::{Deformable, DeformableConfig};
+use llava_hr::{LlavaHr, LlavaHrConfig};
 use mini_gemini::{MiniGemini, MiniGeminiConfig};
 use sequence_append::{SequenceAppend, SequenceAppendConfig};
 
@@ -28,6 +30,8 @@ pub struct FusionConfig {
     pub query: usize,
     /// Attention heads of attention-based strategies.
     pub heads: usize,
+    /// Blocks of the query ViT followed by an adapter (`llava-hr`).
+    pub adapter_blocks: Vec<usize>,
     /// Side of the token grid each map is resampled to.
     pub grid: usize,
     /// LM width.
@@ -38,7 +42,7 @@ impl FusionConfig {
     /// Number of visual tokens the LM receives.
     pub fn num_tokens(&self) -> usize {
         match self.kind {
-            FusionKind::ChannelConcat | FusionKind::MiniGemini | FusionKind::Deformable => self.grid * self.grid,
+            FusionKind::ChannelConcat | FusionKind::MiniGemini | FusionKind::Deformable | FusionKind::LlavaHr => self.grid * self.grid,
             FusionKind::SequenceAppend => self.grid * self.grid * self.channels.len(),
         }
     }
@@ -69,6 +73,16 @@ impl FusionConfig {
                     .sum();
                 2.0 * n * cq * cq + kv + projector(self.channels[self.query])
             }
+            FusionKind::LlavaHr => {
+                let hr: usize = self.high_res().iter().map(|&(c, _)| c).sum();
+                let cq = self.channels[self.query];
+                let side = self.sides[self.query];
+                let m = (side * side) as f64;
+                let (c, hr_f) = (cq as f64, hr as f64);
+                // per adapter: two 1x1 convs on the high-res features, a 7x7 depthwise and a 1x1 conv on the ViT map
+                let adapter = 2.0 * m * (hr_f * c + c * c + 49.0 * c + c * c);
+                self.adapter_blocks.len() as f64 * adapter + projector(cq) + 2.0 * n * hr_f * d
+            }
             FusionKind::Deformable => {
                 let levels = self.channels.len() as f64;
                 let samples = self.heads as f64 * levels * 4.0;
@@ -91,6 +105,16 @@ impl FusionConfig {
             FusionKind::MiniGemini => Fusion::MiniGemini(
                 MiniGeminiConfig::new(self.channels[self.query], self.high_res(), self.grid, self.lm_dim).init(device),
             ),
+            FusionKind::LlavaHr => Fusion::LlavaHr(
+                LlavaHrConfig::new(
+                    self.channels[self.query],
+                    self.high_res().iter().map(|&(c, _)| c).collect(),
+                    self.adapter_blocks.clone(),
+                    self.grid,
+                    self.lm_dim,
+                )
+                .init(device),
+            ),
             FusionKind::Deformable => Fusion::Deformable(
                 DeformableConfig::new(self.channels[self.query], self.channels.clone(), self.grid, self.lm_dim, self.heads).init(device),
             ),
@@ -109,10 +133,13 @@ pub enum Fusion<B: Backend> {
     MiniGemini(MiniGemini<B>),
     /// Deformable attention.
     Deformable(Deformable<B>),
+    /// LLaVA-HR mixture-of-resolution adapters (runs inside the query ViT: see [`Fusion::forward`]).
+    LlavaHr(LlavaHr<B>),
 }
 
 impl<B: Backend> Fusion<B> {
-    /// Fuses expert maps into LM-width visual tokens.
+    /// Fuses expert maps into LM-width visual tokens; `query` is the index of the query map.
+    /// `llava-hr` works inside its ViT, so the MLLM calls [`LlavaHr::forward`] instead.
     ///
     /// # Shapes
     /// - `maps[i]`: `[batch, channels[i], h_i, w_i]` → `[batch, num_tokens, lm_dim]`
@@ -128,6 +155,7 @@ impl<B: Backend> Fusion<B> {
                 let q = maps[query].clone();
                 f.forward(q, maps)
             }
+            Fusion::LlavaHr(_) => panic!("llava-hr fuses inside its ViT: call LlavaHr::forward with the ViT and its image"),
         }
     }
 }

@@ -1,5 +1,9 @@
 use super::deformable::DeformableConfig;
-use super::FusionConfig;
+use super::{Fusion, FusionConfig};
+use crate::model::encoders::{Expert, ExpertConfig};
+use crate::model::lm::LmConfig;
+use crate::model::mllm::MllmConfig;
+use crate::spec::{ExpertKind, Scale, Tiling};
 use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::spec::FusionKind;
 use burn::backend::{Autodiff, Flex};
@@ -23,7 +27,7 @@ fn odd_query_grid_over_a_larger_map() {
     // A 7x7 query grid over a 12x12 map (windows of 2x2 after resampling to 14x14).
     let dev = Default::default();
     for kind in ROLE_FUSIONS {
-        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![7, 12], query: 0, heads: 2, grid: 7, lm_dim: 10 };
+        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![7, 12], query: 0, heads: 2, adapter_blocks: vec![0], grid: 7, lm_dim: 10 };
         let out = cfg.init::<B>(&dev).forward(vec![map::<B>(8, 7, &dev), map::<B>(6, 12, &dev)], 0);
         assert_eq!(out.dims(), [2, 49, 10], "{kind}");
         assert_eq!(cfg.num_tokens(), 49);
@@ -35,31 +39,34 @@ fn odd_query_grid_over_a_larger_map() {
 fn the_query_map_may_come_second() {
     let dev = Default::default();
     for kind in ROLE_FUSIONS {
-        let cfg = FusionConfig { kind, channels: vec![6, 8, 4], sides: vec![12, 5, 9], query: 1, heads: 4, grid: 5, lm_dim: 10 };
+        let cfg = FusionConfig { kind, channels: vec![6, 8, 4], sides: vec![12, 5, 9], query: 1, heads: 4, adapter_blocks: vec![0], grid: 5, lm_dim: 10 };
         let out = cfg.init::<B>(&dev).forward(vec![map::<B>(6, 12, &dev), map::<B>(8, 5, &dev), map::<B>(4, 9, &dev)], 1);
         assert_eq!(out.dims(), [2, 25, 10], "{kind}");
     }
 }
 
-#[test]
-fn gradients_reach_every_parameter_of_every_strategy() {
-    struct Check<'a> {
-        grads: &'a <AD as AutodiffBackend>::Gradients,
-        missing: Vec<String>,
-        total: usize,
-    }
-    impl ModuleVisitor<AD> for Check<'_> {
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<AD, D>>) {
-            self.total += 1;
-            match p.val().grad(self.grads) {
-                Some(g) if g.clone().abs().sum().into_scalar() > 0.0 => {}
-                _ => self.missing.push(format!("{:?}", p.val().dims())),
-            }
+/// Counts the parameters of a module that got no (or an all-zero) gradient.
+struct Check<'a> {
+    grads: &'a <AD as AutodiffBackend>::Gradients,
+    missing: Vec<String>,
+    total: usize,
+}
+
+impl ModuleVisitor<AD> for Check<'_> {
+    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<AD, D>>) {
+        self.total += 1;
+        match p.val().grad(self.grads) {
+            Some(g) if g.clone().abs().sum().into_scalar() > 0.0 => {}
+            _ => self.missing.push(format!("{:?}", p.val().dims())),
         }
     }
+}
+
+#[test]
+fn gradients_reach_every_parameter_of_every_strategy() {
     let dev = Default::default();
-    for kind in FusionKind::ALL.iter().copied() {
-        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![5, 9], query: 0, heads: 2, grid: 5, lm_dim: 10 };
+    for kind in FusionKind::ALL.iter().copied().filter(|k| *k != FusionKind::LlavaHr) {
+        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![5, 9], query: 0, heads: 2, adapter_blocks: vec![0], grid: 5, lm_dim: 10 };
         let f = cfg.init::<AD>(&dev);
         let loss = f.forward(vec![map::<AD>(8, 5, &dev), map::<AD>(6, 9, &dev)], 0).powf_scalar(2.0).mean();
         let grads = loss.backward();
@@ -112,4 +119,49 @@ fn deformable_with_zero_offsets_samples_exactly_the_reference_points() {
     let refs = reference_points::<B>(3, 3, 3, 3, &dev).reshape([1, 9, 2]).repeat_dim(0, 2);
     let sampled = bilinear_sample(m.clone(), refs);
     sampled.into_data().assert_approx_eq::<f32>(&m.reshape([2, 3, 9]).swap_dims(1, 2).into_data(), Tolerance::default());
+}
+
+fn llava_hr_config() -> MllmConfig {
+    MllmConfig {
+        experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
+        fusion: FusionKind::LlavaHr,
+        tiling: Tiling::Interpolate,
+        grid: 4,
+        query: 0,
+        lm: LmConfig::new(30, 16, 1, 2),
+    }
+}
+
+#[test]
+fn llava_hr_at_initialisation_equals_its_vit_alone() {
+    let dev = Default::default();
+    let m = llava_hr_config().init::<B>(&dev);
+    let (Some(Fusion::LlavaHr(f)), Expert::Clip(vit)) = (&m.fusion, &m.experts[0]) else { panic!("llava-hr over clip") };
+    let x = map::<B>(3, 32, &dev);
+    let high_res = m.experts[1].forward(map::<B>(3, 64, &dev));
+    let adapted = f.adapted_vit(vit, x.clone(), &high_res);
+    adapted.into_data().assert_approx_eq::<f32>(&vit.forward(x.clone()).into_data(), Tolerance::default());
+    // And its tokens are the ViT's, projected: the high-resolution read-out starts at zero too.
+    let tokens = m.encode_images(vec![x.clone(), map::<B>(3, 64, &dev)]).unwrap();
+    assert_eq!(tokens.dims(), [2, 16, 16]);
+}
+
+#[test]
+fn llava_hr_trains_every_parameter_after_its_first_step() {
+    use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+    let dev = Default::default();
+    let mut m = llava_hr_config().init::<AD>(&dev);
+    let mut optim = SgdConfig::new().init();
+    let loss = |m: &crate::model::mllm::Mllm<AD>| {
+        m.encode_images(vec![map::<AD>(3, 32, &Default::default()), map::<AD>(3, 64, &Default::default())]).unwrap().powf_scalar(2.0).mean()
+    };
+    // Step 0: the zero-initialised outputs hide the convolutions behind them (as in LLaVA-HR);
+    // after one step every parameter of the fusion learns.
+    let grads = loss(&m).backward();
+    m = optim.step(0.5, m.clone(), GradientsParams::from_grads(grads, &m));
+    let grads = loss(&m).backward();
+    let mut c = Check { grads: &grads, missing: vec![], total: 0 };
+    m.fusion.as_ref().unwrap().visit(&mut c);
+    assert!(c.total > 10);
+    assert!(c.missing.is_empty(), "{} of {} parameters got no gradient: {:?}", c.missing.len(), c.total, c.missing);
 }
