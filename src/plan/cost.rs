@@ -53,6 +53,11 @@ fn visual_tokens(m: &ModelSpec) -> usize {
     m.mllm_config().visual_tokens()
 }
 
+/// Forward FLOPs of the fusion (with its projector) on one image.
+fn fusion_flops(m: &ModelSpec) -> f64 {
+    m.mllm_config().fusion_config().map(|f| f.flops()).unwrap_or(0.0)
+}
+
 /// Forward FLOPs of every expert of `m` on one image, with `factor(i)` applied to expert `i`
 /// (tiled experts run once per tile and once on the thumbnail, at their native resolution).
 fn vision_flops(m: &ModelSpec, factor: impl Fn(usize) -> f64) -> f64 {
@@ -76,12 +81,12 @@ pub fn estimate_seconds(kind: &StageKind) -> f64 {
         StageKind::Align { model, optim, .. } => {
             let vision = vision_flops(model, |_| 1.0);
             let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);
-            (vision + 2.0 * lm, optim.steps, optim.batch)
+            (vision + 3.0 * fusion_flops(model) + 2.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Sft { model, unlock, optim, .. } => {
             let vision = vision_flops(model, |i| if unlock.unlocks(model.experts[i].0.kind) { 3.0 } else { 1.0 });
             let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);
-            (vision + 3.0 * lm, optim.steps, optim.batch)
+            (vision + 3.0 * fusion_flops(model) + 3.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Eval { families, per_family, .. } => return (families.len() * per_family) as f64 * 0.002,
     };
