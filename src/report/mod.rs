@@ -3,6 +3,7 @@
 pub mod experts;
 pub mod findings;
 pub mod frame;
+pub mod fusion;
 pub mod markdown;
 pub mod rows;
 
@@ -78,6 +79,13 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
     if !found.is_empty() {
         md.push_str("\n## Paper findings (EAGLE.md §1)\n\nEach difference with its 95% interval (binomial over the test questions, one seed); a finding is inconclusive when the interval includes zero.\n\n");
         md.push_str(&findings::markdown(&found));
+    }
+    if spec.axes.contains(&crate::spec::Axis::Fusion) {
+        let table = fusion::markdown(&fusion::rows(plan, &results));
+        if !table.is_empty() {
+            md.push_str("\n## Fusion strategies (EAGLE.md §2)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run.\n\n");
+            md.push_str(&table);
+        }
     }
     md.push_str("\nThe same rows: [results.csv](results.csv).\n");
     let markdown_path = out_dir.join("report.md");

@@ -9,6 +9,9 @@ use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
+/// Sampling points per head and level (Deformable DETR's default).
+pub const POINTS: usize = 4;
+
 /// Configuration of [`Deformable`].
 #[derive(Config, Debug)]
 pub struct DeformableConfig {

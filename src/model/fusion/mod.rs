@@ -52,6 +52,32 @@ impl FusionConfig {
         (0..self.channels.len()).filter(|&i| i != self.query).map(|i| (self.channels[i], self.sides[i])).collect()
     }
 
+    /// Parameters of the fusion and its projector (by formula, so no backend is needed; a test
+    /// checks it against the built module).
+    pub fn num_params(&self) -> usize {
+        let d = self.lm_dim;
+        let linear = |a: usize, b: usize| a * b + b;
+        let norm = |c: usize| 2 * c;
+        let projector = |c: usize| linear(c, d) + linear(d, d);
+        let cq = self.channels[self.query];
+        match self.kind {
+            FusionKind::ChannelConcat => projector(self.channels.iter().sum()),
+            FusionKind::SequenceAppend => self.channels.iter().map(|&c| projector(c)).sum(),
+            FusionKind::MiniGemini => {
+                norm(cq) + linear(cq, cq) + self.high_res().iter().map(|&(c, _)| norm(c) + 2 * linear(c, cq)).sum::<usize>() + projector(cq)
+            }
+            FusionKind::Deformable => {
+                let samples = self.heads * self.channels.len() * deformable::POINTS;
+                norm(cq) + self.channels.iter().map(|&c| linear(c, cq)).sum::<usize>() + linear(cq, 2 * samples) + linear(cq, samples) + linear(cq, cq) + projector(cq)
+            }
+            FusionKind::LlavaHr => {
+                let hr: usize = self.high_res().iter().map(|&(c, _)| c).sum();
+                let adapter = linear(hr, cq) + 2 * linear(cq, cq) + (49 * cq + cq) + linear(2 * cq, cq / 2) + linear(cq / 2, 1);
+                self.adapter_blocks.len() * adapter + projector(cq) + linear(hr, d)
+            }
+        }
+    }
+
     /// Forward FLOPs of the fusion and its projector for one image (multiply-adds counted twice).
     pub fn flops(&self) -> f64 {
         let n = (self.grid * self.grid) as f64;
@@ -85,7 +111,7 @@ impl FusionConfig {
             }
             FusionKind::Deformable => {
                 let levels = self.channels.len() as f64;
-                let samples = self.heads as f64 * levels * 4.0;
+                let samples = self.heads as f64 * levels * deformable::POINTS as f64;
                 let values: f64 = self.channels.iter().zip(&self.sides).map(|(&c, &s)| 2.0 * (s * s) as f64 * c as f64 * cq).sum();
                 // offsets + weights, bilinear sampling (4 corners) and mixing, output projection
                 2.0 * n * cq * 3.0 * samples + values + 2.0 * n * samples * 4.0 * (cq / self.heads as f64) + 2.0 * n * cq * cq + projector(self.channels[self.query])

@@ -165,3 +165,12 @@ fn llava_hr_trains_every_parameter_after_its_first_step() {
     assert!(c.total > 10);
     assert!(c.missing.is_empty(), "{} of {} parameters got no gradient: {:?}", c.missing.len(), c.total, c.missing);
 }
+
+#[test]
+fn parameter_counts_by_formula_match_the_built_modules() {
+    let dev = Default::default();
+    for kind in FusionKind::ALL.iter().copied() {
+        let cfg = FusionConfig { kind, channels: vec![16, 24, 12], sides: vec![4, 8, 6], query: 0, heads: 2, adapter_blocks: vec![0, 1], grid: 4, lm_dim: 20 };
+        assert_eq!(cfg.num_params(), cfg.init::<B>(&dev).num_params(), "{kind}");
+    }
+}

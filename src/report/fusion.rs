@@ -1,0 +1,232 @@
+//! The fusion table (EAGLE.md §2): every strategy's scores over seeds with 95% intervals, its visual
+//! tokens, parameters, FLOPs and step time, and the verdict on "channel concat is as good as the
+//! complex fusions and the cheapest".
+
+use super::findings::Verdict;
+use crate::model::fusion::FusionConfig;
+use crate::plan::{Plan, StageKind};
+use crate::spec::{Family, FusionKind};
+use crate::store::CellResult;
+
+/// Two-sided 95% Student-t quantile for `df` degrees of freedom (normal beyond 30).
+pub fn t_quantile(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093,
+        2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    if df == 0 {
+        f64::NAN
+    } else {
+        T.get(df - 1).copied().unwrap_or(1.96)
+    }
+}
+
+/// Mean of `xs` and the half-width of its 95% t-interval (NaN with fewer than two values).
+pub fn mean_interval(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n.max(1.0);
+    if xs.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, t_quantile(xs.len() - 1) * (var / n).sqrt())
+}
+
+/// One strategy's row: scores over seeds and its costs.
+#[derive(Debug, Clone)]
+pub struct FusionRow {
+    /// The strategy.
+    pub fusion: FusionKind,
+    /// Seeds, in order.
+    pub seeds: Vec<u64>,
+    /// Per family: (mean, half-width) over seeds.
+    pub families: Vec<(Family, f64, f64)>,
+    /// The average over families: per seed.
+    pub average_by_seed: Vec<f64>,
+    /// Visual tokens the LM receives.
+    pub tokens: usize,
+    /// Parameters of the fusion and its projector.
+    pub params: usize,
+    /// Forward FLOPs of the fusion and its projector per image.
+    pub flops: f64,
+    /// Mean SFT step time in milliseconds (wall, as measured during the run).
+    pub step_ms: f64,
+}
+
+fn fusion_config(plan: &Plan, cell_id: &str) -> Option<(FusionConfig, usize)> {
+    let cell = plan.cells.iter().find(|c| c.id == cell_id)?;
+    cell.stages.iter().find_map(|s| match &plan.stages.get(s)?.kind {
+        StageKind::Sft { model, optim, .. } => Some((model.mllm_config().fusion_config()?, optim.batch)),
+        _ => None,
+    })
+}
+
+/// Rows per fusion strategy, in the order the results list them (cells without settings skipped).
+pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
+    let mut order: Vec<FusionKind> = Vec::new();
+    for r in results {
+        if let Some(s) = &r.settings {
+            if !order.contains(&s.fusion) {
+                order.push(s.fusion);
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|fusion| {
+            let rs: Vec<&CellResult> = results.iter().filter(|r| r.settings.as_ref().is_some_and(|s| s.fusion == fusion)).collect();
+            let (cfg, batch) = fusion_config(plan, &rs.first()?.cell)?;
+            let families = rs[0]
+                .scores
+                .families
+                .iter()
+                .map(|f| {
+                    let xs: Vec<f64> = rs.iter().filter_map(|r| r.scores.families.iter().find(|g| g.family == f.family).map(|g| g.score)).collect();
+                    let (m, h) = mean_interval(&xs);
+                    (f.family, m, h)
+                })
+                .collect();
+            let step_ms = rs.iter().map(|r| 1000.0 * batch as f64 / r.sft_samples_per_second.max(1e-9)).sum::<f64>() / rs.len() as f64;
+            Some(FusionRow {
+                fusion,
+                seeds: rs.iter().map(|r| r.seed).collect(),
+                families,
+                average_by_seed: rs.iter().map(|r| r.scores.average).collect(),
+                tokens: cfg.num_tokens(),
+                params: cfg.num_params(),
+                flops: cfg.flops(),
+                step_ms,
+            })
+        })
+        .collect()
+}
+
+fn pm(m: f64, h: f64) -> String {
+    if h.is_nan() {
+        format!("{m:.1}")
+    } else {
+        format!("{m:.1} ± {h:.1}")
+    }
+}
+
+/// The verdict on channel concat against the best strategy by mean average, with the paired
+/// (by seed) difference and its 95% interval.
+pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
+    let concat = rows.iter().find(|r| r.fusion == FusionKind::ChannelConcat)?;
+    let mean = |r: &FusionRow| mean_interval(&r.average_by_seed).0;
+    let best = rows.iter().max_by(|a, b| mean(a).total_cmp(&mean(b)))?;
+    let cost = |b: &FusionRow| {
+        format!(
+            "channel concat: {} visual tokens, {} fusion parameters, {:.2} MFLOPs per image, {:.0} ms per SFT step; {}: {} tokens, {} parameters, {:.2} MFLOPs, {:.0} ms",
+            concat.tokens,
+            concat.params,
+            concat.flops / 1e6,
+            concat.step_ms,
+            b.fusion,
+            b.tokens,
+            b.params,
+            b.flops / 1e6,
+            b.step_ms
+        )
+    };
+    if best.fusion == FusionKind::ChannelConcat {
+        let runner = rows.iter().filter(|r| r.fusion != FusionKind::ChannelConcat).max_by(|a, b| mean(a).total_cmp(&mean(b)));
+        let text = match runner {
+            Some(r) => format!("channel concat has the best average ({:.1}; next {} {:.1}). {}", mean(concat), r.fusion, mean(r), cost(r)),
+            None => format!("channel concat has the best average ({:.1}).", mean(concat)),
+        };
+        return Some((Verdict::Reproduced, text));
+    }
+    let diffs: Vec<f64> = best
+        .seeds
+        .iter()
+        .zip(&best.average_by_seed)
+        .filter_map(|(s, b)| concat.seeds.iter().position(|t| t == s).map(|i| b - concat.average_by_seed[i]))
+        .collect();
+    let (d, h) = mean_interval(&diffs);
+    let within = h.is_nan() || d <= h;
+    let v = if h.is_nan() {
+        Verdict::Inconclusive
+    } else if within {
+        Verdict::Reproduced
+    } else {
+        Verdict::NotReproduced
+    };
+    let text = format!(
+        "best average: {} ({:.1}); channel concat {:.1}; paired difference over {} seeds {} points — {}. {}",
+        best.fusion,
+        mean(best),
+        mean(concat),
+        diffs.len(),
+        pm(d, h),
+        if h.is_nan() { "one seed: no interval" } else if within { "within noise" } else { "beyond noise" },
+        cost(best)
+    );
+    Some((v, text))
+}
+
+/// The markdown section: the table and the verdict.
+pub fn markdown(rows: &[FusionRow]) -> String {
+    let Some(first) = rows.first() else { return String::new() };
+    let mut head: Vec<String> = vec!["fusion".into()];
+    head.extend(first.families.iter().map(|(f, _, _)| f.column().to_string()));
+    head.extend(["average".into(), "visual tokens".into(), "fusion params".into(), "fusion MFLOPs".into(), "SFT ms/step".into()]);
+    let mut out = format!("| {} |\n|{}|\n", head.join(" | "), vec!["---"; head.len()].join("|"));
+    for r in rows {
+        let mut cells = vec![r.fusion.to_string()];
+        cells.extend(r.families.iter().map(|&(_, m, h)| pm(m, h)));
+        let (m, h) = mean_interval(&r.average_by_seed);
+        cells.push(pm(m, h));
+        cells.extend([r.tokens.to_string(), r.params.to_string(), format!("{:.2}", r.flops / 1e6), format!("{:.0}", r.step_ms)]);
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    if let Some((v, text)) = verdict(rows) {
+        out.push_str(&format!("\n**Channel concat is as good as the complex fusions and the cheapest: {v}.** {text}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fusion: FusionKind, avg: &[f64]) -> FusionRow {
+        FusionRow {
+            fusion,
+            seeds: (0..avg.len() as u64).collect(),
+            families: vec![],
+            average_by_seed: avg.to_vec(),
+            tokens: 64,
+            params: 100,
+            flops: 1e6,
+            step_ms: 10.0,
+        }
+    }
+
+    #[test]
+    fn t_interval_matches_a_hand_computation() {
+        // 1, 2, 3: mean 2, sd 1, half-width 4.303 / √3 = 2.484.
+        let (m, h) = mean_interval(&[1.0, 2.0, 3.0]);
+        assert_eq!(m, 2.0);
+        assert!((h - 2.4843).abs() < 1e-3, "{h}");
+        assert!(mean_interval(&[5.0]).1.is_nan());
+    }
+
+    #[test]
+    fn verdict_follows_the_paired_interval() {
+        // Best beats concat by 5 ± ~0 on every seed: beyond noise.
+        let rows = [row(FusionKind::ChannelConcat, &[50.0, 51.0, 52.0]), row(FusionKind::MiniGemini, &[55.0, 56.0, 57.1])];
+        assert_eq!(verdict(&rows).unwrap().0, Verdict::NotReproduced);
+        // Differences +6, -4, +1: mean 1, interval wide: within noise.
+        let rows = [row(FusionKind::ChannelConcat, &[50.0, 56.0, 52.0]), row(FusionKind::Deformable, &[56.0, 52.0, 53.0])];
+        assert_eq!(verdict(&rows).unwrap().0, Verdict::Reproduced);
+        // Concat best outright.
+        let rows = [row(FusionKind::ChannelConcat, &[60.0, 61.0, 62.0]), row(FusionKind::LlavaHr, &[55.0, 56.0, 57.0])];
+        let (v, text) = verdict(&rows).unwrap();
+        assert_eq!(v, Verdict::Reproduced);
+        assert!(text.contains("best average"), "{text}");
+        // One seed: no interval.
+        let rows = [row(FusionKind::ChannelConcat, &[50.0]), row(FusionKind::MiniGemini, &[55.0])];
+        assert_eq!(verdict(&rows).unwrap().0, Verdict::Inconclusive);
+    }
+}
