@@ -145,7 +145,7 @@ impl Builder {
     fn cell(&mut self, c: &CellSettings, seed: u64) -> PlannedCell {
         let experts: Vec<(ExpertConfig, usize)> =
             c.encoders.iter().map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale))).collect();
-        let mut model = ModelSpec { experts: experts.clone(), fusion: c.fusion, tiling: c.tiling, grid: 0, query: 0, lm: self.lm_config() };
+        let mut model = ModelSpec { experts: experts.clone(), fusion: c.fusion, tiling: c.tiling, grid: 0, query: if c.fusion.has_roles() { c.query_index() } else { 0 }, lm: self.lm_config() };
         let cfg = model.mllm_config();
         if (0..experts.len()).all(|i| cfg.tiles(i) <= 1) {
             // Nothing to tile at these resolutions: the same model as interpolation (and the same stages).

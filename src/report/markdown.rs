@@ -114,6 +114,7 @@ mod tests {
             sft_steps: None,
             lr: None,
             vision_lr_scale: 0.1,
+            query_expert: None,
         });
         r
     }

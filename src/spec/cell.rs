@@ -134,6 +134,9 @@ pub struct CellSettings {
     /// Learning-rate multiplier of unlocked experts in SFT (default 0.1).
     #[serde(default = "default_vision_lr_scale")]
     pub vision_lr_scale: f64,
+    /// The low-resolution query expert of fusions with roles (None: the first of the set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_expert: Option<ExpertKind>,
 }
 
 impl CellSettings {
@@ -147,7 +150,15 @@ impl CellSettings {
         if self.tiling == Tiling::Tile {
             s.push_str("/tile");
         }
+        if self.fusion.has_roles() && self.query_index() != 0 {
+            s.push_str(&format!("/query={}", self.encoders[self.query_index()]));
+        }
         s
+    }
+
+    /// Index in `encoders` of the query expert of fusions with roles (the first unless named).
+    pub fn query_index(&self) -> usize {
+        self.query_expert.and_then(|q| self.encoders.iter().position(|e| *e == q)).unwrap_or(0)
     }
 }
 

@@ -286,11 +286,22 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             sft_steps: sft[i[7]],
             lr: lr_vs[i[8]].0,
             vision_lr_scale: lr_vs[i[8]].1,
+            query_expert: b.query_expert.as_ref().map(|q| *q.get_ref()),
         };
         if raw.exclude.iter().any(|rule| excluded(rule, &cell)) {
             continue;
         }
         check_cell(loc, &cell, e, f, r, t)?;
+        if let (Some(q), true) = (&b.query_expert, cell.fusion.has_roles()) {
+            if !cell.encoders.contains(q.get_ref()) {
+                return Err(loc.error(
+                    Some(q.span()),
+                    "base.query-expert",
+                    format!("query-expert `{}` is not in the encoder set [{}] of a `{}` cell", q.get_ref(), Axis::Encoders.value_of(&cell), cell.fusion),
+                    Some("name an expert of every set that uses a fusion with roles, or exclude the other sets".into()),
+                ));
+            }
+        }
         cells.push(cell);
     }
     if cells.is_empty() {
@@ -336,12 +347,12 @@ fn check_cell(
     if cell.fusion == FusionKind::LlavaHr {
         // Its adapters run between the blocks of a plain ViT: the query (first) expert must be clip,
         // seen in one pass.
-        if cell.encoders.first() != Some(&ExpertKind::Clip) {
+        if cell.encoders.get(cell.query_index()) != Some(&ExpertKind::Clip) {
             return Err(loc.error(
                 fusion.span.clone().or(enc.span.clone()),
                 &fusion.key,
-                format!("fusion `llava-hr` needs `clip` as its low-resolution (first) expert, but the encoder set is [{}]", Axis::Encoders.value_of(cell)),
-                Some("list clip first, e.g. encoders = [\"clip\", \"convnext\"], or exclude this combination".into()),
+                format!("fusion `llava-hr` needs `clip` as its low-resolution query expert, but the encoder set is [{}] with query `{}`", Axis::Encoders.value_of(cell), cell.encoders[cell.query_index()]),
+                Some("list clip first or set query-expert = \"clip\", or exclude this combination".into()),
             ));
         }
         if cell.tiling == Tiling::Tile {

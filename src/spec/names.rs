@@ -126,6 +126,12 @@ named_enum! {
 }
 
 impl FusionKind {
+    /// Whether the strategy gives one expert the query (low-resolution) role and the others the
+    /// high-resolution role.
+    pub fn has_roles(self) -> bool {
+        matches!(self, FusionKind::MiniGemini | FusionKind::Deformable | FusionKind::LlavaHr)
+    }
+
     /// The smallest number of experts the strategy accepts.
     pub fn min_experts(self) -> usize {
         match self {

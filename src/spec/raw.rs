@@ -63,6 +63,7 @@ pub(crate) struct RawCell {
     pub sft_steps: Option<Spanned<i64>>,
     pub lr: Option<Spanned<f64>>,
     pub vision_lr_scale: Option<Spanned<f64>>,
+    pub query_expert: Option<Spanned<ExpertKind>>,
 }
 
 /// `[grid]`: a list of values per axis.
