@@ -4,6 +4,8 @@ pub mod attention;
 pub mod bilinear;
 pub mod encoders;
 pub mod fusion;
+#[cfg(test)]
+pub(crate) mod grad_check;
 pub mod lm;
 pub mod loss;
 pub mod mllm;

@@ -83,8 +83,6 @@ fn lm_is_causal() {
 
 #[test]
 fn gradients_reach_every_trainable_parameter() {
-    use burn::module::{ModuleVisitor, Param};
-    use burn::tensor::backend::AutodiffBackend;
     let dev = Default::default();
     let cfg = MllmConfig {
         experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
@@ -98,24 +96,9 @@ fn gradients_reach_every_trainable_parameter() {
     let ids = Tensor::<AD, 2, Int>::from_ints([[1, 5, 7, 3]], &dev);
     let loss = m.forward(vec![images::<AD>(1, 32, &dev), images::<AD>(1, 64, &dev)], ids).powf_scalar(2.0).mean();
     let grads = loss.backward();
-    struct Check<'a> {
-        grads: &'a <AD as AutodiffBackend>::Gradients,
-        missing: usize,
-        total: usize,
-    }
-    impl ModuleVisitor<AD> for Check<'_> {
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<AD, D>>) {
-            self.total += 1;
-            match p.val().grad(self.grads) {
-                Some(g) if g.clone().abs().sum().into_scalar() > 0.0 => {}
-                _ => self.missing += 1,
-            }
-        }
-    }
-    let mut c = Check { grads: &grads, missing: 0, total: 0 };
-    m.visit(&mut c);
-    assert!(c.total > 30);
-    assert_eq!(c.missing, 0, "{} of {} parameters got no gradient", c.missing, c.total);
+    let (missing, total) = super::grad_check::without_gradient(&m, &grads);
+    assert!(total > 30);
+    assert!(missing.is_empty(), "{} of {total} parameters got no gradient: {missing:?}", missing.len());
 }
 
 #[test]

@@ -4,12 +4,12 @@ use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::lm::LmConfig;
 use crate::model::mllm::MllmConfig;
 use crate::spec::{ExpertKind, Scale, Tiling};
+use crate::model::grad_check::without_gradient;
 use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::spec::FusionKind;
 use burn::backend::{Autodiff, Flex};
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tolerance};
 
 type B = Flex;
@@ -45,23 +45,6 @@ fn the_query_map_may_come_second() {
     }
 }
 
-/// Counts the parameters of a module that got no (or an all-zero) gradient.
-struct Check<'a> {
-    grads: &'a <AD as AutodiffBackend>::Gradients,
-    missing: Vec<String>,
-    total: usize,
-}
-
-impl ModuleVisitor<AD> for Check<'_> {
-    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<AD, D>>) {
-        self.total += 1;
-        match p.val().grad(self.grads) {
-            Some(g) if g.clone().abs().sum().into_scalar() > 0.0 => {}
-            _ => self.missing.push(format!("{:?}", p.val().dims())),
-        }
-    }
-}
-
 #[test]
 fn gradients_reach_every_parameter_of_every_strategy() {
     let dev = Default::default();
@@ -70,10 +53,9 @@ fn gradients_reach_every_parameter_of_every_strategy() {
         let f = cfg.init::<AD>(&dev);
         let loss = f.forward(vec![map::<AD>(8, 5, &dev), map::<AD>(6, 9, &dev)], 0).powf_scalar(2.0).mean();
         let grads = loss.backward();
-        let mut c = Check { grads: &grads, missing: vec![], total: 0 };
-        f.visit(&mut c);
-        assert!(c.total >= 4, "{kind}");
-        assert!(c.missing.is_empty(), "{kind}: {} of {} parameters got no gradient: {:?}", c.missing.len(), c.total, c.missing);
+        let (missing, total) = without_gradient(&f, &grads);
+        assert!(total >= 4, "{kind}");
+        assert!(missing.is_empty(), "{kind}: {} of {total} parameters got no gradient: {missing:?}", missing.len());
     }
 }
 
@@ -160,10 +142,9 @@ fn llava_hr_trains_every_parameter_after_its_first_step() {
     let grads = loss(&m).backward();
     m = optim.step(0.5, m.clone(), GradientsParams::from_grads(grads, &m));
     let grads = loss(&m).backward();
-    let mut c = Check { grads: &grads, missing: vec![], total: 0 };
-    m.fusion.as_ref().unwrap().visit(&mut c);
-    assert!(c.total > 10);
-    assert!(c.missing.is_empty(), "{} of {} parameters got no gradient: {:?}", c.missing.len(), c.total, c.missing);
+    let (missing, total) = without_gradient(m.fusion.as_ref().unwrap(), &grads);
+    assert!(total > 10);
+    assert!(missing.is_empty(), "{} of {total} parameters got no gradient: {missing:?}", missing.len());
 }
 
 #[test]
