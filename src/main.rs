@@ -5,6 +5,7 @@ mod cli;
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, DataAction, ExecArgs};
+use eyrie::report::provenance::RunRecord;
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{cost, plan, Plan};
@@ -88,6 +89,21 @@ fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
     Ok((kind, index))
 }
 
+/// The commit of the working tree (`-dirty` with uncommitted changes), or `unknown` outside git.
+fn git_commit() -> String {
+    let git = |args: &[&str]| std::process::Command::new("git").args(args).output().ok().filter(|o| o.status.success());
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(o) => {
+            let mut c = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.stdout.is_empty()) {
+                c.push_str("-dirty");
+            }
+            c
+        }
+        None => "unknown".into(),
+    }
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run { file, scale, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
@@ -97,7 +113,20 @@ fn dispatch(cli: Cli) -> Result<()> {
             if !quiet {
                 eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
             }
-            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
+            let workers = workers.unwrap_or_else(default_workers);
+            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers })??;
+            if !summary.computed.is_empty() {
+                let record = RunRecord {
+                    command: std::env::args().collect::<Vec<_>>().join(" "),
+                    commit: git_commit(),
+                    backend: kind.to_string(),
+                    workers,
+                    wall_seconds: summary.seconds,
+                    stages_computed: summary.computed.len(),
+                    stages_cached: summary.cached,
+                };
+                eyrie::report::provenance::write(&store, &p.experiment, &record)?;
+            }
             let written = eyrie::report::write(&spec, &p, &store, &reports)?;
             println!("{}", eyrie::report::markdown::table(&summary.results));
             let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);

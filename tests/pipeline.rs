@@ -101,6 +101,13 @@ fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
     assert_eq!(cells, p.cells.len(), "no duplicate or stray cells");
     let leftover: Vec<_> = std::fs::read_dir(results.join("artifacts")).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "claim")).collect();
     assert!(leftover.is_empty(), "claims left behind");
+    // The resumed run recorded what produced the results, and the report cites it.
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(results.join("slow/run.json")).unwrap()).unwrap();
+    assert!(run["command"].as_str().unwrap().contains(" run "), "{run}");
+    assert_eq!(run["backend"], "flex");
+    assert!(run["stages_computed"].as_u64().unwrap() > 0 && run["wall_seconds"].as_f64().unwrap() > 0.0, "{run}");
+    let report = std::fs::read_to_string(dir.path().join("reports/slow/report.md")).unwrap();
+    assert!(report.contains("Produced by `") && report.contains("at commit `"), "{report}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod findings;
 pub mod frame;
 pub mod fusion;
 pub mod markdown;
+pub mod provenance;
 pub mod rows;
 
 use crate::plan::Plan;
@@ -68,6 +69,10 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
         results.len(),
         plan.cells.len()
     ));
+    if let Some(run) = provenance::read(store, &plan.experiment) {
+        md.push_str(&run.markdown());
+        md.push_str("\n\n");
+    }
     md.push_str("## Results\n\n");
     md.push_str(&markdown::table(&results));
     let effects = markdown::effects(&results, &spec.axes);
@@ -83,7 +88,7 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
     if spec.axes.contains(&crate::spec::Axis::Fusion) {
         let table = fusion::markdown(&fusion::rows(plan, &results));
         if !table.is_empty() {
-            md.push_str("\n## Fusion strategies (EAGLE.md §2)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run.\n\n");
+            md.push_str("\n## Fusion strategies (EAGLE.md §2)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run, beside whatever else shared the machine (other workers): a rough cost, not a benchmark.\n\n");
             md.push_str(&table);
         }
     }
