@@ -71,13 +71,14 @@ impl MllmConfig {
     pub fn fusion_config(&self) -> Option<FusionConfig> {
         (!self.experts.is_empty()).then(|| {
             let views = self.views();
+            let query = &self.experts[self.query.min(self.experts.len() - 1)].0;
             FusionConfig {
                 kind: self.fusion,
                 channels: views.iter().map(|v| v.channels).collect(),
                 sides: views.iter().map(|v| v.side).collect(),
-                query: self.query_view(),
-                heads: self.experts[self.query.min(self.experts.len() - 1)].0.heads,
-                adapter_blocks: (0..self.experts[self.query.min(self.experts.len() - 1)].0.depth).collect(),
+                query: views.iter().position(|v| v.expert == self.query).unwrap_or(0),
+                heads: query.heads,
+                adapter_blocks: (0..query.depth).collect(),
                 grid: self.grid,
                 lm_dim: self.lm.dim,
             }
@@ -86,7 +87,7 @@ impl MllmConfig {
 
     /// Index among [`Self::views`] of the query expert's first map.
     pub fn query_view(&self) -> usize {
-        self.views().iter().position(|v| v.expert == self.query).unwrap_or(0)
+        self.fusion_config().map(|f| f.query).unwrap_or(0)
     }
 
     /// Visual tokens the LM receives.

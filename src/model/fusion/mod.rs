@@ -100,14 +100,11 @@ impl FusionConfig {
                 2.0 * n * cq * cq + kv + projector(self.channels[self.query])
             }
             FusionKind::LlavaHr => {
-                let hr: usize = self.high_res().iter().map(|&(c, _)| c).sum();
-                let cq = self.channels[self.query];
-                let side = self.sides[self.query];
-                let m = (side * side) as f64;
-                let (c, hr_f) = (cq as f64, hr as f64);
+                let hr: f64 = self.high_res().iter().map(|&(c, _)| c as f64).sum();
+                let m = self.sides[self.query].pow(2) as f64;
                 // per adapter: two 1x1 convs on the high-res features, a 7x7 depthwise and a 1x1 conv on the ViT map
-                let adapter = 2.0 * m * (hr_f * c + c * c + 49.0 * c + c * c);
-                self.adapter_blocks.len() as f64 * adapter + projector(cq) + 2.0 * n * hr_f * d
+                let adapter = 2.0 * m * (hr * cq + cq * cq + 49.0 * cq + cq * cq);
+                self.adapter_blocks.len() as f64 * adapter + projector(self.channels[self.query]) + 2.0 * n * hr * d
             }
             FusionKind::Deformable => {
                 let levels = self.channels.len() as f64;
@@ -187,10 +184,9 @@ impl<B: Backend> Fusion<B> {
 }
 
 /// The query map and the others, in order.
-fn split_query<B: Backend>(maps: Vec<Tensor<B, 4>>, query: usize) -> (Tensor<B, 4>, Vec<Tensor<B, 4>>) {
-    let mut rest = maps;
-    let q = rest.remove(query);
-    (q, rest)
+fn split_query<B: Backend>(mut maps: Vec<Tensor<B, 4>>, query: usize) -> (Tensor<B, 4>, Vec<Tensor<B, 4>>) {
+    let q = maps.remove(query);
+    (q, maps)
 }
 
 /// Resamples a map to `grid × grid` and flattens it to tokens.
