@@ -165,8 +165,11 @@ pub fn sample(t: &Tokenizer, seed: u64, split: Split, family: Family, index: u64
     Sample { scene, family: Some(family), question, question_ids, answer_ids, caption_ids }
 }
 
-/// The `index`-th sample of a uniform mixture over `families`.
+/// The `index`-th sample of a mixture over `families`, each taking an equal share (a family listed
+/// twice takes two shares).
 pub fn mixture_sample(t: &Tokenizer, seed: u64, split: Split, families: &[Family], index: u64, max_objects: usize) -> Sample {
     let f = families[(index % families.len() as u64) as usize];
-    sample(t, seed, split, f, index / families.len() as u64, max_objects)
+    // The family's stream is read at the mixture index itself, so a family listed twice still
+    // yields distinct samples.
+    sample(t, seed, split, f, index, max_objects)
 }

@@ -141,3 +141,34 @@ fn pool_images_of_text_scenes_show_the_text() {
         assert!(ink > 20, "sample {i} ({:?}) has only {ink} text pixels", pool.samples[i].scene);
     }
 }
+
+#[test]
+fn text_lines_start_at_the_margin_with_small_and_large_letters() {
+    let t = Tokenizer::new();
+    let sizes: Vec<f32> = (0..400)
+        .map(|i| match tasks::sample(&t, 3, Split::Train, Family::Ocr, i, 3).scene {
+            scene::Scene::Text { word, size, x, y, .. } => {
+                assert_eq!(x, scene::TEXT_MARGIN);
+                assert!(x + size * 0.62 * word.len() as f32 <= 1.0 && y >= 0.0 && y + size <= 1.0, "{word} at ({x}, {y}) size {size} leaves the image");
+                size
+            }
+            other => panic!("ocr drew {other:?}"),
+        })
+        .collect();
+    assert!(sizes.iter().all(|s| (0.06..=0.30).contains(s)), "letter heights leave 6–30%");
+    // Log-uniform: about a quarter of the words are under 9% of the side (unreadable at a proxy
+    // ViT's native 64 px, readable at 192), about a quarter over 20%.
+    let small = sizes.iter().filter(|&&s| s < 0.09).count();
+    let large = sizes.iter().filter(|&&s| s > 0.20).count();
+    assert!((60..140).contains(&small) && (60..140).contains(&large), "small {small}, large {large} of 400");
+}
+
+#[test]
+fn a_family_listed_twice_takes_two_shares_of_distinct_samples() {
+    let spec = DataSpec { seed: 7, families: vec![Family::Vqa, Family::Ocr, Family::Ocr], max_objects: 3 };
+    let pool = Pool::build(&spec, Split::Train, 0, 90, &[]);
+    let ocr: Vec<_> = pool.samples.iter().filter(|s| s.family == Some(Family::Ocr)).map(|s| format!("{:?}", s.scene)).collect();
+    assert_eq!(ocr.len(), 60);
+    let distinct: std::collections::HashSet<_> = ocr.iter().collect();
+    assert_eq!(distinct.len(), 60, "repeated samples in the second share");
+}

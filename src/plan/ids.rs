@@ -4,7 +4,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever a change to the code changes what a stage computes from the same config.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The content id of a serialisable stage description: 16 hex digits of SHA-256.
 pub fn content_id<T: Serialize>(stage: &T) -> String {

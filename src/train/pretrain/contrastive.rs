@@ -1,6 +1,7 @@
 //! `clip` and `convnext` pretraining: image-caption contrastive (text side: a bag of caption words).
 
 use crate::data::Pool;
+use crate::spec::Family;
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::loss::contrastive;
 use crate::train::batches::images;
@@ -36,7 +37,9 @@ impl<B: Backend> ContrastiveModel<B> {
     pub fn forward(&self, x: Tensor<B, 4>, ids: Tensor<B, 2, Int>, mask: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let map = self.expert.forward(x);
         let [b, c, h, w] = map.dims();
-        let pooled = map.reshape([b, c, h * w]).mean_dim(2).reshape([b, c]);
+        // Max over positions, not mean: a small word covers two of 64 patches and a mean drowns it in
+        // background (a mean-pooled ViT stays at chance on reading for thousands of steps; max learns).
+        let pooled = map.reshape([b, c, h * w]).max_dim(2).reshape([b, c]);
         let img = self.image_proj.forward(pooled);
         let [_, t] = ids.dims();
         let words = self.text_embed.forward(ids) * mask.clone().reshape([b, t, 1]);
@@ -65,10 +68,23 @@ fn caption_bag<B: Backend>(pool: &Pool, idx: &[usize], device: &B::Device) -> (T
 
 /// Image-caption retrieval accuracy (image → caption, top-1) over `pool`, in percent.
 pub fn retrieval_accuracy<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
+    let all: Vec<usize> = (0..pool.len()).collect();
+    retrieval_accuracy_among(model, pool, &all, side, batch, device)
+}
+
+/// Retrieval accuracy among the `family` scenes of `pool` alone (each image against the captions of
+/// its own batch of that family), in percent: for text scenes, whether the expert reads the word.
+pub fn family_retrieval_accuracy<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, family: Family, side: usize, batch: usize, device: &B::Device) -> f64 {
+    let chosen: Vec<usize> = (0..pool.len()).filter(|&i| pool.samples[i].family == Some(family)).collect();
+    retrieval_accuracy_among(model, pool, &chosen, side, batch, device)
+}
+
+/// Retrieval accuracy over the images `chosen` of `pool`, in batches of `batch`, in percent.
+fn retrieval_accuracy_among<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, chosen: &[usize], side: usize, batch: usize, device: &B::Device) -> f64 {
     let mut hits = 0usize;
     let mut total = 0usize;
-    for start in (0..pool.len()).step_by(batch) {
-        let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
+    for idx in chosen.chunks(batch) {
+        let idx = idx.to_vec();
         if idx.len() < 2 {
             break;
         }

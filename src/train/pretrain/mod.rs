@@ -12,7 +12,7 @@ use crate::data::{Pool, TextTask};
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::lm::{Lm, LmConfig};
 use crate::model::loss::masked_cross_entropy;
-use crate::spec::PretrainTask;
+use crate::spec::{Family, PretrainTask};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use contrastive::ContrastiveModel;
@@ -90,7 +90,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device
             || ContrastiveModel::<B>::new(cfg, job.vocab, 64, device),
             |m, idx| contrastive::loss(m, pool, idx, side, device),
             |m| contrastive::retrieval_accuracy(m, val, side, eval_batch, device),
-            |_| vec![],
+            |m| vec![("ocr retrieval".into(), contrastive::family_retrieval_accuracy(m, val, Family::Ocr, side, eval_batch, device))],
             |m| m.expert,
         ),
         PretrainTask::Segmentation => {
