@@ -13,3 +13,5 @@ pub mod store;
 pub mod train;
 pub mod backend;
 pub mod report;
+pub mod search;
+pub mod stats;

@@ -6,31 +6,8 @@ use super::findings::Verdict;
 use crate::model::fusion::FusionConfig;
 use crate::plan::{Plan, StageKind};
 use crate::spec::{Family, FusionKind};
+use crate::stats::mean_interval;
 use crate::store::CellResult;
-
-/// Two-sided 95% Student-t quantile for `df` degrees of freedom (normal beyond 30).
-pub fn t_quantile(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093,
-        2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    if df == 0 {
-        f64::NAN
-    } else {
-        T.get(df - 1).copied().unwrap_or(1.96)
-    }
-}
-
-/// Mean of `xs` and the half-width of its 95% t-interval (NaN with fewer than two values).
-pub fn mean_interval(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n.max(1.0);
-    if xs.len() < 2 {
-        return (mean, f64::NAN);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, t_quantile(xs.len() - 1) * (var / n).sqrt())
-}
 
 /// One strategy's row: scores over seeds and its costs.
 #[derive(Debug, Clone)]

@@ -2,12 +2,14 @@
 
 mod cell;
 mod error;
+mod greedy;
 mod names;
 mod raw;
 mod scale;
 
 pub use cell::{Axis, CellSettings, Resolution, TokenGrid, Unlock};
 pub use error::{Locator, SpecError};
+pub use greedy::{GreedySpec, Metric, SearchKind};
 pub use names::{BackendKind, ExpertKind, Family, FusionKind, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
 
@@ -37,8 +39,12 @@ pub struct Spec {
     pub blind_baseline: bool,
     /// The axes the grid varies, in file order.
     pub axes: Vec<Axis>,
-    /// Every cell's settings after expansion and exclusion.
+    /// Every cell's settings after expansion and exclusion (a greedy search: the start set's cell,
+    /// whose settings every round copies with another encoder set).
     pub cells: Vec<CellSettings>,
+    /// The greedy round-robin search, when `search = "greedy"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greedy: Option<GreedySpec>,
     /// The file it came from.
     pub file: PathBuf,
 }
@@ -148,6 +154,14 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         Some(s) => s.get_ref().clone(),
         None => vec![0],
     };
+    let greedy_search = raw.experiment.search.as_ref().is_some_and(|s| *s.get_ref() == SearchKind::Greedy);
+    let mut raw = raw;
+    if greedy_search {
+        greedy_shape(loc, &mut raw)?;
+    } else if raw.greedy.is_some() {
+        let span = raw.experiment.search.as_ref().map(|s| s.span());
+        return Err(loc.error(span, "experiment.search", "a [greedy] table without search = \"greedy\"", Some("add search = \"greedy\" to [experiment], or remove [greedy]".into())));
+    }
     let g = &raw.grid;
     let b = &raw.base;
     let encoders_check = |a: At<Vec<ExpertKind>>| -> Result<At<Vec<ExpertKind>>, SpecError> {
@@ -307,7 +321,12 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     if cells.is_empty() {
         return Err(loc.error(None, "exclude", "every cell of the grid is excluded", Some("loosen the [[exclude]] rules".into())));
     }
+    let greedy = match &raw.greedy {
+        Some(rg) if greedy_search => Some(greedy::resolve_greedy(loc, rg, &cells[0].families)?),
+        _ => None,
+    };
     Ok(Spec {
+        greedy,
         name,
         description: raw.experiment.description.clone(),
         scale: raw.experiment.scale.unwrap_or(Scale::Proxy),
@@ -317,6 +336,42 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         cells,
         file: loc.file.clone(),
     })
+}
+
+/// Checks a greedy experiment's shape and puts its start set in `[base]`, so that the grid
+/// expansion yields the start cell: the search, not the file, chooses every other encoder set.
+fn greedy_shape(loc: &Locator, raw: &mut RawSpec) -> Result<(), SpecError> {
+    let Some(rg) = &raw.greedy else {
+        let span = raw.experiment.search.as_ref().map(|s| s.span());
+        return Err(loc.error(span, "greedy", "search = \"greedy\" needs a [greedy] table", Some("[greedy] with start = [...] and candidates = [...]".into())));
+    };
+    if rg.start.get_ref().is_empty() {
+        return Err(loc.error(Some(rg.start.span()), "greedy.start", "the start set is empty", Some("e.g. start = [\"clip\"]".into())));
+    }
+    if let Some(e) = &raw.base.encoders {
+        return Err(loc.error(Some(e.span()), "base.encoders", "a greedy search chooses the encoders", Some("name the first set in greedy.start".into())));
+    }
+    let g = &raw.grid;
+    let varied = [
+        ("encoders", g.encoders.is_some()),
+        ("fusion", g.fusion.is_some()),
+        ("resolution", g.resolution.is_some()),
+        ("tiling", g.tiling.is_some()),
+        ("unlock", g.unlock.is_some()),
+        ("families", g.families.is_some()),
+        ("grid", g.grid.is_some()),
+        ("sft-steps", g.sft_steps.is_some()),
+        ("lr", g.lr.is_some()),
+        ("vision-lr-scale", g.vision_lr_scale.is_some()),
+    ];
+    if let Some((key, _)) = varied.iter().find(|(_, v)| *v) {
+        return Err(loc.error(None, format!("grid.{key}"), "a greedy search varies only the encoder set", Some("fix the other settings in [base] (one search per setting)".into())));
+    }
+    if !raw.exclude.is_empty() {
+        return Err(loc.error(None, "exclude", "a greedy search has no grid to exclude from", None));
+    }
+    raw.base.encoders = Some(rg.start.clone());
+    Ok(())
 }
 
 fn check_cell(

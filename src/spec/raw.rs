@@ -1,5 +1,6 @@
 //! The experiment file as written: private serde types that refuse unknown keys.
 
+use super::greedy::{RawGreedy, SearchKind};
 use super::names::{ExpertKind, Family, FusionKind, Scale, Tiling};
 use std::collections::BTreeMap;
 use serde::Deserialize;
@@ -16,6 +17,8 @@ pub(crate) struct RawSpec {
     pub grid: RawGrid,
     #[serde(default)]
     pub exclude: Vec<RawCell>,
+    #[serde(default)]
+    pub greedy: Option<RawGreedy>,
 }
 
 /// `[experiment]`.
@@ -31,6 +34,8 @@ pub(crate) struct RawExperiment {
     pub seeds: Option<Spanned<Vec<u64>>>,
     #[serde(default)]
     pub blind_baseline: Option<bool>,
+    #[serde(default)]
+    pub search: Option<Spanned<SearchKind>>,
 }
 
 /// A size as written: a number, or a word (`native` for resolutions, `auto` for grids).

@@ -181,3 +181,57 @@ fn query_expert_picks_the_role_and_must_be_in_the_set() {
     assert_eq!(e.key, "base.query-expert", "{e}");
     assert_eq!(e.line, Some(6), "{e}");
 }
+
+const GREEDY: &str = r#"
+[experiment]
+name = "rr"
+search = "greedy"
+seeds = [0, 1, 2]
+[base]
+families = ["vqa", "ocr"]
+[greedy]
+start = ["clip"]
+candidates = ["convnext", "sam", "pix2struct", "eva02"]
+metric = "average"
+max-rounds = 3
+min-gain = 0.5
+"#;
+
+#[test]
+fn greedy_search_parses_into_the_start_cell_and_its_settings() {
+    let s = parse(Path::new("rr.toml"), GREEDY).unwrap();
+    let g = s.greedy.clone().unwrap();
+    assert_eq!(s.cells.len(), 1);
+    assert_eq!(s.cells[0].encoders, vec![ExpertKind::Clip]);
+    assert_eq!((g.max_rounds, g.min_gain, g.metric.clone()), (3, 0.5, Metric::Average));
+    assert_eq!(g.worst_case_sets(), 1 + 4 + 3 + 2);
+    let weighted = parse(Path::new("rr.toml"), &GREEDY.replace("metric = \"average\"", "metric = { ocr = 2, vqa = 1 }")).unwrap();
+    assert_eq!(weighted.greedy.unwrap().metric, Metric::Weighted(vec![(Family::Ocr, 2.0), (Family::Vqa, 1.0)]));
+    let one = parse(Path::new("rr.toml"), &GREEDY.replace("metric = \"average\"", "metric = \"ocr\"").replace("max-rounds = 3\n", "")).unwrap();
+    assert_eq!(one.greedy.as_ref().unwrap().metric, Metric::Family(Family::Ocr));
+    assert_eq!(one.greedy.unwrap().max_rounds, 4, "default: one round per candidate");
+    assert!(parse(Path::new("a.toml"), OK).unwrap().greedy.is_none());
+}
+
+#[test]
+fn bad_greedy_specs_are_refused_naming_the_key() {
+    let cases = [
+        (GREEDY.replace("candidates = [\"convnext\",", "candidates = [\"clip\", \"convnext\","), "greedy.candidates", "named twice"),
+        (GREEDY.replace("start = [\"clip\"]", "start = []"), "greedy.start", "empty"),
+        (GREEDY.replace("metric = \"average\"", "metric = \"chart\""), "greedy.metric", "not evaluated"),
+        (GREEDY.replace("metric = \"average\"", "metric = \"best\""), "greedy.metric", "unknown metric"),
+        (GREEDY.replace("metric = \"average\"", "metric = { ocr = -1 }"), "greedy.metric", "positive"),
+        (GREEDY.replace("max-rounds = 3", "max-rounds = 0"), "greedy.max-rounds", "at least 1"),
+        (GREEDY.replace("[base]", "[base]\nencoders = [\"clip\"]"), "base.encoders", "chooses the encoders"),
+        (format!("{GREEDY}\n[grid]\nunlock = [false, true]\n"), "grid.unlock", "varies only the encoder set"),
+        (GREEDY.replace("search = \"greedy\"\n", ""), "experiment.search", "without search"),
+        (GREEDY[..GREEDY.find("[greedy]").unwrap()].to_string(), "greedy", "needs a [greedy] table"),
+        (GREEDY.replace("min-gain = 0.5", "min-gian = 0.5"), "greedy.min-gian", "unknown field"),
+        (GREEDY.replace("candidates = [\"convnext\",", "candidates = [\"dino\","), "greedy.candidates", "unknown variant"),
+    ];
+    for (text, key, words) in cases {
+        let e = err(&text);
+        assert!(e.key.starts_with(key), "expected key {key}, got {} ({e})", e.key);
+        assert!(e.to_string().contains(words), "expected `{words}` in: {e}");
+    }
+}
