@@ -9,7 +9,9 @@ use eyrie::report::provenance::RunRecord;
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{cost, plan, Plan};
-use eyrie::spec::{BackendKind, ExpertKind, Family, Scale, Spec, SpecError};
+use eyrie::search::greedy::search;
+use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
+use eyrie::spec::{BackendKind, ExpertKind, Family, GreedySpec, Scale, Spec, SpecError};
 use eyrie::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -110,10 +112,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             let (kind, index) = parse_backend(&backend)?;
             let (spec, p) = load(&file, &scale)?;
             let store = Store::new(&results);
+            let workers = workers.unwrap_or_else(default_workers);
+            if let Some(g) = &spec.greedy {
+                return run_greedy(&spec, g, p.scale, (kind, index), &store, &reports, quiet, workers);
+            }
             if !quiet {
                 eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
             }
-            let workers = workers.unwrap_or_else(default_workers);
             let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers })??;
             if !summary.computed.is_empty() {
                 let record = RunRecord {
@@ -143,13 +148,38 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Plan { file, scale, results } => {
-            let (_, p) = load(&file, &scale)?;
-            print!("{}", describe_plan(&p, &Store::new(&results)));
+            let (spec, p) = load(&file, &scale)?;
+            match &spec.greedy {
+                None => print!("{}", describe_plan(&p, &Store::new(&results))),
+                Some(g) => {
+                    let worst = plan(&round_spec(&spec, &worst_case_sets(g)), p.scale);
+                    println!(
+                        "greedy search from {} over {} candidates, metric {}, at most {} rounds: in the worst case {} sets × {} seed(s) = {} cells (+ the blind baseline).\n\
+                         The plan below is that worst case as if the candidates won in their written order; the real sets depend on the winners.\n",
+                        g.start.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
+                        g.candidates.len(),
+                        g.metric,
+                        g.max_rounds,
+                        g.worst_case_sets(),
+                        spec.seeds.len(),
+                        g.worst_case_sets() * spec.seeds.len()
+                    );
+                    print!("{}", describe_plan(&worst, &Store::new(&results)));
+                }
+            }
             Ok(())
         }
         Command::Report { file, scale, results, reports } => {
             let (spec, p) = load(&file, &scale)?;
             let store = Store::new(&results);
+            let (spec, p) = match (&spec.greedy, read_outcome(&store, &spec.name)) {
+                (Some(_), Some(outcome)) => {
+                    let all = round_spec(&spec, &outcome.evaluated_sets());
+                    let full = plan(&all, p.scale);
+                    (all, full)
+                }
+                _ => (spec, p),
+            };
             let written = eyrie::report::write(&spec, &p, &store, &reports)?;
             let rows = eyrie::report::collect(&p, &store);
             println!("{}", eyrie::report::markdown::table(&rows));
@@ -195,6 +225,56 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs a greedy search: each round's cells through the executor (every stage cached, so a resumed
+/// search replays finished rounds from stored results), then the record, the report and the table.
+#[allow(clippy::too_many_arguments)]
+fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, usize), store: &Store, reports: &Path, quiet: bool, workers: usize) -> Result<()> {
+    let (kind, index) = backend;
+    let start = std::time::Instant::now();
+    let (mut computed, mut cached, mut round) = (0usize, 0usize, 0usize);
+    if !quiet {
+        eprintln!(
+            "greedy search from {} over {} candidates at scale {scale} on {kind}: at most {} cells; results in {}",
+            g.start.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
+            g.candidates.len(),
+            g.worst_case_sets() * spec.seeds.len(),
+            store.root.display()
+        );
+    }
+    let outcome = search(g, &mut |sets: &[Vec<ExpertKind>]| -> Result<Vec<Vec<f64>>> {
+        let p = plan(&round_spec(spec, sets), scale);
+        let summary = run_on(kind, index, RunJob { plan: &p, store, quiet, workers })??;
+        computed += summary.computed.len();
+        cached += summary.cached;
+        let scores = seed_metrics(&summary.results, sets, &spec.seeds, &g.metric);
+        let line: Vec<String> = sets.iter().zip(&scores).map(|(s, v)| format!("{} {:.1}", s.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"), v.iter().sum::<f64>() / v.len() as f64)).collect();
+        println!("round {round}: {}", line.join(", "));
+        round += 1;
+        Ok(scores)
+    })?;
+    let all = round_spec(spec, &outcome.evaluated_sets());
+    let full = plan(&all, scale);
+    eyrie::store::write_atomic(&store.experiment_dir(&spec.name).join("plan.json"), serde_json::to_string_pretty(&full)?.as_bytes())?;
+    write_outcome(store, &spec.name, &outcome)?;
+    let seconds = start.elapsed().as_secs_f64();
+    if computed > 0 {
+        let record = RunRecord {
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            commit: git_commit(),
+            backend: kind.to_string(),
+            workers,
+            wall_seconds: seconds,
+            stages_computed: computed,
+            stages_cached: cached,
+        };
+        eyrie::report::provenance::write(store, &spec.name, &record)?;
+    }
+    let written = eyrie::report::write(&all, &full, store, reports)?;
+    let chosen: Vec<&str> = outcome.chosen.iter().map(|e| e.as_str()).collect();
+    println!("chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}", chosen.join("+"), outcome.stop, computed, cached, cost::human_duration(seconds), written.markdown.display());
+    Ok(())
 }
 
 fn describe_plan(p: &Plan, store: &Store) -> String {

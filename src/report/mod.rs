@@ -4,6 +4,7 @@ pub mod experts;
 pub mod findings;
 pub mod frame;
 pub mod fusion;
+pub mod greedy;
 pub mod markdown;
 pub mod provenance;
 pub mod rows;
@@ -91,6 +92,10 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
             md.push_str("\n## Fusion strategies (EAGLE.md §2)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run, beside whatever else shared the machine (other workers): a rough cost, not a benchmark.\n\n");
             md.push_str(&table);
         }
+    }
+    if let Some(outcome) = crate::search::rounds::read_outcome(store, &plan.experiment) {
+        md.push_str("\n## Greedy round-robin expert selection (EAGLE.md §3)\n\n");
+        md.push_str(&greedy::markdown(&outcome));
     }
     md.push_str("\nThe same rows: [results.csv](results.csv).\n");
     let markdown_path = out_dir.join("report.md");

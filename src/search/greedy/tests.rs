@@ -108,3 +108,17 @@ fn metrics_read_the_right_scores() {
     assert_eq!(metric_value(&Metric::Family(Family::Ocr), &s), 40.0);
     assert_eq!(metric_value(&Metric::Weighted(vec![(Family::Ocr, 3.0), (Family::Vqa, 1.0)]), &s), 47.5);
 }
+
+#[test]
+fn worst_case_sets_count_and_sizes_match_a_full_search() {
+    let g = spec(0.0, 3);
+    let sets = crate::search::rounds::worst_case_sets(&g);
+    assert_eq!(sets.len(), g.worst_case_sets());
+    assert_eq!(sets.len(), 1 + 4 + 3 + 2);
+    let sizes: Vec<usize> = sets.iter().map(|s| s.len()).collect();
+    assert_eq!(sizes, vec![1, 2, 2, 2, 2, 3, 3, 3, 4, 4]);
+    let mut distinct = sets.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), sets.len());
+}
