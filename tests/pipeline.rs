@@ -290,3 +290,29 @@ fusion = "llava-hr"
         assert!(r.visual_tokens > 0, "{}", r.label);
     }
 }
+
+#[test]
+fn pre_aligned_cells_train_their_non_text_aligned_experts_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[experiment]\nname = \"pa\"\nscale = \"smoke\"\n[base]\nencoders = [\"clip\", \"sam\"]\nfamilies = [\"vqa\", \"pope\"]\n[grid]\npre-align = [false, true]\n";
+    let spec = parse(Path::new("pa.toml"), text).unwrap();
+    let p = plan(&spec, Scale::Smoke);
+    let store = Store::new(dir.path());
+    let run = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    assert_eq!(run.results.len(), p.cells.len());
+    let pre: Vec<_> = p.stages.values().filter(|s| matches!(s.kind, eyrie::plan::StageKind::PreAlign { .. })).collect();
+    assert_eq!(pre.len(), 1, "sam alone is pre-aligned: {:?}", pre.iter().map(|s| &s.label).collect::<Vec<_>>());
+    // The pre-aligned sam computes something else than the pretrained one: its weights trained.
+    let eyrie::plan::StageKind::PreAlign { model, .. } = &pre[0].kind else { unreachable!() };
+    let cfg = &model.experts[0].0;
+    let device = Default::default();
+    let image = burn::tensor::Tensor::<Flex, 4>::ones([1, 3, cfg.native_resolution, cfg.native_resolution], &device);
+    let features = |id: &str| {
+        let expert = eyrie::store::checkpoint::load(cfg.init::<Flex>(&device), &store.checkpoint(id)).unwrap();
+        expert.forward(image.clone()).into_data().to_vec::<f32>().unwrap()
+    };
+    let (before, after) = (features(&pre[0].inputs[0]), features(&pre[0].id));
+    let moved = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(moved > 1e-4, "pre-alignment left sam unchanged (max feature change {moved})");
+    assert!(run.results.iter().any(|r| r.label.contains("/pre-aligned")));
+}

@@ -121,6 +121,22 @@ pub fn compute<B: AutodiffBackend>(
             out.log = log;
             checkpoint::save(&model, &store.checkpoint(id))?;
         }
+        StageKind::PreAlign { model, data, optim } => {
+            let cfg = mllm_config(model);
+            let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
+            let (expert, _) = &model.experts[0];
+            m.experts[0] = load_expert::<B>(store, &inputs[0], expert, device)?;
+            m.lm = load_lm::<B>(store, &inputs[1], &model.lm, device)?;
+            let sides = [model.experts[0].1];
+            let pool = pools.get(data, Split::Train, optim.pool, &sides);
+            // The expert moves at the default unlocked-expert rate, as in SFT (at the full rate it
+            // loses what its own pretraining gave it).
+            let settings = FitSettings { group_lr_scale: crate::spec::DEFAULT_VISION_LR_SCALE, ..fit_settings(optim) };
+            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, Trainable::pre_align(), optim.batch, &settings, optim.seed, "pre-align", device, progress);
+            out.samples = optim.steps * optim.batch;
+            out.log = log;
+            checkpoint::save(&m.experts[0], &store.checkpoint(id))?;
+        }
         StageKind::Align { model, data, optim } => {
             let cfg = mllm_config(model);
             let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));

@@ -78,6 +78,12 @@ pub fn estimate_seconds(kind: &StageKind) -> f64 {
     let (flops_per_sample, steps, batch) = match kind {
         StageKind::ExpertPretrain { expert, optim, .. } => (3.0 * expert_flops(expert, expert.native_resolution), optim.steps, optim.batch),
         StageKind::LmPretrain { lm, optim, .. } => (3.0 * lm_flops(lm, TEXT_TOKENS), optim.steps, optim.batch),
+        StageKind::PreAlign { model, optim, .. } => {
+            // The expert trains (forward and backward), the frozen LM passes gradients through.
+            let vision = vision_flops(model, |_| 3.0);
+            let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);
+            (vision + 3.0 * fusion_flops(model) + 2.0 * lm, optim.steps, optim.batch)
+        }
         StageKind::Align { model, optim, .. } => {
             let vision = vision_flops(model, |_| 1.0);
             let lm = lm_flops(&model.lm, visual_tokens(model) + TEXT_TOKENS);

@@ -157,6 +157,19 @@ impl Builder {
         self.add(StageKind::ExpertPretrain { expert: cfg, data, optim }, vec![], label)
     }
 
+    /// Eagle's stage (a) for expert `i` of `model`: the expert alone, at the resolution (and
+    /// tiling) the cell uses it at, with its own projector, on the cell's SFT data against the frozen
+    /// LM. Shared by every cell that uses that expert at that resolution on that data.
+    fn pre_align(&mut self, model: &ModelSpec, i: usize, data: &DataSpec, pretrained: String) -> String {
+        let (expert, res) = model.experts[i].clone();
+        let one = ModelSpec { experts: vec![(expert.clone(), res)], fusion: FusionKind::ChannelConcat, tiling: model.tiling, grid: model.grid, query: 0, lm: model.lm.clone() };
+        let p = &self.preset;
+        let optim = Optim { steps: p.sft_steps / 2, batch: p.batch_size, lr: DEFAULT_SFT_LR, seed: PRETRAIN_SEED, pool: p.train_pool };
+        let label = format!("pre-align {}@{res}", expert.kind);
+        let lm = self.lm();
+        self.add(StageKind::PreAlign { model: one, data: data.clone(), optim }, vec![pretrained, lm], label)
+    }
+
     fn lm(&mut self) -> String {
         let optim = Optim { steps: self.preset.lm_steps, batch: 2 * self.preset.batch_size, lr: 3e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool };
         let (lm, data) = (self.lm_config(), self.all_data());
@@ -183,7 +196,11 @@ impl Builder {
             TokenGrid::Auto => views.iter().map(|v| v.side).max().unwrap_or(1),
         };
         let data = DataSpec { seed: WORLD_SEED, families: c.families.clone(), max_objects: 3 };
-        let mut inputs: Vec<String> = c.encoders.iter().map(|&k| self.expert(k)).collect();
+        let mut inputs: Vec<String> = Vec::new();
+        for (i, &k) in c.encoders.iter().enumerate() {
+            let pretrained = self.expert(k);
+            inputs.push(if c.pre_align && !k.text_aligned() { self.pre_align(&model, i, &data, pretrained) } else { pretrained });
+        }
         inputs.push(self.lm());
         let mut chain = inputs.clone();
         let p = &self.preset;

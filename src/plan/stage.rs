@@ -78,6 +78,16 @@ pub enum StageKind {
         /// Optimisation.
         optim: Optim,
     },
+    /// Pre-alignment (Eagle's stage a) of one expert that is not text-aligned: the expert, unlocked,
+    /// with its own projector, trained on SFT data against the frozen LM. Its output is the expert.
+    PreAlign {
+        /// A one-expert MLLM: the expert at the resolution it will be used at, and the LM.
+        model: ModelSpec,
+        /// Data (the cell's SFT mixture).
+        data: DataSpec,
+        /// Optimisation.
+        optim: Optim,
+    },
     /// Alignment: projector only, on captions.
     Align {
         /// Architecture.
@@ -118,6 +128,7 @@ impl StageKind {
         match self {
             StageKind::ExpertPretrain { .. } => "expert-pretrain",
             StageKind::LmPretrain { .. } => "lm-pretrain",
+            StageKind::PreAlign { .. } => "pre-align",
             StageKind::Align { .. } => "align",
             StageKind::Sft { .. } => "sft",
             StageKind::Eval { .. } => "eval",
@@ -129,6 +140,7 @@ impl StageKind {
         match self {
             StageKind::ExpertPretrain { optim, .. }
             | StageKind::LmPretrain { optim, .. }
+            | StageKind::PreAlign { optim, .. }
             | StageKind::Align { optim, .. }
             | StageKind::Sft { optim, .. } => optim.steps,
             StageKind::Eval { .. } => 0,

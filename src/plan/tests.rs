@@ -78,3 +78,39 @@ fn clip_pretrains_longer_on_text_heavier_data() {
     assert_eq!(share(&clip_families), 3.0 / 8.0, "3 of every 8 of clip's samples are text scenes");
     assert_eq!(convnext_families, Family::ALL.to_vec());
 }
+
+#[test]
+fn pre_alignment_trains_each_non_text_aligned_expert_once_for_every_cell() {
+    let text = r#"
+[experiment]
+name = "pa"
+seeds = [0, 1]
+[base]
+families = ["vqa", "ocr"]
+[grid]
+encoders = [["clip", "sam"], ["clip", "sam", "pix2struct"], ["convnext", "pix2struct"]]
+unlock = [false, true]
+pre-align = [false, true]
+"#;
+    let p = plan(&parse(Path::new("pa.toml"), text).unwrap(), Scale::Smoke);
+    let pre: Vec<&Stage> = p.stages.values().filter(|s| matches!(s.kind, StageKind::PreAlign { .. })).collect();
+    let mut labels: Vec<&str> = pre.iter().map(|s| s.label.as_str()).collect();
+    labels.sort();
+    assert_eq!(labels, vec!["pre-align pix2struct@64", "pre-align sam@64"], "one artifact per expert, none for clip or convnext");
+    for s in &pre {
+        let StageKind::PreAlign { model, .. } = &s.kind else { unreachable!() };
+        assert_eq!(model.experts.len(), 1);
+        let pretrain = &p.stages[&s.inputs[0]];
+        assert!(pretrain.label.starts_with(&format!("expert-pretrain {}", model.experts[0].0.kind)), "{}", pretrain.label);
+        assert_eq!(p.stages[&s.inputs[1]].label, "lm-pretrain");
+        // Every pre-aligned cell with this expert, frozen or unlocked, either seed, reads the same stage.
+        let users = p.cells.iter().filter(|c| c.stages.contains(&s.id)).count();
+        let expected = p.cells.iter().filter(|c| c.settings.as_ref().is_some_and(|x| x.pre_align && x.encoders.contains(&model.experts[0].0.kind))).count();
+        assert_eq!((users, expected), (8, 8), "2 sets × frozen/unlocked × 2 seeds use each");
+    }
+    // Cells without pre-alignment never read one; their align stages read the pretrained experts.
+    for c in p.cells.iter().filter(|c| c.settings.as_ref().is_some_and(|s| !s.pre_align)) {
+        assert!(c.stages.iter().all(|id| !matches!(p.stages[id].kind, StageKind::PreAlign { .. })), "{}", c.label);
+    }
+    assert!(p.cells.iter().any(|c| c.label.ends_with("/pre-aligned")));
+}

@@ -115,6 +115,7 @@ mod tests {
             lr: None,
             vision_lr_scale: 0.1,
             query_expert: None,
+            pre_align: false,
         });
         r
     }

@@ -137,6 +137,14 @@ pub struct CellSettings {
     /// The low-resolution query expert of fusions with roles (None: the first of the set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_expert: Option<ExpertKind>,
+    /// Eagle's pre-alignment: every expert that is not text-aligned is first trained with its own
+    /// projector on SFT data against the frozen LM.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pre_align: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl CellSettings {
@@ -149,6 +157,9 @@ impl CellSettings {
         }
         if self.tiling == Tiling::Tile {
             s.push_str("/tile");
+        }
+        if self.pre_align {
+            s.push_str("/pre-aligned");
         }
         if self.fusion.has_roles() && self.query_index() != 0 {
             s.push_str(&format!("/query={}", self.encoders[self.query_index()]));
@@ -186,11 +197,13 @@ pub enum Axis {
     Lr,
     /// `vision-lr-scale`
     VisionLrScale,
+    /// `pre-align`
+    PreAlign,
 }
 
 impl Axis {
     /// Every axis.
-    pub const ALL: [Axis; 10] = [
+    pub const ALL: [Axis; 11] = [
         Axis::Encoders,
         Axis::Fusion,
         Axis::Resolution,
@@ -201,6 +214,7 @@ impl Axis {
         Axis::SftSteps,
         Axis::Lr,
         Axis::VisionLrScale,
+        Axis::PreAlign,
     ];
 
     /// The key as written in experiment files and the column name in tables.
@@ -216,6 +230,7 @@ impl Axis {
             Axis::SftSteps => "sft-steps",
             Axis::Lr => "lr",
             Axis::VisionLrScale => "vision-lr-scale",
+            Axis::PreAlign => "pre-align",
         }
     }
 
@@ -235,6 +250,7 @@ impl Axis {
             Axis::SftSteps => cell.sft_steps.map(|s| s.to_string()).unwrap_or_else(|| "preset".into()),
             Axis::Lr => cell.lr.map(|s| s.to_string()).unwrap_or_else(|| "default".into()),
             Axis::VisionLrScale => cell.vision_lr_scale.to_string(),
+            Axis::PreAlign => cell.pre_align.to_string(),
         }
     }
 }

@@ -255,6 +255,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         Ok(a)
     };
     let (vscales, v_vs) = axis(&g.vision_lr_scale, &b.vision_lr_scale, "vision-lr-scale", DEFAULT_VISION_LR_SCALE, &scale_check)?;
+    let (pre_aligns, v_pre) = axis(&g.pre_align, &b.pre_align, "pre-align", false, &ident)?;
     let explicit_sft = g.sft_steps.is_some() || b.sft_steps.is_some();
     let sft: Vec<Option<usize>> = sft_raw.0.iter().map(|a| explicit_sft.then_some(a.value)).collect();
 
@@ -270,6 +271,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         (sft_raw.1, Axis::SftSteps),
         (v_lr, Axis::Lr),
         (v_vs, Axis::VisionLrScale),
+        (v_pre, Axis::PreAlign),
     ] {
         if varied {
             axes.push(ax);
@@ -277,11 +279,11 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     }
 
     let lr_vs: Vec<(Option<f64>, f64)> = lrs.iter().flat_map(|l| vscales.iter().map(move |v| (*l, v.value))).collect();
-    let dims = [encoders.len(), fusions.len(), resolutions.len(), tilings.len(), unlocks.len(), families.len(), grids.len(), sft.len(), lr_vs.len()];
+    let dims = [encoders.len(), fusions.len(), resolutions.len(), tilings.len(), unlocks.len(), families.len(), grids.len(), sft.len(), lr_vs.len(), pre_aligns.len()];
     let mut cells = Vec::new();
     for k in 0..dims.iter().product::<usize>() {
         // Odometer over the axes, the last one fastest (file order of nested loops).
-        let mut i = [0usize; 9];
+        let mut i = [0usize; 10];
         let mut rest = k;
         for d in (0..dims.len()).rev() {
             i[d] = rest % dims[d];
@@ -301,6 +303,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             lr: lr_vs[i[8]].0,
             vision_lr_scale: lr_vs[i[8]].1,
             query_expert: b.query_expert.as_ref().map(|q| *q.get_ref()),
+            pre_align: pre_aligns[i[9]].value,
         };
         if raw.exclude.iter().any(|rule| excluded(rule, &cell)) {
             continue;
@@ -363,6 +366,7 @@ fn greedy_shape(loc: &Locator, raw: &mut RawSpec) -> Result<(), SpecError> {
         ("sft-steps", g.sft_steps.is_some()),
         ("lr", g.lr.is_some()),
         ("vision-lr-scale", g.vision_lr_scale.is_some()),
+        ("pre-align", g.pre_align.is_some()),
     ];
     if let Some((key, _)) = varied.iter().find(|(_, v)| *v) {
         return Err(loc.error(None, format!("grid.{key}"), "a greedy search varies only the encoder set", Some("fix the other settings in [base] (one search per setting)".into())));
@@ -477,6 +481,7 @@ fn excluded(rule: &RawCell, cell: &CellSettings) -> bool {
         _ => false,
     });
     check!(sft_steps, |v: &Spanned<i64>, c: &CellSettings| Some(*v.get_ref() as usize) == c.sft_steps);
+    check!(pre_align, |v: &Spanned<bool>, c: &CellSettings| *v.get_ref() == c.pre_align);
     check!(lr, |v: &Spanned<f64>, c: &CellSettings| Some(*v.get_ref()) == c.lr);
     check!(vision_lr_scale, |v: &Spanned<f64>, c: &CellSettings| *v.get_ref() == c.vision_lr_scale);
     any

@@ -171,6 +171,12 @@ impl ExpertKind {
         }
     }
 
+    /// Whether its pretraining already aligned it with text (image-caption contrastive): Eagle's
+    /// pre-alignment trains only the experts that are not.
+    pub fn text_aligned(self) -> bool {
+        self.pretrain_task() == PretrainTask::Contrastive
+    }
+
     /// The task the expert is pretrained on.
     pub fn pretrain_task(self) -> PretrainTask {
         match self {

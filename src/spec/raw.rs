@@ -69,6 +69,7 @@ pub(crate) struct RawCell {
     pub lr: Option<Spanned<f64>>,
     pub vision_lr_scale: Option<Spanned<f64>>,
     pub query_expert: Option<Spanned<ExpertKind>>,
+    pub pre_align: Option<Spanned<bool>>,
 }
 
 /// `[grid]`: a list of values per axis.
@@ -85,4 +86,5 @@ pub(crate) struct RawGrid {
     pub sft_steps: Option<Vec<Spanned<i64>>>,
     pub lr: Option<Vec<Spanned<f64>>>,
     pub vision_lr_scale: Option<Vec<Spanned<f64>>>,
+    pub pre_align: Option<Vec<Spanned<bool>>>,
 }

@@ -27,6 +27,11 @@ impl Trainable {
         Trainable { experts: vec![], fusion: true, lm: false }
     }
 
+    /// Pre-alignment (Eagle's stage a): the one expert and its projector; the LM frozen.
+    pub fn pre_align() -> Self {
+        Trainable { experts: vec![true], fusion: true, lm: false }
+    }
+
     /// Stage 2: LM and projector, each expert per the spec's `unlock`.
     pub fn sft(unlock: &Unlock, experts: &[ExpertKind]) -> Self {
         Trainable { experts: experts.iter().map(|&e| unlock.unlocks(e)).collect(), fusion: true, lm: true }
