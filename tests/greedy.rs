@@ -7,7 +7,9 @@ use eyrie::search::greedy::StopReason;
 use eyrie::spec::{parse, Scale};
 use eyrie::store::Store;
 use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::{done_stages, eyrie};
 use std::time::{Duration, Instant};
 
 const GREEDY: &str = r#"
@@ -26,26 +28,11 @@ max-rounds = 2
 min-gain = -100.0
 "#;
 
-fn eyrie() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eyrie"))
-}
 
 fn count(dir: &Path, pred: impl Fn(&Path) -> bool) -> usize {
     std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).filter(|e| pred(&e.path())).count()).unwrap_or(0)
 }
 
-fn done_stages(results: &Path) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = std::fs::read_dir(results.join("artifacts"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter(|e| e.path().join("meta.json").exists())
-                .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read_to_string(e.path().join("meta.json")).unwrap()))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 #[test]
 fn greedy_search_killed_mid_round_resumes_without_training_a_cell_twice() {

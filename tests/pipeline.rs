@@ -6,7 +6,9 @@ use eyrie::plan::plan;
 use eyrie::spec::{parse, Scale};
 use eyrie::store::Store;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use common::{done_stages, eyrie};
 use std::time::{Duration, Instant};
 
 type AD = Autodiff<Flex>;
@@ -38,9 +40,6 @@ fn second_run_of_a_finished_experiment_trains_nothing() {
     }
 }
 
-fn eyrie() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eyrie"))
-}
 
 fn slow_spec(dir: &Path) -> PathBuf {
     // Long enough SFT stages that a kill lands mid-stage.
@@ -50,18 +49,6 @@ fn slow_spec(dir: &Path) -> PathBuf {
     path
 }
 
-fn done_stages(results: &Path) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = std::fs::read_dir(results.join("artifacts"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter(|e| e.path().join("meta.json").exists())
-                .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read_to_string(e.path().join("meta.json")).unwrap()))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 #[test]
 fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
