@@ -1,14 +1,14 @@
 //! The greedy round-robin search end to end at the smoke scale: killed mid-round, resumed with no
 //! stage computed twice, recorded, reported and planned.
 
+mod common;
+
 use eyrie::plan::plan;
 use eyrie::search::rounds::{read_outcome, round_spec};
 use eyrie::search::greedy::StopReason;
 use eyrie::spec::{parse, Scale};
 use eyrie::store::Store;
 use std::path::Path;
-mod common;
-
 use common::{done_stages, eyrie};
 use std::time::{Duration, Instant};
 

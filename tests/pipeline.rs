@@ -1,13 +1,13 @@
 //! End-to-end flows at the smoke scale: caching, resuming after SIGKILL, concurrent runs, learning.
 
+mod common;
+
 use burn::backend::{Autodiff, Flex};
 use eyrie::exec::{run_plan, RunOptions};
 use eyrie::plan::plan;
 use eyrie::spec::{parse, Scale};
 use eyrie::store::Store;
 use std::path::{Path, PathBuf};
-mod common;
-
 use common::{done_stages, eyrie};
 use std::time::{Duration, Instant};
 
