@@ -8,6 +8,7 @@ pub mod greedy;
 pub mod markdown;
 pub mod provenance;
 pub mod rows;
+pub mod seeds;
 
 use crate::plan::Plan;
 use crate::spec::Spec;
@@ -76,6 +77,10 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
     }
     md.push_str("## Results\n\n");
     md.push_str(&markdown::table(&results));
+    if spec.seeds.len() > 1 {
+        md.push_str("\n## Over seeds\n\nEach cell's scores over its seeds: mean ± the half-width of a 95% t-interval.\n\n");
+        md.push_str(&seeds::markdown(&seeds::summarise(&results)));
+    }
     let effects = markdown::effects(&results, &spec.axes);
     if !effects.is_empty() {
         md.push_str("\n## Effects of each axis\n\nMean change between cells that differ only on one axis:\n\n");
@@ -91,6 +96,13 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
         if !table.is_empty() {
             md.push_str("\n## Fusion strategies (EAGLE.md §2)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run, beside whatever else shared the machine (other workers): a rough cost, not a benchmark.\n\n");
             md.push_str(&table);
+        }
+    }
+    let pre = seeds::pre_alignment(&results);
+    if !pre.is_empty() {
+        md.push_str("\n## Pre-alignment (EAGLE.md §4)\n\n\"Pre-alignment gives a clear gain under a mixture of encoders\": each pre-aligned cell's average minus the same cell's without pre-alignment, paired by seed, with a 95% t-interval.\n\n");
+        for (_, verdict, evidence) in &pre {
+            md.push_str(&format!("- **{verdict}** — {evidence}\n"));
         }
     }
     if let Some(outcome) = crate::search::rounds::read_outcome(store, &plan.experiment) {

@@ -1,0 +1,68 @@
+use super::*;
+use crate::report::rows::tests::result;
+use crate::spec::{ExpertKind, FusionKind, Resolution, Tiling, TokenGrid, Unlock};
+
+fn settings(pre_align: bool) -> CellSettings {
+    CellSettings {
+        encoders: vec![ExpertKind::Clip, ExpertKind::Sam],
+        fusion: FusionKind::ChannelConcat,
+        resolution: Resolution::Native,
+        tiling: Tiling::Interpolate,
+        unlock: Unlock::All(false),
+        families: vec![Family::Vqa, Family::Pope],
+        grid: TokenGrid::Side(4),
+        sft_steps: None,
+        lr: None,
+        vision_lr_scale: 0.1,
+        query_expert: None,
+        pre_align,
+    }
+}
+
+fn cell(pre_align: bool, seed: u64, vqa: f64, pope: f64) -> CellResult {
+    let mut r = result(if pre_align { "x/pre-aligned" } else { "x" }, vqa, pope);
+    r.seed = seed;
+    r.settings = Some(settings(pre_align));
+    r
+}
+
+#[test]
+fn summaries_match_a_hand_computed_case() {
+    // vqa over seeds: 40, 44, 42 → mean 42, sd 2, half-width 4.303 · 2 / √3.
+    let rows = vec![cell(false, 0, 40.0, 60.0), cell(false, 1, 44.0, 60.0), cell(false, 2, 42.0, 60.0), cell(true, 0, 50.0, 70.0)];
+    let s = summarise(&rows);
+    assert_eq!(s.len(), 2);
+    assert_eq!((s[0].label.as_str(), s[0].seeds), ("x", 3));
+    let (f, m, h) = s[0].families[0];
+    assert_eq!(f, Family::Vqa);
+    assert!((m - 42.0).abs() < 1e-9 && (h - 4.303 * 2.0 / 3f64.sqrt()).abs() < 1e-9, "{m} ± {h}");
+    let (_, pope_mean, pope_half) = s[0].families[1];
+    assert!((pope_mean - 60.0).abs() < 1e-9 && pope_half.abs() < 1e-9);
+    assert!((s[0].average.0 - 51.0).abs() < 1e-9);
+    assert!(s[1].average.1.is_nan(), "one seed: no interval");
+    let md = markdown(&s);
+    assert!(md.contains("| x | 3 | 42.0 ± 5.0 | 60.0 ± 0.0 | 51.0 ± 2.5 |"), "{md}");
+}
+
+fn verdict(without: &[f64], with: &[f64]) -> Verdict {
+    let mut rows = Vec::new();
+    for (seed, (&a, &b)) in without.iter().zip(with).enumerate() {
+        rows.push(cell(false, seed as u64, a, a));
+        rows.push(cell(true, seed as u64, b, b));
+    }
+    let found = pre_alignment(&rows);
+    assert_eq!(found.len(), 1, "one pre-aligned cell");
+    assert!(found[0].2.contains(&format!("paired over {} seed(s)", with.len())), "{}", found[0].2);
+    found[0].1
+}
+
+#[test]
+fn pre_alignment_verdict_follows_the_paired_interval() {
+    assert_eq!(verdict(&[40.0, 44.0, 42.0], &[43.0, 48.0, 45.5]), Verdict::Reproduced, "gains 3, 4, 3.5");
+    assert_eq!(verdict(&[40.0, 44.0, 42.0], &[45.0, 40.0, 43.0]), Verdict::Inconclusive, "gains 5, −4, 1");
+    assert_eq!(verdict(&[40.0, 44.0, 42.0], &[37.0, 40.0, 38.5]), Verdict::NotReproduced, "losses");
+    assert_eq!(verdict(&[40.0], &[49.0]), Verdict::Inconclusive, "one seed");
+    // Seeds that only one side has are left out of the pairing.
+    let rows = vec![cell(false, 0, 40.0, 40.0), cell(true, 0, 45.0, 45.0), cell(true, 1, 90.0, 90.0)];
+    assert!(pre_alignment(&rows)[0].2.contains("over 1 seed(s): 5.0 points"), "{:?}", pre_alignment(&rows));
+}
