@@ -9,7 +9,7 @@ use eyrie::report::provenance::RunRecord;
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{cost, plan, Plan};
-use eyrie::search::greedy::search;
+use eyrie::search::greedy::{search, set_label};
 use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
 use eyrie::spec::{BackendKind, ExpertKind, Family, GreedySpec, Scale, Spec, SpecError};
 use eyrie::store::Store;
@@ -156,7 +156,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     println!(
                         "greedy search from {} over {} candidates, metric {}, at most {} rounds: in the worst case {} sets × {} seed(s) = {} cells (+ the blind baseline).\n\
                          The plan below is that worst case as if the candidates won in their written order; the real sets depend on the winners.\n",
-                        g.start.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
+                        set_label(&g.start),
                         g.candidates.len(),
                         g.metric,
                         g.max_rounds,
@@ -237,7 +237,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
     if !quiet {
         eprintln!(
             "greedy search from {} over {} candidates at scale {scale} on {kind}: at most {} cells; results in {}",
-            g.start.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
+            set_label(&g.start),
             g.candidates.len(),
             g.worst_case_sets() * spec.seeds.len(),
             store.root.display()
@@ -249,7 +249,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         computed += summary.computed.len();
         cached += summary.cached;
         let scores = seed_metrics(&summary.results, sets, &spec.seeds, &g.metric);
-        let line: Vec<String> = sets.iter().zip(&scores).map(|(s, v)| format!("{} {:.1}", s.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"), v.iter().sum::<f64>() / v.len() as f64)).collect();
+        let line: Vec<String> = sets.iter().zip(&scores).map(|(s, v)| format!("{} {:.1}", set_label(s), v.iter().sum::<f64>() / v.len() as f64)).collect();
         println!("round {round}: {}", line.join(", "));
         round += 1;
         Ok(scores)
@@ -272,8 +272,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         eyrie::report::provenance::write(store, &spec.name, &record)?;
     }
     let written = eyrie::report::write(&all, &full, store, reports)?;
-    let chosen: Vec<&str> = outcome.chosen.iter().map(|e| e.as_str()).collect();
-    println!("chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}", chosen.join("+"), outcome.stop, computed, cached, cost::human_duration(seconds), written.markdown.display());
+    println!("chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}", set_label(&outcome.chosen), outcome.stop, computed, cached, cost::human_duration(seconds), written.markdown.display());
     Ok(())
 }
 

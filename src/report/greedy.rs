@@ -1,12 +1,8 @@
 //! The greedy round-robin section of a report (EAGLE.md §3): every round's candidates with their
 //! intervals, the winner and its gain, the trajectory, and the chosen sets beside the paper's.
 
-use crate::search::greedy::GreedyOutcome;
+use crate::search::greedy::{set_label, GreedyOutcome};
 use crate::spec::ExpertKind;
-
-fn set_text(set: &[ExpertKind]) -> String {
-    set.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+")
-}
 
 fn score_text(mean: f64, half: f64) -> String {
     if half.is_nan() {
@@ -42,7 +38,7 @@ pub fn markdown(o: &GreedyOutcome) -> String {
         o.metric, o.stop
     );
     md.push_str("| round | candidate set | score | gain over the round's start | note |\n|---|---|---|---|---|\n");
-    md.push_str(&format!("| 0 | {} (start) | {} |  |  |\n", set_text(&o.start.set), score_text(o.start.mean, o.start.half_width)));
+    md.push_str(&format!("| 0 | {} (start) | {} |  |  |\n", set_label(&o.start.set), score_text(o.start.mean, o.start.half_width)));
     for r in &o.rounds {
         for (i, c) in r.candidates.iter().enumerate() {
             let note = if i == 0 {
@@ -56,21 +52,21 @@ pub fn markdown(o: &GreedyOutcome) -> String {
             } else {
                 String::new()
             };
-            let set = if i == 0 { format!("**{}**", set_text(&c.set)) } else { set_text(&c.set) };
+            let set = if i == 0 { format!("**{}**", set_label(&c.set)) } else { set_label(&c.set) };
             md.push_str(&format!("| {} | {set} | {} | {:+.1} | {note} |\n", r.index, score_text(c.mean, c.half_width), c.mean - r.from_mean));
         }
     }
     md.push_str("\nTrajectory of the best score: ");
-    let traj: Vec<String> = o.trajectory().iter().map(|(s, m)| format!("{} {m:.1}", set_text(s))).collect();
+    let traj: Vec<String> = o.trajectory().iter().map(|(s, m)| format!("{} {m:.1}", set_label(s))).collect();
     md.push_str(&traj.join(" → "));
     md.push_str("\n\nBeside the paper's order (CLIP → +ConvNeXt → … X4 = CLIP, ConvNeXt, Pix2Struct, EVA-02; X5 adds SAM):\n\n");
     md.push_str("| after round | chosen here | paper | same experts |\n|---|---|---|---|\n");
     for (k, (set, _)) in o.trajectory().iter().enumerate().skip(1) {
         let (paper, same) = match paper_set(k) {
-            Some(p) => (set_text(&p), if same_members(set, &p) { "yes" } else { "no" }),
+            Some(p) => (set_label(&p), if same_members(set, &p) { "yes" } else { "no" }),
             None => ("(not named)".into(), "—"),
         };
-        md.push_str(&format!("| {k} | {} | {paper} | {same} |\n", set_text(set)));
+        md.push_str(&format!("| {k} | {} | {paper} | {same} |\n", set_label(set)));
     }
     md
 }

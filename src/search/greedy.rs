@@ -112,6 +112,11 @@ impl GreedyOutcome {
     }
 }
 
+/// A set as written in labels: `clip+convnext`.
+pub fn set_label(set: &[ExpertKind]) -> String {
+    set.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+")
+}
+
 /// The metric of one cell's scores (a family the cell did not evaluate counts as 0).
 pub fn metric_value(metric: &Metric, scores: &Scores) -> f64 {
     match metric {
