@@ -57,12 +57,16 @@ pub fn rows(plan: &Plan, store: &Store) -> Vec<ExpertRow> {
                 seconds: meta.as_ref().map(|m| m.seconds),
                 extra: meta
                     .as_ref()
-                    .map(|m| m.metrics.iter().filter(|(k, _)| k.as_str() == "word_accuracy").map(|(k, v)| (k.clone(), *v)).collect())
+                    .map(|m| m.metrics.iter().filter(|(k, _)| SECONDARY_METRICS.contains(&k.as_str())).map(|(k, v)| (k.clone(), *v)).collect())
                     .unwrap_or_default(),
             }
         })
         .collect()
 }
+
+/// Secondary metrics shown beside an expert's own: whole words read (`pix2struct`), caption
+/// retrieval among text scenes alone (`clip`, `convnext`: whether the expert reads).
+const SECONDARY_METRICS: [&str; 2] = ["word_accuracy", "ocr_retrieval"];
 
 /// A markdown table of `rows`.
 pub fn table(rows: &[ExpertRow]) -> String {

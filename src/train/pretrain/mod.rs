@@ -90,7 +90,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device
             || ContrastiveModel::<B>::new(cfg, job.vocab, 64, device),
             |m, idx| contrastive::loss(m, pool, idx, side, device),
             |m| contrastive::retrieval_accuracy(m, val, side, eval_batch, device),
-            |m| vec![("ocr retrieval".into(), contrastive::family_retrieval_accuracy(m, val, Family::Ocr, side, eval_batch, device))],
+            |m| vec![("ocr_retrieval".into(), contrastive::family_retrieval_accuracy(m, val, Family::Ocr, side, eval_batch, device))],
             |m| m.expert,
         ),
         PretrainTask::Segmentation => {
