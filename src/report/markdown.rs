@@ -98,25 +98,12 @@ pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::rows::tests::result;
-    use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Resolution, Tiling, TokenGrid, Unlock};
+    use crate::report::rows::tests::{result, settings};
+    use crate::spec::{CellSettings, Resolution, Tiling};
 
     fn cell(res: Resolution, tiling: Tiling, vqa: f64) -> CellResult {
         let mut r = result("c", vqa, 50.0);
-        r.settings = Some(CellSettings {
-            encoders: vec![ExpertKind::Clip],
-            fusion: FusionKind::ChannelConcat,
-            resolution: res,
-            tiling,
-            unlock: Unlock::All(false),
-            families: vec![Family::Vqa, Family::Pope],
-            grid: TokenGrid::Side(4),
-            sft_steps: None,
-            lr: None,
-            vision_lr_scale: 0.1,
-            query_expert: None,
-            pre_align: false,
-        });
+        r.settings = Some(CellSettings { resolution: res, tiling, ..settings() });
         r
     }
 

@@ -57,6 +57,25 @@ pub(crate) mod tests {
     use crate::eval::{FamilyScore, Scores};
     use crate::spec::{Axis, Family};
 
+    /// Settings of a one-clip, channel-concat, native, frozen cell evaluated on vqa and pope.
+    pub(crate) fn settings() -> crate::spec::CellSettings {
+        use crate::spec::{ExpertKind, FusionKind, Resolution, Tiling, TokenGrid, Unlock};
+        crate::spec::CellSettings {
+            encoders: vec![ExpertKind::Clip],
+            fusion: FusionKind::ChannelConcat,
+            resolution: Resolution::Native,
+            tiling: Tiling::Interpolate,
+            unlock: Unlock::All(false),
+            families: vec![Family::Vqa, Family::Pope],
+            grid: TokenGrid::Side(4),
+            sft_steps: None,
+            lr: None,
+            vision_lr_scale: 0.1,
+            query_expert: None,
+            pre_align: false,
+        }
+    }
+
     pub(crate) fn result(label: &str, vqa: f64, pope: f64) -> CellResult {
         let fam = |family, score| FamilyScore { family, score, accuracy: score, yes_ratio: (family == Family::Pope).then_some(50.0), n: 10 };
         CellResult {

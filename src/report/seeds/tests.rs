@@ -1,28 +1,15 @@
 use super::*;
-use crate::report::rows::tests::result;
-use crate::spec::{ExpertKind, FusionKind, Resolution, Tiling, TokenGrid, Unlock};
+use crate::report::rows::tests::{result, settings};
+use crate::spec::ExpertKind;
 
-fn settings(pre_align: bool) -> CellSettings {
-    CellSettings {
-        encoders: vec![ExpertKind::Clip, ExpertKind::Sam],
-        fusion: FusionKind::ChannelConcat,
-        resolution: Resolution::Native,
-        tiling: Tiling::Interpolate,
-        unlock: Unlock::All(false),
-        families: vec![Family::Vqa, Family::Pope],
-        grid: TokenGrid::Side(4),
-        sft_steps: None,
-        lr: None,
-        vision_lr_scale: 0.1,
-        query_expert: None,
-        pre_align,
-    }
+fn with_pre_align(pre_align: bool) -> CellSettings {
+    CellSettings { encoders: vec![ExpertKind::Clip, ExpertKind::Sam], pre_align, ..settings() }
 }
 
 fn cell(pre_align: bool, seed: u64, vqa: f64, pope: f64) -> CellResult {
     let mut r = result(if pre_align { "x/pre-aligned" } else { "x" }, vqa, pope);
     r.seed = seed;
-    r.settings = Some(settings(pre_align));
+    r.settings = Some(with_pre_align(pre_align));
     r
 }
 
