@@ -303,3 +303,19 @@ fn pre_aligned_cells_train_their_non_text_aligned_experts_first() {
     assert!(moved > 1e-4, "pre-alignment left sam unchanged (max feature change {moved})");
     assert!(run.results.iter().any(|r| r.label.contains("/pre-aligned")));
 }
+
+#[test]
+fn every_committed_experiment_file_parses_and_plans() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    for f in &files {
+        let spec = eyrie::spec::load(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let p = plan(&spec, spec.scale);
+        assert!(!p.cells.is_empty() && !p.stages.is_empty(), "{}", f.display());
+        if let Some(g) = &spec.greedy {
+            assert!(g.worst_case_sets() > 1, "{}", f.display());
+        }
+    }
+}
