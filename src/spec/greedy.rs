@@ -102,8 +102,7 @@ pub(crate) fn resolve_greedy(loc: &Locator, raw: &RawGreedy, families: &[Family]
     all.sort();
     for w in all.windows(2) {
         if w[0] == w[1] {
-            let key = if start.contains(&w[0]) && candidates.contains(&w[0]) { "greedy.candidates" } else if start.contains(&w[0]) { "greedy.start" } else { "greedy.candidates" };
-            let span = if key == "greedy.start" { raw.start.span() } else { raw.candidates.span() };
+            let (key, span) = if candidates.contains(&w[0]) { ("greedy.candidates", raw.candidates.span()) } else { ("greedy.start", raw.start.span()) };
             return Err(loc.error(Some(span), key, format!("`{}` is named twice (a candidate must not be in the start set or listed again)", w[0]), None));
         }
     }
