@@ -37,8 +37,34 @@ pub enum Command {
         #[arg(long, default_value = "results")]
         results: PathBuf,
     },
-    /// Write results.csv / .parquet and reports/<experiment>/report.md from stored results.
+    /// Write reports/<experiment>/ (report.md, tables, plots) from stored results alone.
     Report {
+        /// Experiment files (TOML). With --compare, the experiments to put side by side.
+        files: Vec<PathBuf>,
+        /// Every experiment file in experiments/ that has results.
+        #[arg(long, conflicts_with = "compare")]
+        all: bool,
+        /// One table and plot across the given experiments (cells matched by label).
+        #[arg(long)]
+        compare: bool,
+        /// Scale preset: smoke | proxy.
+        #[arg(long)]
+        scale: Option<String>,
+        /// Results folder.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Reports folder (each report goes to <out>/<experiment>/).
+        #[arg(long = "out", default_value = "reports", alias = "reports")]
+        reports: PathBuf,
+        /// Table formats: md, csv, tex, parquet (comma-separated).
+        #[arg(long, default_value = "md,csv,tex,parquet")]
+        format: String,
+        /// Plot formats: png, svg (comma-separated; empty for none).
+        #[arg(long, default_value = "png,svg")]
+        plots: String,
+    },
+    /// Cells done, running, failed (with the reason) and pending, from the results folder.
+    Status {
         /// The experiment file (TOML).
         file: PathBuf,
         /// Scale preset: smoke | proxy.
@@ -47,9 +73,6 @@ pub enum Command {
         /// Results folder.
         #[arg(long, default_value = "results")]
         results: PathBuf,
-        /// Reports folder.
-        #[arg(long, default_value = "reports", alias = "out")]
-        reports: PathBuf,
     },
     /// Pretrain (or load) every expert on its own task and print its metric against an untrained copy.
     Experts {

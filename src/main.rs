@@ -12,6 +12,8 @@ use eyrie::plan::{cost, plan, Plan};
 use eyrie::search::greedy::{search, set_label};
 use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
 use eyrie::spec::{BackendKind, ExpertKind, Family, GreedySpec, Scale, Spec, SpecError};
+use eyrie::report::compare::Compared;
+use eyrie::report::options::{parse_list, ReportOptions};
 use eyrie::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -119,6 +121,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             if !quiet {
                 eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
             }
+            if p.stages.keys().any(|id| !store.is_done(id)) {
+                let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), workers);
+                eyrie::report::provenance::write(&store, &p.experiment, &record)?;
+            }
             let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers })??;
             if !summary.computed.is_empty() {
                 let record = RunRecord {
@@ -129,10 +135,11 @@ fn dispatch(cli: Cli) -> Result<()> {
                     wall_seconds: summary.seconds,
                     stages_computed: summary.computed.len(),
                     stages_cached: summary.cached,
+                    unfinished: false,
                 };
                 eyrie::report::provenance::write(&store, &p.experiment, &record)?;
             }
-            let written = eyrie::report::write(&spec, &p, &store, &reports)?;
+            let written = eyrie::report::write(&spec, &p, &store, &reports, &ReportOptions::default())?;
             println!("{}", eyrie::report::markdown::table(&summary.results));
             let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);
             if !effects.is_empty() {
@@ -169,21 +176,44 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Report { file, scale, results, reports } => {
-            let (spec, p) = load(&file, &scale)?;
-            let store = Store::new(&results);
-            let (spec, p) = match (&spec.greedy, read_outcome(&store, &spec.name)) {
-                (Some(_), Some(outcome)) => {
-                    let all = round_spec(&spec, &outcome.evaluated_sets());
-                    let full = plan(&all, p.scale);
-                    (all, full)
-                }
-                _ => (spec, p),
+        Command::Report { files, all, compare, scale, results, reports, format, plots } => {
+            let options = ReportOptions {
+                tables: parse_list(&format).map_err(|e| BadArgument(format!("--format: {e}")))?,
+                plots: parse_list(&plots).map_err(|e| BadArgument(format!("--plots: {e}")))?,
             };
-            let written = eyrie::report::write(&spec, &p, &store, &reports)?;
-            let rows = eyrie::report::collect(&p, &store);
-            println!("{}", eyrie::report::markdown::table(&rows));
-            println!("wrote {}, {}, {}", written.csv.display(), written.parquet.display(), written.markdown.display());
+            let store = Store::new(&results);
+            let files = if all { experiments_with_results(Path::new("experiments"), &store)? } else { files };
+            if files.is_empty() {
+                return Err(BadArgument("name one or more experiment files (or --all for every file in experiments/ with results)".into()).into());
+            }
+            if compare && files.len() < 2 {
+                return Err(BadArgument("--compare needs two or more experiment files".into()).into());
+            }
+            let mut compared = Vec::new();
+            for file in &files {
+                let (spec, p) = report_inputs(file, &scale, &store)?;
+                if compare {
+                    let cells = eyrie::report::estimates::by_cell(&eyrie::report::collect(&p, &store));
+                    compared.push(Compared { experiment: p.experiment.clone(), cells });
+                    continue;
+                }
+                let written = eyrie::report::write(&spec, &p, &store, &reports, &options)?;
+                println!("{}: wrote {}", p.experiment, written.markdown.display());
+            }
+            if compare {
+                let names: Vec<&str> = compared.iter().map(|c| c.experiment.as_str()).collect();
+                let out = reports.join(format!("compare-{}", names.join("-")));
+                let path = eyrie::report::compare::write(&compared, &out, &options.plots)?;
+                println!("{}", eyrie::report::compare::table(&compared));
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Status { file, scale, results } => {
+            let store = Store::new(&results);
+            let (_, p) = report_inputs(&file, &scale, &store)?;
+            println!("experiment {} ({} cells):", p.experiment, p.cells.len());
+            print!("{}", eyrie::exec::status::render(&eyrie::exec::status::status(&p, &store)));
             Ok(())
         }
         Command::Experts { scale, only, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
@@ -243,6 +273,10 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
             store.root.display()
         );
     }
+    if read_outcome(store, &spec.name).is_none() {
+        let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), workers);
+        eyrie::report::provenance::write(store, &spec.name, &record)?;
+    }
     let outcome = search(g, &mut |sets: &[Vec<ExpertKind>]| -> Result<Vec<Vec<f64>>> {
         let p = plan(&round_spec(spec, sets), scale);
         let summary = run_on(kind, index, RunJob { plan: &p, store, quiet, workers })??;
@@ -268,12 +302,49 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
             wall_seconds: seconds,
             stages_computed: computed,
             stages_cached: cached,
+            unfinished: false,
         };
         eyrie::report::provenance::write(store, &spec.name, &record)?;
     }
-    let written = eyrie::report::write(&all, &full, store, reports)?;
+    let written = eyrie::report::write(&all, &full, store, reports, &ReportOptions::default())?;
     println!("chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}", set_label(&outcome.chosen), outcome.stop, computed, cached, cost::human_duration(seconds), written.markdown.display());
     Ok(())
+}
+
+/// The spec and the plan a report describes: what last ran (the stored plan) when there is one;
+/// for a greedy search, every set it evaluated.
+fn report_inputs(file: &Path, scale: &Option<String>, store: &Store) -> Result<(Spec, Plan)> {
+    let (spec, p) = load(file, scale)?;
+    let (spec, p) = match (&spec.greedy, read_outcome(store, &spec.name)) {
+        (Some(_), Some(outcome)) => {
+            let all = round_spec(&spec, &outcome.evaluated_sets());
+            let full = plan(&all, p.scale);
+            (all, full)
+        }
+        _ => (spec, p),
+    };
+    let p = eyrie::report::stored_plan(store, &p.experiment).unwrap_or(p);
+    Ok((spec, p))
+}
+
+/// Every `*.toml` in `dir` whose experiment has a results folder, sorted by file name.
+fn experiments_with_results(dir: &Path, store: &Store) -> Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let spec = eyrie::spec::load(&f)?;
+        if store.experiment_dir(&spec.name).join("plan.json").exists() {
+            out.push(f);
+        } else {
+            eprintln!("skipping {}: no results for `{}` in {}", f.display(), spec.name, store.root.display());
+        }
+    }
+    Ok(out)
 }
 
 fn describe_plan(p: &Plan, store: &Store) -> String {

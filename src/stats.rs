@@ -1,10 +1,12 @@
-//! Small statistics over seeds: means with 95% Student-t intervals.
+//! Small statistics over seeds: means with 95% Student-t intervals, binomial intervals over test
+//! questions.
 
 /// Two-sided 95% Student-t quantile for `df` degrees of freedom (normal beyond 30).
 pub fn t_quantile(df: usize) -> f64 {
     const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093,
-        2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
     ];
     if df == 0 {
         f64::NAN
@@ -28,4 +30,42 @@ pub fn mean_interval(xs: &[f64]) -> (f64, f64) {
 pub fn paired_difference(a: &[f64], b: &[f64]) -> (f64, f64) {
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     mean_interval(&d)
+}
+
+/// A mean with the half-width of its 95% interval (NaN: no interval, no whisker).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// The mean.
+    pub mean: f64,
+    /// Half-width of the 95% interval; NaN when unknown.
+    pub half: f64,
+}
+
+impl Estimate {
+    /// Lower end of the interval (the mean without one).
+    pub fn low(self) -> f64 {
+        if self.half.is_finite() {
+            self.mean - self.half
+        } else {
+            self.mean
+        }
+    }
+    /// Upper end of the interval (the mean without one).
+    pub fn high(self) -> f64 {
+        if self.half.is_finite() {
+            self.mean + self.half
+        } else {
+            self.mean
+        }
+    }
+}
+
+/// Half-width (in points) of the 95% normal interval of a `score` in percent measured on `n`
+/// questions: 1.96·√(p(1−p)/n)·100.
+pub fn binomial_half_width(score: f64, n: usize) -> f64 {
+    if n == 0 {
+        return f64::NAN;
+    }
+    let p = (score / 100.0).clamp(0.0, 1.0);
+    1.96 * (p * (1.0 - p) / n as f64).sqrt() * 100.0
 }

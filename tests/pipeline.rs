@@ -71,6 +71,12 @@ fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
     child.wait().unwrap();
     let before = done_stages(&results);
     assert!(!before.is_empty());
+    // The killed run is on record as unfinished, and `status` shows the cells still to do.
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(results.join("slow/run.json")).unwrap()).unwrap();
+    assert_eq!(run["unfinished"], true, "{run}");
+    let status = eyrie().args(["status", spec.to_str().unwrap(), "--results", results.to_str().unwrap()]).output().unwrap();
+    let status = String::from_utf8(status.stdout).unwrap();
+    assert!(status.contains("pending") && status.contains(" of 4 cells"), "{status}");
     let out = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("reports")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let after = done_stages(&results);
@@ -93,6 +99,7 @@ fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
     assert!(run["command"].as_str().unwrap().contains(" run "), "{run}");
     assert_eq!(run["backend"], "flex");
     assert!(run["stages_computed"].as_u64().unwrap() > 0 && run["wall_seconds"].as_f64().unwrap() > 0.0, "{run}");
+    assert_eq!(run["unfinished"], false, "{run}");
     let report = std::fs::read_to_string(dir.path().join("reports/slow/report.md")).unwrap();
     assert!(report.contains("Produced by `") && report.contains("at commit `"), "{report}");
 }
@@ -150,6 +157,30 @@ fn plan_reports_cached_stages_after_a_run() {
         assert!(header.split(',').any(|h| h == col), "column {col} missing from {header}");
     }
     assert!(csv.lines().any(|l| l.contains(",blind,")));
+    // Reports come from the stored results alone, with every table and plot, byte-identical when
+    // regenerated.
+    let report_into = |out: &Path| {
+        let o = eyrie().args(["report", spec.to_str().unwrap(), "--results", results.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (a, b) = (dir.path().join("ra"), dir.path().join("rb"));
+    report_into(&a);
+    report_into(&b);
+    let files: Vec<String> = {
+        let mut f: Vec<String> = std::fs::read_dir(a.join("smoke")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        f.sort();
+        f
+    };
+    for want in ["report.md", "table.md", "table.tex", "results.csv", "results.parquet", "scores.png", "scores.svg", "score-vs-cost.png", "loss-sft.png"] {
+        assert!(files.iter().any(|f| f == want), "{want} missing from {files:?}");
+    }
+    for f in &files {
+        assert_eq!(std::fs::read(a.join("smoke").join(f)).unwrap(), std::fs::read(b.join("smoke").join(f)).unwrap(), "{f} differs between two regenerations");
+    }
+    let md = std::fs::read_to_string(a.join("smoke/report.md")).unwrap();
+    assert!(md.contains("![Scores per cell and family](scores.png)") && md.contains("## What ran"), "{md}");
+    let status = String::from_utf8(eyrie().args(["status", spec.to_str().unwrap(), "--results", results.to_str().unwrap()]).output().unwrap().stdout).unwrap();
+    assert!(status.contains("4 done, 0 running, 0 failed, 0 pending of 4 cells"), "{status}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! so that several processes on one results folder never compute a stage twice.
 
 pub mod stages;
+pub mod status;
 pub mod ui;
 
 use crate::eval::Scores;
@@ -26,6 +27,9 @@ pub enum RunError {
     /// A stage's input is missing although the plan says it ran.
     #[error("stage {0} finished without its outputs; delete results/artifacts/{0} and rerun")]
     Missing(String),
+    /// A stage's computation panicked.
+    #[error("stage {0} panicked: {1}")]
+    Panicked(String, String),
 }
 
 /// What a run did.
@@ -145,13 +149,19 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
         };
         match pick {
             Some(id) => {
-                let r = ensure_stage::<B>(ctx.plan, ctx.store, &id, device, &mut pools, ctx.ui, ctx.backend);
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ensure_stage::<B>(ctx.plan, ctx.store, &id, device, &mut pools, ctx.ui, ctx.backend)))
+                    .unwrap_or_else(|p| Err(RunError::Panicked(id.clone(), panic_message(&p))));
                 let mut sh = ctx.shared.lock().unwrap();
                 sh.in_progress.remove(&id);
                 match r {
-                    Ok(true) => sh.computed.push(id),
+                    Ok(true) => {
+                        let _ = std::fs::remove_file(ctx.store.failure_path(&id));
+                        sh.computed.push(id)
+                    }
                     Ok(false) => {}
                     Err(e) => {
+                        // Kept for `eyrie status`; the next successful run of the stage removes it.
+                        let _ = std::fs::write(ctx.store.failure_path(&id), e.to_string());
                         sh.error.get_or_insert(e);
                     }
                 }
@@ -165,6 +175,10 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
             None => std::thread::sleep(Duration::from_millis(100)),
         }
     }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "unknown panic".into())
 }
 
 fn claimed_elsewhere(store: &Store, id: &str) -> bool {

@@ -1,11 +1,17 @@
 //! Reports from stored results alone: results.csv / .parquet (polars) and report.md.
 
+pub mod compare;
+pub mod estimates;
 pub mod experts;
+pub mod figures;
 pub mod findings;
 pub mod frame;
 pub mod fusion;
 pub mod greedy;
+pub mod latex;
 pub mod markdown;
+pub mod options;
+pub mod plots;
 pub mod provenance;
 pub mod rows;
 pub mod seeds;
@@ -27,11 +33,23 @@ pub enum ReportError {
     /// Writing files failed.
     #[error("writing report: {0}")]
     Io(#[from] std::io::Error),
+    /// Drawing a plot failed.
+    #[error(transparent)]
+    Plot(#[from] plots::PlotError),
 }
 
 /// The stored results of every cell of `plan` that is done, in plan order.
 pub fn collect(plan: &Plan, store: &Store) -> Vec<CellResult> {
-    plan.cells.iter().filter_map(|c| store.read_result(&plan.experiment, &c.id)).collect()
+    plan.cells
+        .iter()
+        .filter_map(|c| store.read_result(&plan.experiment, &c.id))
+        .collect()
+}
+
+/// The plan of what last ran for `experiment`, from `results/<experiment>/plan.json`, if stored and
+/// readable: reports describe what ran, even after the spec file or the code's stage ids changed.
+pub fn stored_plan(store: &Store, experiment: &str) -> Option<Plan> {
+    crate::store::read_json(&store.experiment_dir(experiment).join("plan.json"))
 }
 
 /// Files a report wrote.
@@ -45,11 +63,22 @@ pub struct Written {
     pub markdown: PathBuf,
 }
 
-/// Writes results.csv / .parquet and reports/<experiment>/report.md (with a copy of results.csv).
-pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Result<Written, ReportError> {
+/// Writes results.csv / .parquet beside the results, and reports/<experiment>/: report.md, the
+/// tables in `options.tables` and the plots in `options.plots`.
+pub fn write(
+    spec: &Spec,
+    plan: &Plan,
+    store: &Store,
+    reports_root: &Path,
+    options: &options::ReportOptions,
+) -> Result<Written, ReportError> {
+    use options::TableFormat;
     let results = collect(plan, store);
     if results.is_empty() {
-        return Err(ReportError::NoResults(plan.experiment.clone(), store.root.display().to_string()));
+        return Err(ReportError::NoResults(
+            plan.experiment.clone(),
+            store.root.display().to_string(),
+        ));
     }
     let exp = store.experiment_dir(&plan.experiment);
     let csv = exp.join("results.csv");
@@ -58,8 +87,37 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
     frame::write(&mut df, &csv, &parquet)?;
     let out_dir = reports_root.join(&plan.experiment);
     std::fs::create_dir_all(&out_dir)?;
-    std::fs::copy(&csv, out_dir.join("results.csv"))?;
-    let backend = results.first().map(|r| r.backend.clone()).unwrap_or_default();
+    if options.tables.contains(&TableFormat::Csv) {
+        std::fs::copy(&csv, out_dir.join("results.csv"))?;
+    }
+    if options.tables.contains(&TableFormat::Parquet) {
+        std::fs::copy(&parquet, out_dir.join("results.parquet"))?;
+    }
+    let cells = estimates::by_cell(&results);
+    let summary = markdown::summary(&cells);
+    if options.tables.contains(&TableFormat::Md) {
+        std::fs::write(out_dir.join("table.md"), &summary)?;
+    }
+    if options.tables.contains(&TableFormat::Tex) {
+        let caption = format!(
+            "{}: scores in percent (POPE: F1), mean and 95% interval.",
+            plan.experiment
+        );
+        std::fs::write(out_dir.join("table.tex"), latex::table(&cells, &caption))?;
+    }
+    let outcome = crate::search::rounds::read_outcome(store, &plan.experiment);
+    let figures = figures::write_all(
+        &results,
+        &spec.axes,
+        outcome.as_ref(),
+        store,
+        &out_dir,
+        &options.plots,
+    )?;
+    let backend = results
+        .first()
+        .map(|r| r.backend.clone())
+        .unwrap_or_default();
     let mut md = format!("# {}\n\n", plan.experiment);
     if let Some(d) = &spec.description {
         md.push_str(&format!("{d}\n\n"));
@@ -71,16 +129,28 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
         results.len(),
         plan.cells.len()
     ));
+    md.push_str("## What ran\n\n");
     if let Some(run) = provenance::read(store, &plan.experiment) {
         md.push_str(&run.markdown());
         md.push_str("\n\n");
     }
-    md.push_str("## Results\n\n");
-    md.push_str(&markdown::table(&results));
-    if spec.seeds.len() > 1 {
-        md.push_str("\n## Over seeds\n\nEach cell's scores over its seeds: mean ± the half-width of a 95% t-interval.\n\n");
-        md.push_str(&seeds::markdown(&seeds::summarise(&results)));
+    md.push_str(&provenance::cost_line(&results));
+    md.push_str(&provenance::spec_block(spec));
+    md.push_str("## Summary\n\n");
+    md.push_str(&format!(
+        "Mean ± half-width of the 95% interval: {}.\n\n",
+        markdown::interval_words(&cells)
+    ));
+    md.push_str(&summary);
+    if let Some(lines) = figures::over_ordered_axis(&cells, &spec.axes) {
+        md.push_str(&format!(
+            "\n### Average score by {} (rows) and the other axes (columns)\n\n",
+            lines.x_desc
+        ));
+        md.push_str(&markdown::pivot(&lines));
     }
+    md.push_str("\n## Results\n\nOne row per cell and seed.\n\n");
+    md.push_str(&markdown::table(&results));
     let effects = markdown::effects(&results, &spec.axes);
     if !effects.is_empty() {
         md.push_str("\n## Effects of each axis\n\nMean change between cells that differ only on one axis:\n\n");
@@ -105,12 +175,20 @@ pub fn write(spec: &Spec, plan: &Plan, store: &Store, reports_root: &Path) -> Re
             md.push_str(&format!("- **{verdict}** — {evidence}\n"));
         }
     }
-    if let Some(outcome) = crate::search::rounds::read_outcome(store, &plan.experiment) {
+    if let Some(outcome) = &outcome {
         md.push_str("\n## Greedy round-robin expert selection (EAGLE.md §3)\n\n");
-        md.push_str(&greedy::markdown(&outcome));
+        md.push_str(&greedy::markdown(outcome));
     }
-    md.push_str("\nThe same rows: [results.csv](results.csv).\n");
+    if !figures.is_empty() {
+        md.push_str("\n## Figures\n\n");
+        md.push_str(&figures::markdown(&figures, &options.plots));
+    }
+    md.push_str(&markdown::files_line(&options.tables));
     let markdown_path = out_dir.join("report.md");
     std::fs::write(&markdown_path, md)?;
-    Ok(Written { csv, parquet, markdown: markdown_path })
+    Ok(Written {
+        csv,
+        parquet,
+        markdown: markdown_path,
+    })
 }

@@ -21,11 +21,25 @@ pub struct RunRecord {
     pub stages_computed: usize,
     /// Stages found cached.
     pub stages_cached: usize,
+    /// True from the run's start until it finishes: a killed or failed run leaves it set.
+    #[serde(default)]
+    pub unfinished: bool,
 }
 
 impl RunRecord {
+    /// The record of a run that has just started (nothing computed yet, marked unfinished).
+    pub fn started(command: String, commit: String, backend: String, workers: usize) -> Self {
+        RunRecord { command, commit, backend, workers, wall_seconds: 0.0, stages_computed: 0, stages_cached: 0, unfinished: true }
+    }
+
     /// One line for a report.
     pub fn markdown(&self) -> String {
+        if self.unfinished {
+            return format!(
+                "Started by `{}` at commit `{}` on backend `{}` with {} worker(s); that run did not finish (killed or failed), so its wall time is not known. Cells done are listed below; rerunning the command resumes the rest.",
+                self.command, self.commit, self.backend, self.workers
+            );
+        }
         format!(
             "Produced by `{}` at commit `{}` on backend `{}` with {} worker(s): {} stages computed, {} cached, in {}.",
             self.command,
@@ -46,10 +60,48 @@ fn path(store: &Store, experiment: &str) -> std::path::PathBuf {
 /// Stores `record` for `experiment`.
 pub fn write(store: &Store, experiment: &str, record: &RunRecord) -> std::io::Result<()> {
     std::fs::create_dir_all(store.experiment_dir(experiment))?;
-    std::fs::write(path(store, experiment), serde_json::to_string_pretty(record).expect("run record serialises"))
+    std::fs::write(
+        path(store, experiment),
+        serde_json::to_string_pretty(record).expect("run record serialises"),
+    )
 }
 
 /// The stored record of `experiment`, if any.
 pub fn read(store: &Store, experiment: &str) -> Option<RunRecord> {
     serde_json::from_str(&std::fs::read_to_string(path(store, experiment)).ok()?).ok()
+}
+
+/// The cells' summed stage time by stage kind: what the results cost to compute (shared stages
+/// counted once per cell that used them, as each cell records its chain).
+pub fn cost_line(results: &[crate::store::CellResult]) -> String {
+    let train: f64 = results.iter().map(|r| r.train_seconds).sum();
+    format!(
+        "Cells' own training (alignment + SFT) summed over {} cell × seed rows: {}.\n\n",
+        results.len(),
+        crate::plan::cost::human_duration(train)
+    )
+}
+
+/// The experiment file as written, folded, with its path.
+pub fn spec_block(spec: &crate::spec::Spec) -> String {
+    let text = std::fs::read_to_string(&spec.file).unwrap_or_default();
+    let mut out = format!(
+        "The spec, `{}` ({} cells × {} seed(s){}):\n\n",
+        spec.file.display(),
+        spec.cells.len(),
+        spec.seeds.len(),
+        if spec.blind_baseline {
+            " + the blind baseline"
+        } else {
+            ""
+        }
+    );
+    if !text.is_empty() {
+        out.push_str(&format!(
+            "<details><summary>{}</summary>\n\n```toml\n{}\n```\n\n</details>\n\n",
+            spec.file.display(),
+            text.trim_end()
+        ));
+    }
+    out
 }

@@ -56,6 +56,11 @@ impl Store {
         self.root.join("artifacts").join(format!("{id}.claim"))
     }
 
+    /// Where the reason of a stage's last failure is kept (removed when it succeeds).
+    pub fn failure_path(&self, id: &str) -> PathBuf {
+        self.root.join("artifacts").join(format!("{id}.failed"))
+    }
+
     /// An experiment's folder.
     pub fn experiment_dir(&self, experiment: &str) -> PathBuf {
         self.root.join(experiment)

@@ -13,24 +13,6 @@ fn cell(pre_align: bool, seed: u64, vqa: f64, pope: f64) -> CellResult {
     r
 }
 
-#[test]
-fn summaries_match_a_hand_computed_case() {
-    // vqa over seeds: 40, 44, 42 → mean 42, sd 2, half-width 4.303 · 2 / √3.
-    let rows = vec![cell(false, 0, 40.0, 60.0), cell(false, 1, 44.0, 60.0), cell(false, 2, 42.0, 60.0), cell(true, 0, 50.0, 70.0)];
-    let s = summarise(&rows);
-    assert_eq!(s.len(), 2);
-    assert_eq!((s[0].label.as_str(), s[0].seeds), ("x", 3));
-    let (f, m, h) = s[0].families[0];
-    assert_eq!(f, Family::Vqa);
-    assert!((m - 42.0).abs() < 1e-9 && (h - 4.303 * 2.0 / 3f64.sqrt()).abs() < 1e-9, "{m} ± {h}");
-    let (_, pope_mean, pope_half) = s[0].families[1];
-    assert!((pope_mean - 60.0).abs() < 1e-9 && pope_half.abs() < 1e-9);
-    assert!((s[0].average.0 - 51.0).abs() < 1e-9);
-    assert!(s[1].average.1.is_nan(), "one seed: no interval");
-    let md = markdown(&s);
-    assert!(md.contains("| x | 3 | 42.0 ± 5.0 | 60.0 ± 0.0 | 51.0 ± 2.5 |"), "{md}");
-}
-
 fn verdict(without: &[f64], with: &[f64]) -> Verdict {
     let mut rows = Vec::new();
     for (seed, (&a, &b)) in without.iter().zip(with).enumerate() {
