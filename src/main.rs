@@ -124,6 +124,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             if p.stages.keys().any(|id| !store.is_done(id)) {
                 let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), workers);
                 eyrie::report::provenance::write(&store, &p.experiment, &record)?;
+                eyrie::report::provenance::store_spec(&store, &p.experiment, &file)?;
             }
             let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers })??;
             if !summary.computed.is_empty() {
@@ -276,6 +277,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
     if read_outcome(store, &spec.name).is_none() {
         let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), workers);
         eyrie::report::provenance::write(store, &spec.name, &record)?;
+        eyrie::report::provenance::store_spec(store, &spec.name, &spec.file)?;
     }
     let outcome = search(g, &mut |sets: &[Vec<ExpertKind>]| -> Result<Vec<Vec<f64>>> {
         let p = plan(&round_spec(spec, sets), scale);

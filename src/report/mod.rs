@@ -135,7 +135,7 @@ pub fn write(
         md.push_str("\n\n");
     }
     md.push_str(&provenance::cost_line(&results));
-    md.push_str(&provenance::spec_block(spec));
+    md.push_str(&provenance::spec_block(spec, store));
     md.push_str("## Summary\n\n");
     md.push_str(&format!(
         "Mean ± half-width of the 95% interval: {}.\n\n",

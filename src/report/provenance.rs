@@ -82,9 +82,17 @@ pub fn cost_line(results: &[crate::store::CellResult]) -> String {
     )
 }
 
-/// The experiment file as written, folded, with its path.
-pub fn spec_block(spec: &crate::spec::Spec) -> String {
-    let text = std::fs::read_to_string(&spec.file).unwrap_or_default();
+/// Keeps a copy of the experiment file beside its results (`results/<experiment>/spec.toml`), so a
+/// report shows the spec that ran even after the file is edited.
+pub fn store_spec(store: &Store, experiment: &str, file: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(store.experiment_dir(experiment))?;
+    std::fs::copy(file, store.experiment_dir(experiment).join("spec.toml")).map(|_| ())
+}
+
+/// The experiment file that ran (the stored copy, else the file as it is now), folded, with its path.
+pub fn spec_block(spec: &crate::spec::Spec, store: &Store) -> String {
+    let stored = std::fs::read_to_string(store.experiment_dir(&spec.name).join("spec.toml")).ok();
+    let text = stored.unwrap_or_else(|| std::fs::read_to_string(&spec.file).unwrap_or_default());
     let mut out = format!(
         "The spec, `{}` ({} cells × {} seed(s){}):\n\n",
         spec.file.display(),
