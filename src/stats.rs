@@ -50,6 +50,22 @@ impl Estimate {
             self.mean
         }
     }
+    /// `b − a` with the interval of a difference of independent estimates.
+    pub fn diff(a: Estimate, b: Estimate) -> Estimate {
+        Estimate { mean: b.mean - a.mean, half: (a.half.powi(2) + b.half.powi(2)).sqrt() }
+    }
+
+    /// 1 when the interval lies above zero, −1 below, 0 when it holds zero.
+    pub fn sign(self) -> i8 {
+        if self.mean > self.half {
+            1
+        } else if self.mean < -self.half {
+            -1
+        } else {
+            0
+        }
+    }
+
     /// Upper end of the interval (the mean without one).
     pub fn high(self) -> f64 {
         if self.half.is_finite() {

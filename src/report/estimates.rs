@@ -45,35 +45,19 @@ impl CellEstimates {
     }
 }
 
+/// One result's score, binomial over its test questions: one family's, or (None) the average of
+/// its families, whose variance is Σ var_f / k² for k independent families.
+pub fn binomial(r: &CellResult, family: Option<Family>) -> Estimate {
+    let fams: Vec<_> = r.scores.families.iter().filter(|f| family.is_none_or(|x| f.family == x)).collect();
+    let k = fams.len().max(1) as f64;
+    let mean = fams.iter().map(|f| f.score).sum::<f64>() / k;
+    let var: f64 = fams.iter().map(|f| (binomial_half_width(f.score, f.n.max(1)) / 1.96).powi(2)).sum::<f64>() / (k * k);
+    Estimate { mean, half: 1.96 * var.sqrt() }
+}
+
 fn one_seed(r: &CellResult) -> (Vec<(Family, Estimate)>, Estimate) {
-    let families: Vec<(Family, Estimate)> = r
-        .scores
-        .families
-        .iter()
-        .map(|s| {
-            (
-                s.family,
-                Estimate {
-                    mean: s.score,
-                    half: binomial_half_width(s.score, s.n),
-                },
-            )
-        })
-        .collect();
-    // The average of k independent binomial estimates: variance Σ var_f / k².
-    let k = families.len().max(1) as f64;
-    let var: f64 = families
-        .iter()
-        .map(|(_, e)| (e.half / 1.96).powi(2))
-        .sum::<f64>()
-        / (k * k);
-    (
-        families,
-        Estimate {
-            mean: r.scores.average,
-            half: 1.96 * var.sqrt(),
-        },
-    )
+    let families: Vec<(Family, Estimate)> = r.scores.families.iter().map(|s| (s.family, binomial(r, Some(s.family)))).collect();
+    (families, Estimate { mean: r.scores.average, ..binomial(r, None) })
 }
 
 /// One entry per cell label, in the order the labels first appear in `results`.

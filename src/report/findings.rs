@@ -2,6 +2,8 @@
 //! interval: reproduced, not reproduced, or inconclusive (the difference is within noise).
 
 use crate::spec::{Axis, Family, Resolution, Tiling, Unlock};
+use super::estimates::binomial;
+use crate::stats::Estimate;
 use crate::store::CellResult;
 
 /// A verdict on one finding.
@@ -25,46 +27,9 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// A score with the half-width of its 95% interval (binomial, over the questions it averages).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Estimate {
-    /// Percent.
-    pub value: f64,
-    /// Half-width of the 95% interval, percentage points.
-    pub half_width: f64,
-}
-
-impl Estimate {
-    /// The average of `r`'s families, or one family's score.
-    pub fn of(r: &CellResult, family: Option<Family>) -> Self {
-        let fams: Vec<_> = r.scores.families.iter().filter(|f| family.is_none_or(|x| f.family == x)).collect();
-        let k = fams.len().max(1) as f64;
-        let value = fams.iter().map(|f| f.score).sum::<f64>() / k;
-        let var: f64 = fams.iter().map(|f| (f.score / 100.0) * (1.0 - f.score / 100.0) / f.n.max(1) as f64).sum::<f64>() / (k * k);
-        Self { value, half_width: 196.0 * var.sqrt() }
-    }
-
-    /// `b − a` with the interval of a difference of independent estimates.
-    pub fn diff(a: Estimate, b: Estimate) -> Estimate {
-        Estimate { value: b.value - a.value, half_width: (a.half_width.powi(2) + b.half_width.powi(2)).sqrt() }
-    }
-
-    /// Whether the interval excludes zero and the value is positive / negative.
-    fn sign(self) -> i8 {
-        if self.value > self.half_width {
-            1
-        } else if self.value < -self.half_width {
-            -1
-        } else {
-            0
-        }
-    }
-}
-
-impl std::fmt::Display for Estimate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:+.1} ± {:.1}", self.value, self.half_width)
-    }
+/// A difference as text: `+3.5 ± 6.9`.
+fn signed(e: Estimate) -> String {
+    format!("{:+.1} ± {:.1}", e.mean, e.half)
 }
 
 /// One finding with its verdict and the numbers behind it.
@@ -103,19 +68,19 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
         return vec![];
     }
     let mut out = Vec::new();
-    let est = |r: &CellResult| Estimate::of(r, None);
+    let est = |r: &CellResult| binomial(r, None);
     let native = (cell(rows, Resolution::Native, Tiling::Interpolate, false), cell(rows, Resolution::Native, Tiling::Interpolate, true));
     let (Some(nf), Some(nu)) = native else { return out };
     let native_gain = Estimate::diff(est(nf), est(nu));
     let higher = pixels(rows);
 
     // 1. Unlocking helps more away from the native resolution.
-    let mut lines = vec![format!("native: unlocking {native_gain}")];
+    let mut lines = vec![format!("native: unlocking {}", signed(native_gain))];
     let mut gains = Vec::new();
     for &p in &higher {
         if let (Some(f), Some(u)) = (cell(rows, Resolution::Pixels(p), Tiling::Interpolate, false), cell(rows, Resolution::Pixels(p), Tiling::Interpolate, true)) {
             let g = Estimate::diff(est(f), est(u));
-            lines.push(format!("{p} px: unlocking {g}"));
+            lines.push(format!("{p} px: unlocking {}", signed(g)));
             gains.push(Estimate::diff(native_gain, g));
         }
     }
@@ -131,7 +96,7 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
         out.push(Finding {
             claim: "Unlocking the encoder helps more when the input resolution differs from its pretraining resolution".into(),
             verdict,
-            evidence: format!("{}; gain minus native gain: {}", lines.join(", "), gains.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(", ")),
+            evidence: format!("{}; gain minus native gain: {}", lines.join(", "), gains.iter().map(|g| signed(*g)).collect::<Vec<_>>().join(", ")),
         });
     }
 
@@ -154,7 +119,7 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
         out.push(Finding {
             claim: "A frozen encoder stretched (interpolated) above its pretraining resolution scores worse than at native".into(),
             verdict,
-            evidence: drops.iter().map(|(p, d)| format!("frozen {p} px vs native: {d}")).collect::<Vec<_>>().join(", "),
+            evidence: drops.iter().map(|(p, d)| format!("frozen {p} px vs native: {}", signed(*d))).collect::<Vec<_>>().join(", "),
         });
     }
 
@@ -177,8 +142,8 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
             verdict,
             evidence: format!(
                 "{p2} px unlocked vs lower resolutions: {}; higher resolutions vs {p2} px: {}; training time {} at {p2} px vs {} native{}",
-                below.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
-                if above.is_empty() { "none".to_string() } else { above.iter().map(|(p, d)| format!("{p} px {d}")).collect::<Vec<_>>().join(", ") },
+                below.iter().map(|d| signed(*d)).collect::<Vec<_>>().join(", "),
+                if above.is_empty() { "none".to_string() } else { above.iter().map(|(p, d)| format!("{p} px {}", signed(*d))).collect::<Vec<_>>().join(", ") },
                 cost(c2),
                 cost(nu),
                 above.iter().map(|(p, _)| unlocked.iter().find(|(q, _)| q == p).map(|(_, c)| format!(", {} at {p} px", cost(c))).unwrap_or_default()).collect::<String>()
@@ -189,7 +154,7 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
     // 4. Reading needs pixels: OCR of the unlocked encoder rises with resolution.
     if nu.scores.get(Family::Ocr).is_some() && !unlocked.is_empty() {
         let series: Vec<(usize, Estimate)> =
-            std::iter::once((native_px, Estimate::of(nu, Some(Family::Ocr)))).chain(unlocked.iter().map(|(p, c)| (*p, Estimate::of(c, Some(Family::Ocr))))).collect();
+            std::iter::once((native_px, binomial(nu, Some(Family::Ocr)))).chain(unlocked.iter().map(|(p, c)| (*p, binomial(c, Some(Family::Ocr))))).collect();
         let (first, last) = (series[0].1, series[series.len() - 1].1);
         let rise = Estimate::diff(first, last);
         let verdict = match rise.sign() {
@@ -201,8 +166,9 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
             claim: "OCR accuracy of the unlocked encoder rises with resolution".into(),
             verdict,
             evidence: format!(
-                "ocr {}; highest vs native {rise}",
-                series.iter().map(|(p, e)| format!("{p} px {:.1}", e.value)).collect::<Vec<_>>().join(", ")
+                "ocr {}; highest vs native {}",
+                series.iter().map(|(p, e)| format!("{p} px {:.1}", e.mean)).collect::<Vec<_>>().join(", "),
+                signed(rise)
             ),
         });
     }
@@ -221,12 +187,61 @@ mod tests {
     #[test]
     fn interval_of_a_difference_follows_the_binomial() {
         // 50% over 200 questions: half-width 1.96·sqrt(.25/200) = 6.93 points.
-        let a = Estimate { value: 50.0, half_width: 196.0 * (0.25f64 / 200.0).sqrt() };
-        assert!((a.half_width - 6.93).abs() < 0.01);
-        let d = Estimate::diff(a, Estimate { value: 60.0, half_width: a.half_width });
-        assert!((d.value - 10.0).abs() < 1e-9 && (d.half_width - 9.80).abs() < 0.01);
+        let a = Estimate { mean: 50.0, half: 196.0 * (0.25f64 / 200.0).sqrt() };
+        assert!((a.half - 6.93).abs() < 0.01);
+        let d = Estimate::diff(a, Estimate { mean: 60.0, half: a.half });
+        assert!((d.mean - 10.0).abs() < 1e-9 && (d.half - 9.80).abs() < 0.01);
         assert_eq!(d.sign(), 1);
-        assert_eq!(Estimate { value: 5.0, half_width: 9.8 }.sign(), 0);
-        assert_eq!(Estimate { value: -12.0, half_width: 9.8 }.sign(), -1);
+        assert_eq!(Estimate { mean: 5.0, half: 9.8 }.sign(), 0);
+        assert_eq!(Estimate { mean: -12.0, half: 9.8 }.sign(), -1);
+        assert_eq!(signed(d), "+10.0 ± 9.8");
+    }
+
+    /// An OCR-only clip cell at `res` (native 64 px), frozen or unlocked, scoring `ocr` on 200 questions.
+    fn ocr_cell(res: Resolution, unlock: bool, ocr: f64) -> CellResult {
+        use crate::eval::{FamilyScore, Scores};
+        let mut r = crate::report::rows::tests::result("x", 0.0, 0.0);
+        let px = match res {
+            Resolution::Native => 64,
+            Resolution::Pixels(p) => p,
+        };
+        r.scores = Scores::new(vec![FamilyScore { family: Family::Ocr, score: ocr, accuracy: ocr, yes_ratio: None, n: 200 }]);
+        let mut s = crate::report::rows::tests::settings();
+        s.resolution = res;
+        s.unlock = Unlock::All(unlock);
+        r.settings = Some(s);
+        r.experts = vec![crate::plan::ExpertGeometry { expert: crate::spec::ExpertKind::Clip, resolution: px, native_resolution: 64, grid: px / 8, tiles: 0, tokens: (px / 8).pow(2) }];
+        r
+    }
+
+    fn verdicts(rows: &[CellResult]) -> Vec<(String, Verdict)> {
+        resolution(rows, &[Axis::Resolution, Axis::Unlock]).into_iter().map(|f| (f.claim, f.verdict)).collect()
+    }
+
+    fn verdict_of(v: &[(String, Verdict)], starts: &str) -> Verdict {
+        v.iter().find(|(c, _)| c.starts_with(starts)).unwrap_or_else(|| panic!("no finding `{starts}` in {v:?}")).1
+    }
+
+    #[test]
+    fn verdicts_follow_the_intervals_in_constructed_cases() {
+        use Resolution::{Native, Pixels};
+        // Clear effects (±~9.8 points on a difference of two 200-question scores): unlocking gains
+        // +2 at native and +40 at 128 px; frozen 128 px loses 20; OCR unlocked rises 52 → 70.
+        let clear = [ocr_cell(Native, false, 50.0), ocr_cell(Native, true, 52.0), ocr_cell(Pixels(128), false, 30.0), ocr_cell(Pixels(128), true, 70.0)];
+        let v = verdicts(&clear);
+        assert_eq!(verdict_of(&v, "Unlocking the encoder helps more"), Verdict::Reproduced);
+        assert_eq!(verdict_of(&v, "A frozen encoder stretched"), Verdict::Reproduced);
+        assert_eq!(verdict_of(&v, "OCR accuracy of the unlocked encoder rises"), Verdict::Reproduced);
+        assert_eq!(verdict_of(&v, "Unlocked at 2x"), Verdict::Reproduced, "128 px = 2x native beats native by 18 points");
+        // Differences of a point or two: within noise.
+        let noise = [ocr_cell(Native, false, 50.0), ocr_cell(Native, true, 51.0), ocr_cell(Pixels(128), false, 49.0), ocr_cell(Pixels(128), true, 52.0)];
+        let v = verdicts(&noise);
+        assert!(v.iter().all(|(_, x)| *x == Verdict::Inconclusive), "{v:?}");
+        // The opposite beyond noise: frozen 128 px is 25 points better, unlocked OCR falls 30.
+        let opposite = [ocr_cell(Native, false, 40.0), ocr_cell(Native, true, 70.0), ocr_cell(Pixels(128), false, 65.0), ocr_cell(Pixels(128), true, 40.0)];
+        let v = verdicts(&opposite);
+        assert_eq!(verdict_of(&v, "A frozen encoder stretched"), Verdict::NotReproduced);
+        assert_eq!(verdict_of(&v, "OCR accuracy of the unlocked encoder rises"), Verdict::NotReproduced);
+        assert_eq!(verdict_of(&v, "Unlocking the encoder helps more"), Verdict::NotReproduced);
     }
 }
