@@ -5,7 +5,7 @@ mod cli;
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, DataAction, ExecArgs};
-use eyrie::report::provenance::RunRecord;
+use eyrie::report::provenance::{device_words, RunRecord};
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{cost, plan, Plan};
@@ -122,7 +122,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
             }
             if p.stages.keys().any(|id| !store.is_done(id)) {
-                let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), workers);
+                let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), device_words(kind, index), workers);
                 eyrie::report::provenance::write(&store, &p.experiment, &record)?;
                 eyrie::report::provenance::store_spec(&store, &p.experiment, &file)?;
             }
@@ -132,6 +132,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     command: std::env::args().collect::<Vec<_>>().join(" "),
                     commit: git_commit(),
                     backend: kind.to_string(),
+                    device: device_words(kind, index),
                     workers,
                     wall_seconds: summary.seconds,
                     stages_computed: summary.computed.len(),
@@ -275,7 +276,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         );
     }
     if read_outcome(store, &spec.name).is_none() {
-        let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), workers);
+        let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), device_words(kind, index), workers);
         eyrie::report::provenance::write(store, &spec.name, &record)?;
         eyrie::report::provenance::store_spec(store, &spec.name, &spec.file)?;
     }
@@ -300,6 +301,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
             command: std::env::args().collect::<Vec<_>>().join(" "),
             commit: git_commit(),
             backend: kind.to_string(),
+            device: device_words(kind, index),
             workers,
             wall_seconds: seconds,
             stages_computed: computed,

@@ -13,6 +13,9 @@ pub struct RunRecord {
     pub commit: String,
     /// Backend and device, e.g. `flex`.
     pub backend: String,
+    /// The device, e.g. `CPU, 2 threads` or `cuda:0`.
+    #[serde(default)]
+    pub device: String,
     /// Stage computations run at once.
     pub workers: usize,
     /// Wall seconds of the run.
@@ -28,23 +31,34 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// The record of a run that has just started (nothing computed yet, marked unfinished).
-    pub fn started(command: String, commit: String, backend: String, workers: usize) -> Self {
-        RunRecord { command, commit, backend, workers, wall_seconds: 0.0, stages_computed: 0, stages_cached: 0, unfinished: true }
+    pub fn started(command: String, commit: String, backend: String, device: String, workers: usize) -> Self {
+        RunRecord { command, commit, backend, device, workers, wall_seconds: 0.0, stages_computed: 0, stages_cached: 0, unfinished: true }
+    }
+
+    fn on(&self) -> String {
+        if self.device.is_empty() {
+            format!("backend `{}`", self.backend)
+        } else {
+            format!("backend `{}` ({})", self.backend, self.device)
+        }
     }
 
     /// One line for a report.
     pub fn markdown(&self) -> String {
         if self.unfinished {
             return format!(
-                "Started by `{}` at commit `{}` on backend `{}` with {} worker(s); that run did not finish (killed or failed), so its wall time is not known. Cells done are listed below; rerunning the command resumes the rest.",
-                self.command, self.commit, self.backend, self.workers
+                "Started by `{}` at commit `{}` on {} with {} worker(s); that run did not finish (killed or failed), so its wall time is not known. Cells done are listed below; rerunning the command resumes the rest.",
+                self.command,
+                self.commit,
+                self.on(),
+                self.workers
             );
         }
         format!(
-            "Produced by `{}` at commit `{}` on backend `{}` with {} worker(s): {} stages computed, {} cached, in {}.",
+            "Produced by `{}` at commit `{}` on {} with {} worker(s): {} stages computed, {} cached, in {}.",
             self.command,
             self.commit,
-            self.backend,
+            self.on(),
             self.workers,
             self.stages_computed,
             self.stages_cached,
@@ -112,4 +126,15 @@ pub fn spec_block(spec: &crate::spec::Spec, store: &Store) -> String {
         ));
     }
     out
+}
+
+/// The device a backend computes on, in words: `CPU, N threads` or `<backend>:<index>`.
+pub fn device_words(backend: crate::spec::BackendKind, index: usize) -> String {
+    use crate::spec::BackendKind;
+    match backend {
+        BackendKind::Flex | BackendKind::Ndarray => {
+            format!("CPU, {} threads", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        }
+        other => format!("{other}:{index}"),
+    }
 }
