@@ -86,6 +86,27 @@ pub enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Time one representative cell's training step and its parts; append to reports/bench/bench.json.
+    Bench {
+        /// Scale preset of the cell: smoke | proxy.
+        #[arg(long, default_value = "proxy")]
+        scale: String,
+        /// Steps timed (after the warm-up); the median is reported.
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Untimed steps first.
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Also time the PyTorch reference (bench/torch_reference.py) on the same shapes, in the same run.
+        #[arg(long)]
+        against_torch: bool,
+        /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
+        #[arg(long)]
+        backend: Option<String>,
+        /// Folder of bench.json.
+        #[arg(long, default_value = "reports/bench")]
+        out: PathBuf,
+    },
     /// Look at the proxy world.
     Data {
         /// What to do with the data.

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod store;
 pub mod train;
 pub mod backend;
+pub mod bench;
 pub mod report;
 pub mod search;
 pub mod stats;

@@ -64,6 +64,19 @@ fn load(file: &Path, scale: &Option<String>) -> Result<(Spec, Plan)> {
     Ok((spec, p))
 }
 
+struct BenchJob {
+    scale: Scale,
+    steps: usize,
+    warmup: usize,
+}
+
+impl BackendJob for BenchJob {
+    type Output = eyrie::bench::BenchResult;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, _backend: String) -> Self::Output {
+        eyrie::bench::bench::<B>(self.scale, self.steps, self.warmup, &device)
+    }
+}
+
 struct RunJob<'a> {
     plan: &'a Plan,
     store: &'a Store,
@@ -245,6 +258,44 @@ fn dispatch(cli: Cli) -> Result<()> {
                 // A partial table is printed, not written over the full one.
                 println!("{table}\n{done}.");
             }
+            Ok(())
+        }
+        Command::Bench { scale, steps, warmup, against_torch, backend, out } => {
+            let (kind, index) = parse_backend(&backend)?;
+            let scale = scale.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")))?;
+            if steps == 0 {
+                return Err(BadArgument("--steps must be at least 1".into()).into());
+            }
+            if against_torch {
+                eyrie::bench::torch::available()?;
+            }
+            eprintln!("timing the bench cell (clip + convnext, channel concat, unlocked) at scale {scale} on {kind}: {warmup} + {steps} steps, then each part");
+            let result = run_on(kind, index, BenchJob { scale, steps, warmup })?;
+            let torch = if against_torch {
+                let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                eprintln!("timing the PyTorch reference on the same shapes ({threads} threads)");
+                let t = eyrie::bench::torch::run(Path::new("bench/torch_reference.py"), &result.shapes, steps, warmup, threads)?;
+                if t.params_total != result.params_total {
+                    eprintln!("warning: the reference has {} parameters, Eyrie's cell {}: they do not compute the same network", t.params_total, result.params_total);
+                }
+                Some(t)
+            } else {
+                None
+            };
+            let run = eyrie::bench::record::BenchRun::new(
+                &result,
+                torch.as_ref(),
+                kind.to_string(),
+                device_words(kind, index),
+                scale.to_string(),
+                std::env::args().collect::<Vec<_>>().join(" "),
+                git_commit(),
+                eyrie::bench::record::today(),
+            );
+            println!("{}", run.table());
+            let path = out.join("bench.json");
+            eyrie::bench::record::append(&path, run).with_context(|| format!("writing {}", path.display()))?;
+            println!("appended to {}", path.display());
             Ok(())
         }
         Command::Data { action: DataAction::Preview { family, resolution, count, seed, out } } => {
