@@ -1,5 +1,6 @@
 //! Multi-head self-attention with one fused QKV projection, through burn's attention op.
 
+use crate::model::dense::linear;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::module::attention;
@@ -47,7 +48,7 @@ impl<B: Backend> SelfAttention<B> {
     pub fn qkv(&self, x: Tensor<B, 3>) -> [Tensor<B, 4>; 3] {
         let [b, n, d] = x.dims();
         let hd = d / self.heads;
-        let qkv = self.qkv.forward(x).reshape([b, n, 3, self.heads, hd]).permute([2, 0, 3, 1, 4]);
+        let qkv = linear(&self.qkv, x).reshape([b, n, 3, self.heads, hd]).permute([2, 0, 3, 1, 4]);
         let q = qkv.clone().slice(0..1).reshape([b, self.heads, n, hd]);
         let k = qkv.clone().slice(1..2).reshape([b, self.heads, n, hd]);
         let v = qkv.slice(2..3).reshape([b, self.heads, n, hd]);
@@ -62,7 +63,7 @@ impl<B: Backend> SelfAttention<B> {
         let [b, h, n, hd] = q.dims();
         let opts = AttentionModuleOptions { is_causal: self.causal, ..Default::default() };
         let o = attention(q, k, v, None, None, opts);
-        self.out.forward(o.swap_dims(1, 2).reshape([b, n, h * hd]))
+        linear(&self.out, o.swap_dims(1, 2).reshape([b, n, h * hd]))
     }
 
     /// Plain self-attention (no position rotation).
@@ -115,11 +116,11 @@ impl<B: Backend> CrossAttention<B> {
         let [b, n, d] = x.dims();
         let m = context.dims()[1];
         let (h, hd) = (self.heads, d / self.heads);
-        let q = self.q.forward(x).reshape([b, n, h, hd]).swap_dims(1, 2);
-        let kv = self.kv.forward(context).reshape([b, m, 2, h, hd]).permute([2, 0, 3, 1, 4]);
+        let q = linear(&self.q, x).reshape([b, n, h, hd]).swap_dims(1, 2);
+        let kv = linear(&self.kv, context).reshape([b, m, 2, h, hd]).permute([2, 0, 3, 1, 4]);
         let k = kv.clone().slice(0..1).reshape([b, h, m, hd]);
         let v = kv.slice(1..2).reshape([b, h, m, hd]);
         let o = attention(q, k, v, None, None, AttentionModuleOptions::default());
-        self.out.forward(o.swap_dims(1, 2).reshape([b, n, d]))
+        linear(&self.out, o.swap_dims(1, 2).reshape([b, n, d]))
     }
 }

@@ -1,5 +1,6 @@
 //! The Llama-style decoder: token embedding, RMSNorm, rotary attention, SwiGLU, tied-free LM head.
 
+use crate::model::dense::linear;
 use super::attention::{SelfAttention, SelfAttentionConfig};
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
@@ -65,7 +66,7 @@ impl<B: Backend> LmBlock<B> {
         let [q, k, v] = self.attn.qkv(self.norm1.forward(x.clone()));
         let x = x + self.attn.attend(rotate(q, cos, sin), rotate(k, cos, sin), v);
         let h = self.norm2.forward(x.clone());
-        x + self.down.forward(silu(self.gate.forward(h.clone())) * self.up.forward(h))
+        x + linear(&self.down, silu(linear(&self.gate, h.clone())) * linear(&self.up, h))
     }
 }
 
@@ -100,7 +101,7 @@ impl<B: Backend> Lm<B> {
         for blk in &self.blocks {
             x = blk.forward(x, &cos, &sin);
         }
-        self.head.forward(self.norm.forward(x))
+        linear(&self.head, self.norm.forward(x))
     }
 
     /// Logits of a token sequence.

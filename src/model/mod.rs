@@ -2,6 +2,7 @@
 
 pub mod attention;
 pub mod bilinear;
+pub mod dense;
 pub mod encoders;
 pub mod fusion;
 #[cfg(test)]

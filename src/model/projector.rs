@@ -1,5 +1,6 @@
 //! The MLP projector into the LM's embedding space: Linear → GELU → Linear.
 
+use crate::model::dense::linear;
 use burn::nn::{Gelu, Linear, LinearConfig};
 use burn::prelude::*;
 
@@ -35,6 +36,6 @@ impl<B: Backend> Projector<B> {
     /// # Shapes
     /// - `x`: `[batch, tokens, input]` → `[batch, tokens, output]`
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.fc2.forward(self.act.forward(self.fc1.forward(x)))
+        linear(&self.fc2, self.act.forward(linear(&self.fc1, x)))
     }
 }

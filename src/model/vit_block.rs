@@ -1,5 +1,6 @@
 //! The pre-norm transformer block of ViT experts: LayerNorm → attention → LayerNorm → GELU MLP.
 
+use crate::model::dense::linear;
 use super::attention::{SelfAttention, SelfAttentionConfig};
 use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
@@ -46,6 +47,6 @@ impl<B: Backend> VitBlock<B> {
     /// - `x`: `[batch, tokens, dim]` → `[batch, tokens, dim]`
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = x.clone() + self.attn.forward(self.norm1.forward(x));
-        x.clone() + self.fc2.forward(self.act.forward(self.fc1.forward(self.norm2.forward(x))))
+        x.clone() + linear(&self.fc2, self.act.forward(linear(&self.fc1, self.norm2.forward(x))))
     }
 }

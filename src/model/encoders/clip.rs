@@ -1,5 +1,6 @@
 //! `clip`: a ViT with learned position embeddings, bicubically interpolated to other input grids.
 
+use crate::model::dense::linear;
 use crate::model::resample::{resample, ResampleMode};
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::module::Param;
@@ -97,7 +98,7 @@ impl<B: Backend> ClipVit<B> {
     pub fn embed(&self, x: Tensor<B, 4>) -> (Tensor<B, 3>, usize, usize) {
         let [_, _, hh, ww] = x.dims();
         let (h, w) = (hh / self.patch, ww / self.patch);
-        let tokens = self.patch_embed.forward(patchify(x, self.patch));
+        let tokens = linear(&self.patch_embed, patchify(x, self.patch));
         (tokens + position_tokens(self.pos.val(), h, w), h, w)
     }
 

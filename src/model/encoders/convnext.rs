@@ -1,5 +1,6 @@
 //! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
 
+use crate::model::dense::linear;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -81,7 +82,7 @@ impl<B: Backend> ConvNextBlock<B> {
     /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let y = self.dw.forward(x.clone()).permute([0, 2, 3, 1]);
-        let y = self.fc2.forward(self.act.forward(self.fc1.forward(self.norm.forward(y))));
+        let y = linear(&self.fc2, self.act.forward(linear(&self.fc1, self.norm.forward(y))));
         x + y.permute([0, 3, 1, 2])
     }
 }

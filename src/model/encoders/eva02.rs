@@ -2,6 +2,7 @@
 //! is SwiGLU, after EVA-02. No learned position table: RoPE positions are scaled to the native grid,
 //! so any input grid works.
 
+use crate::model::dense::linear;
 use super::clip::patchify;
 use crate::model::attention::{SelfAttention, SelfAttentionConfig};
 use crate::model::rope::Rope2d;
@@ -74,7 +75,7 @@ impl<B: Backend> Eva02Block<B> {
         let [q, k, v] = self.attn.qkv(self.norm1.forward(x.clone()));
         let x = x + self.attn.attend(rope.rotate(q), rope.rotate(k), v);
         let h = self.norm2.forward(x.clone());
-        x + self.down.forward(silu(self.gate.forward(h.clone())) * self.up.forward(h))
+        x + linear(&self.down, silu(linear(&self.gate, h.clone())) * linear(&self.up, h))
     }
 }
 
@@ -97,7 +98,7 @@ impl<B: Backend> Eva02Vit<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, _, hh, ww] = x.dims();
         let (h, w) = (hh / self.patch, ww / self.patch);
-        let mut t = self.patch_embed.forward(patchify(x, self.patch));
+        let mut t = linear(&self.patch_embed, patchify(x, self.patch));
         let d = t.dims()[2];
         let rope = Rope2d::new(h, w, self.native_grid, d / self.heads, &t.device());
         for blk in &self.blocks {

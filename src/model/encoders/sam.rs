@@ -1,6 +1,7 @@
 //! `sam`: a ViT whose blocks attend within local windows, with a few global blocks, and a conv neck
 //! (1×1 conv, LayerNorm, 3×3 conv, LayerNorm), after SAM's image encoder.
 
+use crate::model::dense::linear;
 use super::clip::{patchify, position_tokens};
 use super::convnext::channel_norm;
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
@@ -111,7 +112,7 @@ impl<B: Backend> SamVit<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, _, hh, ww] = x.dims();
         let (h, w) = (hh / self.patch, ww / self.patch);
-        let mut t = self.patch_embed.forward(patchify(x, self.patch));
+        let mut t = linear(&self.patch_embed, patchify(x, self.patch));
         let d = t.dims()[2];
         t = t + position_tokens(self.pos.val(), h, w);
         for (blk, &global) in self.blocks.iter().zip(&self.global) {

@@ -2,6 +2,7 @@
 //! query token samples every expert map (level) at a few learned offsets around its reference
 //! point, per head, and mixes the samples with softmax weights over levels and points.
 
+use crate::model::dense::linear;
 use super::to_tokens;
 use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::model::projector::{Projector, ProjectorConfig};
@@ -74,7 +75,7 @@ impl<B: Backend> Deformable<B> {
         let [b, n, _] = q.dims();
         let (h, p, levels) = (self.heads, self.points, level_sides.len());
         let device = q.device();
-        let offsets = self.offsets.forward(q).reshape([b, n, h, levels, p, 2]);
+        let offsets = linear(&self.offsets, q).reshape([b, n, h, levels, p, 2]);
         let refs: Vec<Tensor<B, 6>> = level_sides
             .iter()
             .map(|&(mh, mw)| reference_points::<B>(self.grid, self.grid, mh, mw, &device).reshape([1, n, 1, 1, 1, 2]))
@@ -94,7 +95,7 @@ impl<B: Backend> Deformable<B> {
         let q = self.norm.forward(x.clone());
         let sides: Vec<(usize, usize)> = maps.iter().map(|m| (m.dims()[2], m.dims()[3])).collect();
         let points = self.sampling_points(q.clone(), &sides);
-        let weights = softmax(self.weights.forward(q).reshape([b, n, h, levels * p]), 3).reshape([b, n, h, levels, p]);
+        let weights = softmax(linear(&self.weights, q).reshape([b, n, h, levels * p]), 3).reshape([b, n, h, levels, p]);
         let mut acc: Option<Tensor<B, 4>> = None;
         for (l, (map, proj)) in maps.into_iter().zip(&self.values).enumerate() {
             let [_, ch, mh, mw] = map.dims();
@@ -126,6 +127,6 @@ impl<B: Backend> Deformable<B> {
     /// - `query`: `[batch, c, h_q, w_q]`, `maps[l]`: `[batch, c_l, h_l, w_l]` → `[batch, grid², lm_dim]`
     pub fn forward(&self, query: Tensor<B, 4>, maps: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
         let (x, out) = self.sample(query, maps);
-        self.projector.forward(x + self.output.forward(out))
+        self.projector.forward(x + linear(&self.output, out))
     }
 }

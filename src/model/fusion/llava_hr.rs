@@ -6,6 +6,7 @@
 //! Simplification: the high-resolution expert runs once and every adapter reads its final map
 //! (LLaVA-HR interleaves the two networks stage by stage).
 
+use crate::model::dense::linear;
 use super::to_tokens;
 use crate::model::encoders::clip::ClipVit;
 use crate::model::projector::{Projector, ProjectorConfig};
@@ -79,7 +80,7 @@ impl<B: Backend> MrAdapter<B> {
         let s = self.hr_out.forward(self.act.forward(self.hr_in.forward(s)));
         let f = f.clone() + self.vit_out.forward(self.act.forward(self.dw.forward(f)));
         let pooled = Tensor::cat(vec![f.clone(), s.clone()], 1).mean_dim(3).mean_dim(2).reshape([b, 2 * c]);
-        let g = self.gate_out.forward(self.act.forward(self.gate_in.forward(pooled))).tanh().reshape([b, 1, 1, 1]);
+        let g = linear(&self.gate_out, self.act.forward(linear(&self.gate_in, pooled))).tanh().reshape([b, 1, 1, 1]);
         f + s * g
     }
 }
@@ -127,6 +128,6 @@ impl<B: Backend> LlavaHr<B> {
     pub fn forward(&self, vit: &ClipVit<B>, x: Tensor<B, 4>, high_res: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
         let s = Self::join_high_res(high_res);
         let f = self.adapted_vit(vit, x, &s);
-        self.vit_projector.forward(to_tokens(f, self.grid)) + self.high_res_out.forward(to_tokens(s, self.grid))
+        self.vit_projector.forward(to_tokens(f, self.grid)) + linear(&self.high_res_out, to_tokens(s, self.grid))
     }
 }

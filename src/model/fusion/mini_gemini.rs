@@ -1,6 +1,7 @@
 //! Mini-Gemini patch-info mining: each low-resolution query token attends to the k×k window of
 //! every high-resolution map that lies under it; the result is added to the query and projected.
 
+use crate::model::dense::linear;
 use super::to_tokens;
 use crate::model::projector::{Projector, ProjectorConfig};
 use crate::model::resample::{resample, ResampleMode};
@@ -72,7 +73,7 @@ impl<B: Backend> MiningLevel<B> {
             .permute([0, 2, 4, 3, 5, 1])
             .reshape([b, grid * grid, k * k, ch]);
         let x = self.norm.forward(windows);
-        (self.key.forward(x.clone()), self.value.forward(x))
+        (linear(&self.key, x.clone()), linear(&self.value, x))
     }
 }
 
@@ -92,7 +93,7 @@ impl<B: Backend> MiniGemini<B> {
     pub fn forward(&self, query: Tensor<B, 4>, high_res: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
         let x = to_tokens(query, self.grid);
         let [b, n, c] = x.dims();
-        let q = self.query.forward(self.query_norm.forward(x.clone())).reshape([b, n, 1, c]);
+        let q = linear(&self.query, self.query_norm.forward(x.clone())).reshape([b, n, 1, c]);
         let (keys, values): (Vec<_>, Vec<_>) = self.levels.iter().zip(high_res).map(|(l, m)| l.forward(m, self.grid)).unzip();
         let (k, v) = (Tensor::cat(keys, 2), Tensor::cat(values, 2));
         let s = k.dims()[2];
