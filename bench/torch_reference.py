@@ -259,6 +259,11 @@ def main():
 
     step_ms = timed(warmup, steps, step)
     parts = []
+
+    def whole():
+        masked_cross_entropy(model(images, ids), targets, mask).backward()
+
+    parts.append({"part": "whole model forward + loss + backward (no optimiser)", "ms": timed(1, steps, whole)})
     for (kind, *_), e, x in zip(s["experts"], model.experts, images):
         parts.append({"part": f"{kind} forward + backward", "ms": timed(1, steps, lambda: e(x).mean().backward())})
     with torch.no_grad():

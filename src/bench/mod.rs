@@ -159,6 +159,15 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, devi
         }),
     });
     let imgs: Vec<Tensor<B, 4>> = sides.iter().map(|&s| images(&pool, &idx, s, device)).collect();
+    let (ids, targets, mask) = tokens::<B>(&pool, &idx, TextTask::Answer, device);
+    parts.push(PartTime {
+        part: "whole model forward + loss + backward (no optimiser)".into(),
+        ms: time_ms(1, steps, || {
+            let loss = crate::model::loss::masked_cross_entropy(m.forward(imgs.clone(), ids.clone()), targets.clone(), mask.clone());
+            let _ = loss.backward();
+            sync();
+        }),
+    });
     for ((e, (ec, _)), x) in m.experts.iter().zip(&model.experts).zip(&imgs) {
         parts.push(PartTime {
             part: format!("{} forward + backward", ec.kind.as_str()),
@@ -179,7 +188,6 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, devi
             }),
         });
     }
-    let (ids, _, _) = tokens::<B>(&pool, &idx, TextTask::Answer, device);
     let [b, t] = ids.dims();
     let visual_tokens = cfg.visual_tokens();
     let embeds = Tensor::<B, 3>::random([b, visual_tokens + t, cfg.lm.dim], Distribution::Normal(0.0, 1.0), device);
@@ -221,7 +229,7 @@ mod tests {
         assert_eq!(r.steps, 3);
         assert!(r.step_ms > 0.0 && r.samples_per_second() > 0.0);
         let names: Vec<&str> = r.parts.iter().map(|p| p.part.as_str()).collect();
-        assert_eq!(names.len(), 5, "{names:?}");
+        assert_eq!(names.len(), 6, "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("clip")) && names.iter().any(|n| n.starts_with("convnext")), "{names:?}");
         assert!(r.parts.iter().all(|p| p.ms > 0.0));
         assert!(r.params_trainable <= r.params_total && r.params_trainable > 0);

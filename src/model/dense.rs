@@ -4,6 +4,7 @@
 //! `[32, 16, 16, 48]` takes 120 ms forward + backward, against 41 ms on the same numbers viewed as
 //! `[8192, 48]`. Same parameters, same record layout: only the call changes.
 
+use burn::nn::conv::Conv2d;
 use burn::nn::Linear;
 use burn::prelude::*;
 
@@ -23,6 +24,26 @@ pub fn linear<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) ->
     y.reshape(out)
 }
 
+/// A convolution whose stride equals its kernel and that has no padding (a patchifying stem or a
+/// 2×2 downsample), computed as non-overlapping patches times the kernel viewed as a matrix: one
+/// 2-D matmul instead of a general convolution (8×8/8 stem on `[32, 3, 128, 128]`: 62 ms forward +
+/// backward as a convolution). Same parameters and records as `conv`.
+///
+/// # Shapes
+/// - `x`: `[batch, in, h, w]` → `[batch, out, h / k, w / k]`
+pub fn patch_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [out, inp, k, _] = conv.weight.dims();
+    let [b, c, h, w] = x.dims();
+    assert_eq!(c, inp, "patch_conv: {c} input channels for a {inp}-channel kernel");
+    let (hp, wp) = (h / k, w / k);
+    let patches = x.reshape([b, c, hp, k, wp, k]).permute([0, 2, 4, 1, 3, 5]).reshape([b * hp * wp, c * k * k]);
+    let mut y = patches.matmul(conv.weight.val().reshape([out, inp * k * k]).transpose());
+    if let Some(bias) = &conv.bias {
+        y = y + bias.val().reshape([1, out]);
+    }
+    y.reshape([b, hp, wp, out]).permute([0, 3, 1, 2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +60,19 @@ mod tests {
         assert_eq!(a.dims(), [2, 3, 4, 5]);
         let diff = (a - layer.forward(x)).abs().max().into_scalar();
         assert!(diff < 1e-5, "max difference {diff}");
+    }
+
+    #[test]
+    fn patch_conv_equals_the_strided_convolution() {
+        use burn::nn::conv::Conv2dConfig;
+        let dev = Default::default();
+        for k in [2usize, 8] {
+            let conv = Conv2dConfig::new([3, 5], [k, k]).with_stride([k, k]).init::<Flex>(&dev);
+            let x = Tensor::<Flex, 4>::random([2, 3, 4 * k, 2 * k], Distribution::Normal(0.0, 1.0), &dev);
+            let a = patch_conv(&conv, x.clone());
+            assert_eq!(a.dims(), [2, 5, 4, 2]);
+            let diff = (a - conv.forward(x)).abs().max().into_scalar();
+            assert!(diff < 1e-4, "k {k}: max difference {diff}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
 
-use crate::model::dense::linear;
+use crate::model::dense::{linear, patch_conv};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -109,10 +109,10 @@ impl<B: Backend> ConvNext<B> {
     /// # Shapes
     /// - `x`: `[batch, 3, res, res]` → `[batch, dim, res / 16, res / 16]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut x = channel_norm(&self.stem_norm, self.stem.forward(x));
+        let mut x = channel_norm(&self.stem_norm, patch_conv(&self.stem, x));
         for stage in &self.stages {
             if let (Some(n), Some(d)) = (&stage.down_norm, &stage.down) {
-                x = d.forward(channel_norm(n, x));
+                x = patch_conv(d, channel_norm(n, x));
             }
             for blk in &stage.blocks {
                 x = blk.forward(x);
