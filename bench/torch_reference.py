@@ -5,9 +5,9 @@ Plain PyTorch, no other dependency. The same network as Eyrie's proxy cell (clip
 channel concat with an MLP projector, a Llama-style LM with RoPE, RMSNorm and SwiGLU), the same
 shapes, the same loss (masked cross-entropy over the answer tokens), the same optimiser (AdamW,
 weight decay 0.01, per-parameter gradient-norm clipping at 1.0, the experts in their own group at
-lr x vision-lr-scale). Eager mode, float32, on the CPU with the given threads.
+lr x vision-lr-scale). Eager mode, float32, on the CPU with the given threads or on a CUDA GPU.
 
-Reads {"shapes": ..., "steps": N, "warmup": W, "threads": T} on stdin (Eyrie's BenchShapes) and
+Reads {"shapes": ..., "steps": N, "warmup": W, "threads": T, "device": "cpu"|"cuda"} on stdin (Eyrie's BenchShapes) and
 prints one JSON line: {"step_ms", "params_total", "parts": [{"part", "ms"}], "runtime"}.
 The batch is random tensors of the right shapes, made before timing: unlike Eyrie's step, the
 reference's step does not build its batch from the world's scenes.
@@ -130,10 +130,10 @@ class ChannelConcat(nn.Module):
 class Rope:
     """Rotate-half RoPE with Eyrie's frequencies: 1 / 10000^((i mod d/2) * 2 / d)."""
 
-    def __init__(self, n, dim):
+    def __init__(self, n, dim, device):
         half = dim // 2
-        f = torch.tensor([1.0 / 10000 ** ((i % half) * 2 / dim) for i in range(dim)])
-        ang = torch.arange(n, dtype=torch.float32)[:, None] * f[None, :]
+        f = torch.tensor([1.0 / 10000 ** ((i % half) * 2 / dim) for i in range(dim)], device=device)
+        ang = torch.arange(n, dtype=torch.float32, device=device)[:, None] * f[None, :]
         self.cos, self.sin = ang.cos()[None, None], ang.sin()[None, None]
 
     def __call__(self, x):
@@ -175,7 +175,7 @@ class Lm(nn.Module):
         self.norm, self.head = RmsNorm(dim), nn.Linear(dim, vocab, bias=False)
 
     def forward_embeds(self, x):
-        rope = Rope(x.shape[1], x.shape[2] // self.heads)
+        rope = Rope(x.shape[1], x.shape[2] // self.heads, x.device)
         for blk in self.blocks:
             x = blk(x, rope)
         return self.head(self.norm(x))
@@ -217,29 +217,39 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
+SYNC = lambda: None
+
+
 def timed(warmup, reps, f):
     for _ in range(warmup):
         f()
+    SYNC()
     out = []
     for _ in range(reps):
         t = time.perf_counter()
         f()
+        SYNC()
         out.append((time.perf_counter() - t) * 1000)
     return median(out)
 
 
 def main():
+    global SYNC
     req = json.loads(sys.stdin.read())
     s, steps, warmup = req["shapes"], req["steps"], req["warmup"]
-    torch.set_num_threads(req["threads"])
+    dev = torch.device(req.get("device", "cpu"))
+    if dev.type == "cuda":
+        SYNC = torch.cuda.synchronize
+    else:
+        torch.set_num_threads(req["threads"])
     torch.manual_seed(0)
-    model = Mllm(s)
+    model = Mllm(s).to(dev)
     b, t = s["batch"], s["text_len"]
     vocab = s["lm"][3]
-    images = [torch.rand(b, 3, e[4], e[4]) for e in s["experts"]]
-    ids = torch.randint(0, vocab, (b, t))
-    targets = torch.randint(0, vocab, (b, t))
-    mask = (torch.rand(b, t) < 0.3).float()
+    images = [torch.rand(b, 3, e[4], e[4], device=dev) for e in s["experts"]]
+    ids = torch.randint(0, vocab, (b, t), device=dev)
+    targets = torch.randint(0, vocab, (b, t), device=dev)
+    mask = (torch.rand(b, t, device=dev) < 0.3).float()
     lr, vision_scale = s["lr"]
     expert_params = list(model.experts.parameters())
     ids_of_experts = {id(p) for p in expert_params}
@@ -274,14 +284,14 @@ def main():
         model.fusion(leaves).mean().backward()
 
     parts.append({"part": f"fusion {s['fusion']} + projector, forward + backward", "ms": timed(1, steps, fusion)})
-    embeds = torch.randn(b, s["visual_tokens"] + t, s["lm"][0])
+    embeds = torch.randn(b, s["visual_tokens"] + t, s["lm"][0], device=dev)
 
     def lm():
         model.lm.forward_embeds(embeds.clone().requires_grad_(True)).mean().backward()
 
     parts.append({"part": "LM forward + backward", "ms": timed(1, steps, lm)})
     total = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"step_ms": step_ms, "params_total": total, "parts": parts, "runtime": f"torch {torch.__version__}, {torch.get_num_threads()} threads"}))
+    print(json.dumps({"step_ms": step_ms, "params_total": total, "parts": parts, "runtime": f"torch {torch.__version__} on {torch.cuda.get_device_name() if dev.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'}"}))
 
 
 if __name__ == "__main__":

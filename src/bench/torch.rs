@@ -29,9 +29,10 @@ pub fn available() -> Result<(), TorchError> {
 }
 
 /// Runs `script` with the shapes on stdin; it prints one JSON [`TorchResult`].
-pub fn run(script: &Path, shapes: &BenchShapes, steps: usize, warmup: usize, threads: usize) -> Result<TorchResult, TorchError> {
+/// `device` is `cpu` or `cuda` (the reference then times with `torch.cuda.synchronize`).
+pub fn run(script: &Path, shapes: &BenchShapes, steps: usize, warmup: usize, threads: usize, device: &str) -> Result<TorchResult, TorchError> {
     available()?;
-    let input = serde_json::json!({ "shapes": shapes, "steps": steps, "warmup": warmup, "threads": threads });
+    let input = serde_json::json!({ "shapes": shapes, "steps": steps, "warmup": warmup, "threads": threads, "device": device });
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())

@@ -108,6 +108,8 @@ named_enum! {
         Smoke => "smoke",
         /// Minutes per cell on a CPU; enough signal to see the paper's effects.
         Proxy => "proxy",
+        /// Wider models, bigger batches and more steps: enough work per step to use a GPU.
+        Gpu => "gpu",
     }
 }
 
@@ -157,9 +159,9 @@ impl ExpertKind {
         let low = self == ExpertKind::Clip;
         match (low, scale) {
             (true, Scale::Smoke) => 32,
-            (true, Scale::Proxy) => 64,
+            (true, Scale::Proxy | Scale::Gpu) => 64,
             (false, Scale::Smoke) => 64,
-            (false, Scale::Proxy) => 128,
+            (false, Scale::Proxy | Scale::Gpu) => 128,
         }
     }
 

@@ -38,6 +38,7 @@ impl ScalePreset {
         match scale {
             Scale::Smoke => Self::smoke(),
             Scale::Proxy => Self::proxy(),
+            Scale::Gpu => Self::gpu(),
         }
     }
 
@@ -74,6 +75,25 @@ impl ScalePreset {
             batch_size: 32,
             eval_per_family: 200,
             train_pool: 4096,
+        }
+    }
+
+    /// The proxy's world and resolutions with 4× wider, 2× deeper models, 4× the batch and 2–3× the
+    /// steps: enough work per step for a GPU (on 2 CPU cores a cell would take hours).
+    pub fn gpu() -> Self {
+        Self {
+            vision_dim: 256,
+            vision_depth: 4,
+            lm_dim: 256,
+            lm_depth: 4,
+            heads: 8,
+            expert_steps: 600,
+            lm_steps: 900,
+            align_steps: 300,
+            sft_steps: 1500,
+            batch_size: 128,
+            eval_per_family: 500,
+            train_pool: 16384,
         }
     }
 }
