@@ -49,6 +49,41 @@ fn interval_note(cells: &[CellEstimates]) -> &'static str {
     }
 }
 
+/// The part of `labels` every one shares up to a `/` (e.g. `clip+convnext/channel-concat/`), and
+/// the labels without it; labels equal to the prefix's remainder become `(base)`. `blind` neither
+/// counts nor changes.
+pub fn strip_common_prefix(labels: &[String]) -> (String, Vec<String>) {
+    let seen: Vec<&String> = labels.iter().filter(|l| *l != "blind").collect();
+    let mut prefix = match seen.first() {
+        Some(f) => f.to_string(),
+        None => return (String::new(), labels.to_vec()),
+    };
+    for l in &seen[1..] {
+        while !l.starts_with(&prefix) {
+            prefix.pop();
+        }
+    }
+    // Only whole path components, and only when something is left of every label or the set is one cell.
+    let cut = prefix.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let prefix = prefix[..cut].to_string();
+    if prefix.is_empty() || seen.len() < 2 {
+        return (String::new(), labels.to_vec());
+    }
+    let out = labels
+        .iter()
+        .map(|l| if l == "blind" { l.clone() } else { l.strip_prefix(&prefix).map(|r| if r.is_empty() { "(base)".into() } else { r.to_string() }).unwrap_or_else(|| l.clone()) })
+        .collect();
+    (prefix, out)
+}
+
+fn with_prefix_note(note: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        note.to_string()
+    } else {
+        format!("cells: {prefix}…; {note}")
+    }
+}
+
 /// Bars: one group per cell (blind included), one bar per family plus the average.
 pub fn bars(cells: &[CellEstimates]) -> GroupedBars {
     let fams = estimates::families(cells);
@@ -57,22 +92,21 @@ pub fn bars(cells: &[CellEstimates]) -> GroupedBars {
     if with_average {
         series.push("average".into());
     }
+    let (prefix, labels) = strip_common_prefix(&cells.iter().map(|c| c.label.clone()).collect::<Vec<_>>());
     let groups = cells
         .iter()
-        .map(|c| {
+        .zip(labels)
+        .map(|(c, label)| {
             let mut values: Vec<Option<Estimate>> = fams.iter().map(|f| c.family(*f)).collect();
             if with_average {
                 values.push(Some(c.average));
             }
-            BarGroup {
-                label: c.label.clone(),
-                values,
-            }
+            BarGroup { label, values }
         })
         .collect();
     GroupedBars {
         title: "Scores per cell".into(),
-        note: interval_note(cells).into(),
+        note: with_prefix_note(interval_note(cells), &prefix),
         value_desc: "score (%; POPE: F1)".into(),
         series,
         groups,
@@ -92,14 +126,8 @@ pub fn score_vs_cost(cells: &[CellEstimates]) -> ScoreVsCost {
             c.train_seconds
         })
     };
-    let points: Vec<CostPoint> = seen
-        .iter()
-        .map(|c| CostPoint {
-            label: c.label.clone(),
-            cost: cost(c),
-            score: c.average,
-        })
-        .collect();
+    let (_, labels) = strip_common_prefix(&seen.iter().map(|c| c.label.clone()).collect::<Vec<_>>());
+    let points: Vec<CostPoint> = seen.iter().zip(labels).map(|(c, label)| CostPoint { label, cost: cost(c), score: c.average }).collect();
     let (lo, hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
         (lo.min(p.cost), hi.max(p.cost))
     });
@@ -266,6 +294,10 @@ pub fn loss_curves(results: &[CellResult], store: &Store, stage: &str) -> Curves
             });
         }
     }
+    let (_, names) = strip_common_prefix(&curves.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+    for (c, n) in curves.iter_mut().zip(names) {
+        c.name = n;
+    }
     Curves { title: format!("Training loss of the {stage} stage, first seed of each cell (moving average of 5 logs)"), x_desc: "step".into(), y_desc: "loss (nats per answer token)".into(), curves }
 }
 
@@ -390,6 +422,19 @@ pub fn markdown(links: &[FigureLink], formats: &[PlotFormat]) -> String {
 mod tests {
     use super::*;
     use crate::report::estimates::tests::result;
+
+    #[test]
+    fn common_prefixes_are_cut_at_whole_components() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (p, out) = strip_common_prefix(&l(&["clip+convnext/channel-concat/frozen", "clip+convnext/channel-concat/unlocked", "blind"]));
+        assert_eq!(p, "clip+convnext/channel-concat/");
+        assert_eq!(out, l(&["frozen", "unlocked", "blind"]));
+        let (p, out) = strip_common_prefix(&l(&["clip/channel-concat/frozen", "clip/channel-concat/frozen/96px"]));
+        assert_eq!((p.as_str(), out), ("clip/channel-concat/", l(&["frozen", "frozen/96px"])));
+        // "clip+c…" shares "clip" but not a whole component with "clip/…".
+        let (p, out) = strip_common_prefix(&l(&["clip/x", "clip+convnext/x"]));
+        assert_eq!((p.as_str(), out.len()), ("", 2));
+    }
 
     #[test]
     fn smoothing_averages_the_last_window_values() {

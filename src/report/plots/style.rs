@@ -12,7 +12,8 @@ pub const AXIS: u32 = 17;
 /// Tick and legend label size in pixels.
 pub const LABEL: u32 = 14;
 
-/// Okabe–Ito colours (readable by colour-blind readers), then greys.
+/// Okabe–Ito colours (readable by colour-blind readers), grey, black and brown; their yellow, faint
+/// on white, last.
 pub const PALETTE: [RGBColor; 10] = [
     RGBColor(0, 114, 178),
     RGBColor(230, 159, 0),
@@ -20,10 +21,10 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(213, 94, 0),
     RGBColor(204, 121, 167),
     RGBColor(86, 180, 233),
-    RGBColor(240, 228, 66),
-    RGBColor(0, 0, 0),
     RGBColor(120, 120, 120),
+    RGBColor(0, 0, 0),
     RGBColor(170, 120, 60),
+    RGBColor(240, 228, 66),
 ];
 
 /// The `i`th series colour (cycles).
