@@ -1,6 +1,6 @@
 //! Curves over a numeric x (training loss against step), one line per series, optional log y.
 
-use super::style::{self, colour, FONT};
+use super::style::{self, colour};
 use super::{err, Figure};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -84,19 +84,7 @@ impl Figure for Curves {
             .y_label_area_size(70)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(style::GRID)
-            .x_desc(self.x_desc.clone())
-            .y_desc(self.y_desc.clone())
-            .y_label_formatter(&|v| style::tick(*v))
-            .x_label_formatter(&|v| style::tick(*v))
-            .x_label_style((FONT, style::LABEL))
-            .y_label_style((FONT, style::LABEL))
-            .axis_desc_style((FONT, style::AXIS))
-            .draw()
-            .map_err(err)?;
+        style::numeric_mesh(&mut chart, &self.x_desc, &self.y_desc)?;
         for (i, c) in self.curves.iter().enumerate() {
             let pts: Vec<(f64, f64)> = c
                 .points

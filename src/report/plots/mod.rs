@@ -86,40 +86,27 @@ pub fn save<F: Figure>(
         match format {
             PlotFormat::Png => {
                 let mut buf = vec![0u8; size.0 as usize * size.1 as usize * 3];
-                {
-                    let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
-                    root.fill(&WHITE)
-                        .map_err(|e| PlotError::Draw(shown.clone(), e.to_string()))?;
-                    figure
-                        .draw(&root)
-                        .map_err(|e| PlotError::Draw(shown.clone(), e))?;
-                    root.present()
-                        .map_err(|e| PlotError::Draw(shown.clone(), e.to_string()))?;
-                }
-                let img = image::RgbImage::from_raw(size.0, size.1, buf)
-                    .expect("buffer holds w*h*3 bytes");
-                img.save(&path)
-                    .map_err(|e| PlotError::Write(shown.clone(), e.to_string()))?;
+                paint(figure, BitMapBackend::with_buffer(&mut buf, size).into_drawing_area(), &shown)?;
+                let img = image::RgbImage::from_raw(size.0, size.1, buf).expect("buffer holds w*h*3 bytes");
+                img.save(&path).map_err(|e| PlotError::Write(shown.clone(), e.to_string()))?;
             }
             PlotFormat::Svg => {
                 let mut svg = String::new();
-                {
-                    let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-                    root.fill(&WHITE)
-                        .map_err(|e| PlotError::Draw(shown.clone(), e.to_string()))?;
-                    figure
-                        .draw(&root)
-                        .map_err(|e| PlotError::Draw(shown.clone(), e))?;
-                    root.present()
-                        .map_err(|e| PlotError::Draw(shown.clone(), e.to_string()))?;
-                }
-                std::fs::write(&path, svg)
-                    .map_err(|e| PlotError::Write(shown.clone(), e.to_string()))?;
+                paint(figure, SVGBackend::with_string(&mut svg, size).into_drawing_area(), &shown)?;
+                std::fs::write(&path, svg).map_err(|e| PlotError::Write(shown.clone(), e.to_string()))?;
             }
         }
         written.push(path);
     }
     Ok(written)
+}
+
+/// Fills `root` white, draws `figure` on it and flushes it.
+fn paint<F: Figure, DB: DrawingBackend>(figure: &F, root: DrawingArea<DB, Shift>, shown: &str) -> Result<(), PlotError> {
+    let fail = |e: String| PlotError::Draw(shown.to_string(), e);
+    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    figure.draw(&root).map_err(fail)?;
+    root.present().map_err(|e| fail(e.to_string()))
 }
 
 /// Turns any plotters error into the message `save` reports.

@@ -1,7 +1,7 @@
 //! Score against cost, one numbered point per cell (the legend names the numbers, so long labels
 //! never overlap the data), the Pareto front (cheapest for its score) joined by a dashed line.
 
-use super::style::{self, colour, FONT};
+use super::style::{self, colour};
 use super::{err, Estimate, Figure};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -192,52 +192,19 @@ impl Figure for ScoreVsCost {
             .map(|p| p.cost)
             .fold(f64::NEG_INFINITY, f64::max);
         let (y0, y1) = self.y_range();
+        let builder = || {
+            let mut b = ChartBuilder::on(&body);
+            b.margin_right(40).margin_top(16).margin_bottom(8).x_label_area_size(48).y_label_area_size(70);
+            b
+        };
         if self.log_x {
-            let mut chart = ChartBuilder::on(&body)
-                .margin_right(40)
-                .margin_top(16)
-                .margin_bottom(8)
-                .x_label_area_size(48)
-                .y_label_area_size(70)
-                .build_cartesian_2d((c0 / 1.3..c1 * 1.6).log_scale(), y0..y1)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .bold_line_style(style::GRID)
-                .x_desc(format!("{} (log scale)", self.x_desc))
-                .y_desc(self.y_desc.clone())
-                .x_label_formatter(&|v| style::tick(*v))
-                .y_label_formatter(&|v| style::tick(*v))
-                .x_label_style((FONT, style::LABEL))
-                .y_label_style((FONT, style::LABEL))
-                .axis_desc_style((FONT, style::AXIS))
-                .draw()
-                .map_err(err)?;
+            let mut chart = builder().build_cartesian_2d((c0 / 1.3..c1 * 1.6).log_scale(), y0..y1).map_err(err)?;
+            style::numeric_mesh(&mut chart, &format!("{} (log scale)", self.x_desc), &self.y_desc)?;
             self.draw_on(&mut chart, 0.03)
         } else {
             let pad = ((c1 - c0) * 0.08).max(c1.abs() * 0.05).max(1.0);
-            let mut chart = ChartBuilder::on(&body)
-                .margin_right(40)
-                .margin_top(16)
-                .margin_bottom(8)
-                .x_label_area_size(48)
-                .y_label_area_size(70)
-                .build_cartesian_2d((c0 - pad).max(0.0)..c1 + pad, y0..y1)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
-                .bold_line_style(style::GRID)
-                .x_desc(self.x_desc.clone())
-                .y_desc(self.y_desc.clone())
-                .x_label_formatter(&|v| style::tick(*v))
-                .y_label_formatter(&|v| style::tick(*v))
-                .x_label_style((FONT, style::LABEL))
-                .y_label_style((FONT, style::LABEL))
-                .axis_desc_style((FONT, style::AXIS))
-                .draw()
-                .map_err(err)?;
+            let mut chart = builder().build_cartesian_2d((c0 - pad).max(0.0)..c1 + pad, y0..y1).map_err(err)?;
+            style::numeric_mesh(&mut chart, &self.x_desc, &self.y_desc)?;
             self.draw_on(&mut chart, ((c1 - c0) + 2.0 * pad) * 0.02)
         }
     }

@@ -194,3 +194,31 @@ pub fn header<DB: plotters::prelude::DrawingBackend>(
 pub fn header_height(note: &str) -> u32 {
     TITLE + 16 + if note.is_empty() { 0 } else { LABEL + 8 }
 }
+
+/// The numeric axes every plot with two numeric axes shares: major grid lines only, ticks as
+/// [`tick`], the embedded font.
+pub fn numeric_mesh<DB, X, Y>(
+    chart: &mut plotters::prelude::ChartContext<'_, DB, plotters::prelude::Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<(), String>
+where
+    DB: plotters::prelude::DrawingBackend,
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    use plotters::style::TRANSPARENT;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .x_label_style((FONT, LABEL))
+        .y_label_style((FONT, LABEL))
+        .axis_desc_style((FONT, AXIS))
+        .draw()
+        .map_err(super::err)
+}
