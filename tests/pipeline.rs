@@ -40,6 +40,24 @@ fn second_run_of_a_finished_experiment_trains_nothing() {
     }
 }
 
+#[test]
+fn committed_results_without_checkpoints_are_recomputed_and_rewritten() {
+    // A fresh clone has results/<experiment>/ (committed) but no results/artifacts/.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = parse(Path::new("smoke.toml"), SMOKE).unwrap();
+    let p = plan(&spec, Scale::Smoke);
+    let store = Store::new(dir.path());
+    let first = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    std::fs::remove_dir_all(dir.path().join("artifacts")).unwrap();
+    let path = store.cell_dir("smoke", &p.cells[0].id).join("result.json");
+    let mut stale: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    stale["train_seconds"] = serde_json::json!(-1.0);
+    std::fs::write(&path, stale.to_string()).unwrap();
+    let again = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    assert_eq!(again.computed.len(), p.stages.len(), "every stage recomputed");
+    assert!(again.results[0].train_seconds > 0.0, "the stale result was rewritten");
+    assert_eq!(again.results.len(), first.results.len());
+}
 
 fn slow_spec(dir: &Path) -> PathBuf {
     // Long enough SFT stages that a kill lands mid-stage.

@@ -85,7 +85,9 @@ pub fn run_plan<B: AutodiffBackend>(plan: &Plan, store: &Store, device: &B::Devi
     let order = stage_order(plan);
     let shared = Mutex::new(Shared::default());
     for cell in &plan.cells {
-        if store.read_result(&plan.experiment, &cell.id).is_some() {
+        // A stored result counts only with its stages: result records are committed without the
+        // checkpoints, and a fresh clone's run must recompute them and rewrite the results.
+        if store.read_result(&plan.experiment, &cell.id).is_some() && cell.stages.iter().all(|s| store.is_done(s)) {
             shared.lock().unwrap().finished_cells.insert(cell.id.clone());
             ui.cell_done(&cell.label);
         }
