@@ -106,19 +106,10 @@ fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
     Ok((kind, index))
 }
 
-/// The commit of the working tree (`-dirty` with uncommitted changes), or `unknown` outside git.
+/// The commit this binary was built from (`-dirty` with uncommitted changes), or `unknown` outside
+/// git (set by build.rs).
 fn git_commit() -> String {
-    let git = |args: &[&str]| std::process::Command::new("git").args(args).output().ok().filter(|o| o.status.success());
-    match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(o) => {
-            let mut c = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.stdout.is_empty()) {
-                c.push_str("-dirty");
-            }
-            c
-        }
-        None => "unknown".into(),
-    }
+    env!("EYRIE_BUILD_COMMIT").to_string()
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
