@@ -87,6 +87,7 @@ pub fn status(plan: &Plan, store: &Store) -> Vec<CellStatus> {
 pub fn render(statuses: &[CellStatus]) -> String {
     let mut out = String::new();
     let (mut done, mut running, mut failed, mut pending) = (0, 0, 0, 0);
+    let width = statuses.iter().map(|s| s.label.chars().count()).max().unwrap_or(0);
     for s in statuses {
         let what = match &s.state {
             CellState::Done => {
@@ -106,7 +107,7 @@ pub fn render(statuses: &[CellStatus]) -> String {
                 format!("pending  {done}/{total} stages cached")
             }
         };
-        out.push_str(&format!("  {:<50} seed {:<3} {what}\n", s.label, s.seed));
+        out.push_str(&format!("  {:<width$}  seed {:<3} {what}\n", s.label, s.seed));
     }
     out.push_str(&format!(
         "\n{done} done, {running} running, {failed} failed, {pending} pending of {} cells\n",
