@@ -76,6 +76,17 @@ impl Estimate {
     }
 }
 
+impl std::fmt::Display for Estimate {
+    /// `42.0 ± 5.0`, or `42.0` without an interval (one decimal).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.half.is_finite() {
+            write!(f, "{:.1} ± {:.1}", self.mean, self.half)
+        } else {
+            write!(f, "{:.1}", self.mean)
+        }
+    }
+}
+
 /// Half-width (in points) of the 95% normal interval of a `score` in percent measured on `n`
 /// questions: 1.96·√(p(1−p)/n)·100.
 pub fn binomial_half_width(score: f64, n: usize) -> f64 {

@@ -5,7 +5,6 @@ use super::estimates::{self, CellEstimates};
 use super::plots::bars::{BarGroup, GroupedBars};
 use super::plots::{save, PlotFormat};
 use super::ReportError;
-use crate::stats::Estimate;
 use std::path::{Path, PathBuf};
 
 /// One experiment's cells.
@@ -15,14 +14,6 @@ pub struct Compared {
     pub experiment: String,
     /// Its cells' estimates.
     pub cells: Vec<CellEstimates>,
-}
-
-fn pm(e: Option<Estimate>) -> String {
-    match e {
-        Some(e) if e.half.is_finite() => format!("{:.1} ± {:.1}", e.mean, e.half),
-        Some(e) => format!("{:.1}", e.mean),
-        None => "–".into(),
-    }
 }
 
 /// Every cell label in any experiment, in first-appearance order; those in all experiments first.
@@ -52,7 +43,7 @@ pub fn table(all: &[Compared]) -> String {
         let mut row = vec![l.clone()];
         row.extend(
             all.iter()
-                .map(|e| pm(e.cells.iter().find(|c| c.label == l).map(|c| c.average))),
+                .map(|e| e.cells.iter().find(|c| c.label == l).map_or("–".to_string(), |c| c.average.to_string())),
         );
         out.push_str(&format!("| {} |\n", row.join(" | ")));
     }

@@ -322,17 +322,19 @@ fn write_one<F: Figure>(
 }
 
 /// Writes every figure the results support into `out_dir`; returns them in report order.
+/// `cells` are `results`' estimates and `lines` the ordered-axis plot, both as the report computed
+/// them for its tables.
 pub fn write_all(
     results: &[CellResult],
-    axes: &[Axis],
+    cells: &[CellEstimates],
+    lines: Option<&OrderedLines>,
     outcome: Option<&GreedyOutcome>,
     store: &Store,
     out_dir: &Path,
     formats: &[PlotFormat],
 ) -> Result<Vec<FigureLink>, PlotError> {
-    let cells = estimates::by_cell(results);
     let mut links = Vec::new();
-    let b = bars(&cells);
+    let b = bars(cells);
     write_one(
         &b,
         b.natural_size(),
@@ -342,9 +344,9 @@ pub fn write_all(
         formats,
         &mut links,
     )?;
-    if let Some(l) = over_ordered_axis(&cells, axes) {
+    if let Some(l) = lines {
         write_one(
-            &l,
+            l,
             l.natural_size(),
             out_dir,
             "ordered-axis",

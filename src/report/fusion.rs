@@ -7,6 +7,7 @@ use crate::model::fusion::FusionConfig;
 use crate::plan::{Plan, StageKind};
 use crate::spec::{Family, FusionKind};
 use crate::stats::mean_interval;
+use crate::stats::Estimate;
 use crate::store::CellResult;
 
 /// One strategy's row: scores over seeds and its costs.
@@ -78,14 +79,6 @@ pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
         .collect()
 }
 
-fn pm(m: f64, h: f64) -> String {
-    if h.is_nan() {
-        format!("{m:.1}")
-    } else {
-        format!("{m:.1} ± {h:.1}")
-    }
-}
-
 /// The verdict on channel concat against the best strategy by mean average, with the paired
 /// (by seed) difference and its 95% interval.
 pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
@@ -135,7 +128,7 @@ pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
         mean(best),
         mean(concat),
         diffs.len(),
-        pm(d, h),
+        Estimate { mean: d, half: h }.to_string(),
         if h.is_nan() { "one seed: no interval" } else if within { "within noise" } else { "beyond noise" },
         cost(best)
     );
@@ -151,9 +144,9 @@ pub fn markdown(rows: &[FusionRow]) -> String {
     let mut out = format!("| {} |\n|{}|\n", head.join(" | "), vec!["---"; head.len()].join("|"));
     for r in rows {
         let mut cells = vec![r.fusion.to_string()];
-        cells.extend(r.families.iter().map(|&(_, m, h)| pm(m, h)));
+        cells.extend(r.families.iter().map(|&(_, m, h)| Estimate { mean: m, half: h }.to_string()));
         let (m, h) = mean_interval(&r.average_by_seed);
-        cells.push(pm(m, h));
+        cells.push(Estimate { mean: m, half: h }.to_string());
         cells.extend([r.tokens.to_string(), r.params.to_string(), format!("{:.2}", r.flops / 1e6), format!("{:.0}", r.step_ms)]);
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }

@@ -5,7 +5,6 @@ use super::options::TableFormat;
 use super::plots::lines::OrderedLines;
 use crate::plan::cost::human_duration;
 use crate::spec::{Axis, Family};
-use crate::stats::Estimate;
 use crate::store::CellResult;
 
 fn families_evaluated(results: &[CellResult]) -> Vec<Family> {
@@ -70,14 +69,6 @@ pub fn table(results: &[CellResult]) -> String {
     out
 }
 
-fn pm(e: Estimate) -> String {
-    if e.half.is_finite() {
-        format!("{:.1} ± {:.1}", e.mean, e.half)
-    } else {
-        format!("{:.1}", e.mean)
-    }
-}
-
 /// One row per cell: each family and the average as mean ± 95% half-width, visual tokens and the
 /// mean training time.
 pub fn summary(cells: &[CellEstimates]) -> String {
@@ -94,9 +85,9 @@ pub fn summary(cells: &[CellEstimates]) -> String {
         let mut row = vec![c.label.clone(), c.seeds.to_string()];
         row.extend(
             fams.iter()
-                .map(|f| c.family(*f).map(pm).unwrap_or_default()),
+                .map(|f| c.family(*f).map(|e| e.to_string()).unwrap_or_default()),
         );
-        row.push(pm(c.average));
+        row.push(c.average.to_string());
         row.push(c.visual_tokens.to_string());
         row.push(human_duration(c.train_seconds));
         out.push_str(&format!("| {} |\n", row.join(" | ")));
@@ -130,7 +121,7 @@ pub fn pivot(lines: &OrderedLines) -> String {
             s.points
                 .iter()
                 .find(|p| p.0 == x)
-                .map(|p| pm(p.1))
+                .map(|p| p.1.to_string())
                 .unwrap_or_default()
         }));
         out.push_str(&format!("| {} |\n", row.join(" | ")));

@@ -106,9 +106,11 @@ pub fn write(
         std::fs::write(out_dir.join("table.tex"), latex::table(&cells, &caption))?;
     }
     let outcome = crate::search::rounds::read_outcome(store, &plan.experiment);
+    let lines = figures::over_ordered_axis(&cells, &spec.axes);
     let figures = figures::write_all(
         &results,
-        &spec.axes,
+        &cells,
+        lines.as_ref(),
         outcome.as_ref(),
         store,
         &out_dir,
@@ -142,12 +144,12 @@ pub fn write(
         markdown::interval_words(&cells)
     ));
     md.push_str(&summary);
-    if let Some(lines) = figures::over_ordered_axis(&cells, &spec.axes) {
+    if let Some(lines) = &lines {
         md.push_str(&format!(
             "\n### Average score by {} (rows) and the other axes (columns)\n\n",
             lines.x_desc
         ));
-        md.push_str(&markdown::pivot(&lines));
+        md.push_str(&markdown::pivot(lines));
     }
     md.push_str("\n## Results\n\nOne row per cell and seed.\n\n");
     md.push_str(&markdown::table(&results));

@@ -3,15 +3,8 @@
 use super::findings::Verdict;
 use crate::spec::CellSettings;
 use crate::stats::mean_interval;
+use crate::stats::Estimate;
 use crate::store::CellResult;
-
-fn pm(m: f64, h: f64) -> String {
-    if h.is_nan() {
-        format!("{m:.1}")
-    } else {
-        format!("{m:.1} ± {h:.1}")
-    }
-}
 
 /// "Pre-alignment gives a clear gain": for each pre-aligned cell, the paired (by seed) difference
 /// of its average from the same cell without pre-alignment; reproduced when the interval is above
@@ -57,7 +50,7 @@ pub fn pre_alignment(results: &[CellResult]) -> Vec<(String, Verdict, String)> {
             "{}: pre-aligned − not, paired over {} seed(s): {} points",
             r.label,
             diffs.len(),
-            pm(d, h)
+            Estimate { mean: d, half: h }.to_string()
         );
         out.push((r.label.clone(), verdict, evidence));
     }
