@@ -100,6 +100,9 @@ pub enum Command {
         /// Also time the PyTorch reference (bench/torch_reference.py) on the same shapes, in the same run.
         #[arg(long)]
         against_torch: bool,
+        /// Time only the full training step, not each part (quick A/B comparisons).
+        #[arg(long)]
+        step_only: bool,
         /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
         #[arg(long)]
         backend: Option<String>,

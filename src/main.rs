@@ -68,12 +68,13 @@ struct BenchJob {
     scale: Scale,
     steps: usize,
     warmup: usize,
+    parts: bool,
 }
 
 impl BackendJob for BenchJob {
     type Output = eyrie::bench::BenchResult;
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, _backend: String) -> Self::Output {
-        eyrie::bench::bench::<B>(self.scale, self.steps, self.warmup, &device)
+        eyrie::bench::bench::<B>(self.scale, self.steps, self.warmup, self.parts, &device)
     }
 }
 
@@ -251,7 +252,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { scale, steps, warmup, against_torch, backend, out } => {
+        Command::Bench { scale, steps, warmup, against_torch, step_only, backend, out } => {
             let (kind, index) = parse_backend(&backend)?;
             let scale = scale.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")))?;
             if steps == 0 {
@@ -260,8 +261,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             if against_torch {
                 eyrie::bench::torch::available()?;
             }
-            eprintln!("timing the bench cell (clip + convnext, channel concat, unlocked) at scale {scale} on {kind}: {warmup} + {steps} steps, then each part");
-            let result = run_on(kind, index, BenchJob { scale, steps, warmup })?;
+            eprintln!("timing the bench cell (clip + convnext, channel concat, unlocked) at scale {scale} on {kind}: {warmup} + {steps} steps{}", if step_only { "" } else { ", then each part" });
+            let result = run_on(kind, index, BenchJob { scale, steps, warmup, parts: !step_only })?;
             let torch = if against_torch {
                 let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
                 eprintln!("timing the PyTorch reference on the same shapes ({threads} threads)");

@@ -70,6 +70,9 @@ pub struct BenchShapes {
 pub struct BenchResult {
     /// Median milliseconds of one full training step (batch, forward, loss, backward, AdamW).
     pub step_ms: f64,
+    /// The fastest timed step: the least disturbed by other work on a shared machine, for A/B
+    /// comparisons between builds.
+    pub step_fastest_ms: f64,
     /// Steps timed (after the warm-up).
     pub steps: usize,
     /// Parameters of the cell.
@@ -116,8 +119,9 @@ fn time_ms(warmup: usize, reps: usize, mut f: impl FnMut()) -> f64 {
     median(&times)
 }
 
-/// Times the bench cell at `scale`: `steps` full training steps (after `warmup`) and each part.
-pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, device: &B::Device) -> BenchResult {
+/// Times the bench cell at `scale`: `steps` full training steps (after `warmup`) and, with `parts`,
+/// each part.
+pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, parts: bool, device: &B::Device) -> BenchResult {
     let spec = bench_spec();
     let p = crate::plan::plan(&spec, scale);
     let cell = &p.cells[0];
@@ -145,11 +149,12 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, devi
     let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, trainable.clone(), batch, &settings, 0, "bench", device, &Silent);
     let deltas: Vec<f64> = log.windows(2).skip(warmup.saturating_sub(1)).map(|w| (w[1].seconds - w[0].seconds) * 1000.0).collect();
     let step_ms = median(&deltas);
+    let step_fastest_ms = deltas.iter().copied().fold(f64::INFINITY, f64::min);
 
     let m = apply_freeze(m, &trainable);
     let idx = batch_indices(pool.len(), batch, 0, 0);
-    let mut parts = Vec::new();
-    parts.push(PartTime {
+    let mut timed = Vec::new();
+    timed.push(PartTime {
         part: "batch (images + tokens)".into(),
         ms: time_ms(1, steps, || {
             let imgs: Vec<Tensor<B, 4>> = sides.iter().map(|&s| images(&pool, &idx, s, device)).collect();
@@ -160,7 +165,20 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, devi
     });
     let imgs: Vec<Tensor<B, 4>> = sides.iter().map(|&s| images(&pool, &idx, s, device)).collect();
     let (ids, targets, mask) = tokens::<B>(&pool, &idx, TextTask::Answer, device);
-    parts.push(PartTime {
+    let shapes = BenchShapes {
+        batch,
+        experts: model.experts.iter().map(|(e, r)| (e.kind.as_str().to_string(), e.dim, e.depth, e.heads, *r, e.grid(*r))).collect(),
+        fusion: cfg.fusion.to_string(),
+        grid: cfg.grid,
+        lm: (cfg.lm.dim, cfg.lm.depth, cfg.lm.heads, cfg.lm.vocab),
+        text_len: ids.dims()[1],
+        visual_tokens: cfg.visual_tokens(),
+        lr: (optim.lr, vision_lr_scale.unwrap_or(1.0)),
+    };
+    if !parts {
+        return BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: Vec::new(), shapes };
+    }
+    timed.push(PartTime {
         part: "whole model forward + loss + backward (no optimiser)".into(),
         ms: time_ms(1, steps, || {
             let loss = crate::model::loss::masked_cross_entropy(m.forward(imgs.clone(), ids.clone()), targets.clone(), mask.clone());
@@ -169,7 +187,7 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, devi
         }),
     });
     for ((e, (ec, _)), x) in m.experts.iter().zip(&model.experts).zip(&imgs) {
-        parts.push(PartTime {
+        timed.push(PartTime {
             part: format!("{} forward + backward", ec.kind.as_str()),
             ms: time_ms(1, steps, || {
                 let _ = e.forward(x.clone()).mean().backward();
@@ -179,7 +197,7 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, devi
     }
     let maps: Vec<Tensor<B, 4>> = m.experts.iter().zip(&imgs).map(|(e, x)| e.forward(x.clone()).detach()).collect();
     if let Some(f) = &m.fusion {
-        parts.push(PartTime {
+        timed.push(PartTime {
             part: format!("fusion {} + projector, forward + backward", cfg.fusion),
             ms: time_ms(1, steps, || {
                 let leaves: Vec<Tensor<B, 4>> = maps.iter().map(|t| t.clone().require_grad()).collect();
@@ -191,24 +209,14 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, devi
     let [b, t] = ids.dims();
     let visual_tokens = cfg.visual_tokens();
     let embeds = Tensor::<B, 3>::random([b, visual_tokens + t, cfg.lm.dim], Distribution::Normal(0.0, 1.0), device);
-    parts.push(PartTime {
+    timed.push(PartTime {
         part: "LM forward + backward".into(),
         ms: time_ms(1, steps, || {
             let _ = m.lm.forward_embeds(embeds.clone().require_grad()).mean().backward();
             sync();
         }),
     });
-    let shapes = BenchShapes {
-        batch,
-        experts: model.experts.iter().map(|(e, r)| (e.kind.as_str().to_string(), e.dim, e.depth, e.heads, *r, e.grid(*r))).collect(),
-        fusion: cfg.fusion.to_string(),
-        grid: cfg.grid,
-        lm: (cfg.lm.dim, cfg.lm.depth, cfg.lm.heads, cfg.lm.vocab),
-        text_len: t,
-        visual_tokens,
-        lr: (optim.lr, vision_lr_scale.unwrap_or(1.0)),
-    };
-    BenchResult { step_ms, steps: deltas.len(), params_total, params_trainable, parts, shapes }
+    BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: timed, shapes }
 }
 
 #[cfg(test)]
@@ -225,9 +233,10 @@ mod tests {
     #[test]
     fn bench_times_every_part_at_smoke_scale() {
         type B = burn::backend::Autodiff<burn::backend::Flex>;
-        let r = bench::<B>(Scale::Smoke, 3, 1, &Default::default());
+        let r = bench::<B>(Scale::Smoke, 3, 1, true, &Default::default());
         assert_eq!(r.steps, 3);
         assert!(r.step_ms > 0.0 && r.samples_per_second() > 0.0);
+        assert!(r.step_fastest_ms > 0.0 && r.step_fastest_ms <= r.step_ms);
         let names: Vec<&str> = r.parts.iter().map(|p| p.part.as_str()).collect();
         assert_eq!(names.len(), 6, "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("clip")) && names.iter().any(|n| n.starts_with("convnext")), "{names:?}");

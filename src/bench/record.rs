@@ -27,10 +27,16 @@ pub struct BenchRun {
     pub scale: String,
     /// Median ms of one full training step.
     pub step_ms: f64,
+    /// The fastest timed step (ms), for A/B comparisons on a shared machine (absent in older runs).
+    #[serde(default)]
+    pub step_fastest_ms: Option<f64>,
     /// Samples per second of the full step.
     pub samples_per_second: f64,
     /// The reference's median ms per step, where it ran beside this one.
     pub torch_step_ms: Option<f64>,
+    /// The reference's fastest step (ms), where it ran.
+    #[serde(default)]
+    pub torch_step_fastest_ms: Option<f64>,
     /// torch_step_ms / step_ms: above 1 means faster than PyTorch.
     pub speed_ratio: Option<f64>,
     /// Parameters in the cell (and in the reference, which must match).
@@ -54,6 +60,9 @@ pub struct BenchRun {
 pub struct TorchResult {
     /// Median ms per full step.
     pub step_ms: f64,
+    /// The fastest timed step (ms).
+    #[serde(default)]
+    pub step_fastest_ms: Option<f64>,
     /// Parameters of its model.
     pub params_total: usize,
     /// Its parts, named as Eyrie's.
@@ -75,8 +84,10 @@ impl BenchRun {
             device,
             scale,
             step_ms: r.step_ms,
+            step_fastest_ms: Some(r.step_fastest_ms),
             samples_per_second: r.samples_per_second(),
             torch_step_ms: torch.map(|t| t.step_ms),
+            torch_step_fastest_ms: torch.and_then(|t| t.step_fastest_ms),
             speed_ratio: torch.map(|t| t.step_ms / r.step_ms),
             params_total: r.params_total,
             torch_params_total: torch.map(|t| t.params_total),
@@ -100,6 +111,11 @@ impl BenchRun {
         out.push_str(&row("**full training step**", self.step_ms, self.torch_step_ms));
         for p in &self.parts {
             out.push_str(&row(&p.part, p.ms, p.torch_ms));
+        }
+        match (self.step_fastest_ms, self.torch_step_fastest_ms) {
+            (Some(f), Some(t)) => out.push_str(&format!("\nfastest step: {f:.1} ms, torch {t:.1} ms (ratio {:.2})\n", t / f)),
+            (Some(f), None) => out.push_str(&format!("\nfastest step: {f:.1} ms\n")),
+            _ => {}
         }
         out.push_str(&format!(
             "\n{} on {}: {:.1} steps/s, {:.0} samples/s (batch {}), {} parameters{}\n",
@@ -165,13 +181,14 @@ mod tests {
     fn runs_append_and_the_ratio_is_torch_over_eyrie() {
         let r = BenchResult {
             step_ms: 200.0,
+            step_fastest_ms: 190.0,
             steps: 3,
             params_total: 10,
             params_trainable: 8,
             parts: vec![PartTime { part: "LM forward + backward".into(), ms: 50.0 }, PartTime { part: "batch (images + tokens)".into(), ms: 5.0 }],
             shapes: super::super::BenchShapes { batch: 32, experts: vec![], fusion: "channel-concat".into(), grid: 8, lm: (64, 2, 4, 100), text_len: 20, visual_tokens: 64, lr: (1e-3, 0.1) },
         };
-        let t = TorchResult { step_ms: 100.0, params_total: 10, parts: vec![PartTime { part: "LM forward + backward".into(), ms: 25.0 }], runtime: "torch".into() };
+        let t = TorchResult { step_ms: 100.0, step_fastest_ms: Some(95.0), params_total: 10, parts: vec![PartTime { part: "LM forward + backward".into(), ms: 25.0 }], runtime: "torch".into() };
         let run = BenchRun::new(&r, Some(&t), "flex".into(), "CPU".into(), "proxy".into(), "eyrie bench".into(), "abc".into(), "2026-11-26".into());
         assert_eq!(run.speed_ratio, Some(0.5));
         assert_eq!(run.parts[0].torch_ms, Some(25.0));

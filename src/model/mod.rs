@@ -1,8 +1,10 @@
 //! Models: experts, fusions, projector, the decoder LM and the assembled MLLM.
 
+pub mod activation;
 pub mod attention;
 pub mod bilinear;
 pub mod dense;
+pub mod depthwise;
 pub mod encoders;
 pub mod fusion;
 #[cfg(test)]
@@ -13,6 +15,7 @@ pub mod mllm;
 pub mod projector;
 pub mod resample;
 pub mod rope;
+pub mod specialize;
 pub mod tiling;
 pub mod vit_block;
 

@@ -1,8 +1,9 @@
 //! The MLP projector into the LM's embedding space: Linear → GELU → Linear.
 
 use crate::model::dense::linear;
-use burn::nn::{Gelu, Linear, LinearConfig};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::activation::gelu;
 
 /// Configuration of [`Projector`].
 #[derive(Config, Debug)]
@@ -18,7 +19,6 @@ pub struct ProjectorConfig {
 pub struct Projector<B: Backend> {
     fc1: Linear<B>,
     fc2: Linear<B>,
-    act: Gelu,
 }
 
 impl ProjectorConfig {
@@ -27,7 +27,6 @@ impl ProjectorConfig {
         Projector {
             fc1: LinearConfig::new(self.input, self.output).init(device),
             fc2: LinearConfig::new(self.output, self.output).init(device),
-            act: Gelu::new(),
         }
     }
 }
@@ -36,6 +35,6 @@ impl<B: Backend> Projector<B> {
     /// # Shapes
     /// - `x`: `[batch, tokens, input]` → `[batch, tokens, output]`
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        linear(&self.fc2, self.act.forward(linear(&self.fc1, x)))
+        linear(&self.fc2, gelu(linear(&self.fc1, x)))
     }
 }

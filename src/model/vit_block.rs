@@ -2,8 +2,9 @@
 
 use crate::model::dense::linear;
 use super::attention::{SelfAttention, SelfAttentionConfig};
-use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::activation::gelu;
 
 /// Configuration of [`VitBlock`].
 #[derive(Config, Debug)]
@@ -25,7 +26,6 @@ pub struct VitBlock<B: Backend> {
     norm2: LayerNorm<B>,
     fc1: Linear<B>,
     fc2: Linear<B>,
-    act: Gelu,
 }
 
 impl VitBlockConfig {
@@ -37,7 +37,6 @@ impl VitBlockConfig {
             norm2: LayerNormConfig::new(self.dim).init(device),
             fc1: LinearConfig::new(self.dim, self.dim * self.mlp_ratio).init(device),
             fc2: LinearConfig::new(self.dim * self.mlp_ratio, self.dim).init(device),
-            act: Gelu::new(),
         }
     }
 }
@@ -47,6 +46,6 @@ impl<B: Backend> VitBlock<B> {
     /// - `x`: `[batch, tokens, dim]` → `[batch, tokens, dim]`
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let x = x.clone() + self.attn.forward(self.norm1.forward(x));
-        x.clone() + linear(&self.fc2, self.act.forward(linear(&self.fc1, self.norm2.forward(x))))
+        x.clone() + linear(&self.fc2, gelu(linear(&self.fc1, self.norm2.forward(x))))
     }
 }

@@ -1,9 +1,11 @@
 //! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
 
 use crate::model::dense::{linear, patch_conv};
+use crate::model::depthwise::depthwise_conv;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
+use crate::model::activation::gelu;
 
 /// Configuration of [`ConvNext`].
 #[derive(Config, Debug)]
@@ -64,7 +66,6 @@ pub struct ConvNextBlock<B: Backend> {
     norm: LayerNorm<B>,
     fc1: Linear<B>,
     fc2: Linear<B>,
-    act: Gelu,
 }
 
 impl<B: Backend> ConvNextBlock<B> {
@@ -74,15 +75,14 @@ impl<B: Backend> ConvNextBlock<B> {
             norm: LayerNormConfig::new(c).init(device),
             fc1: LinearConfig::new(c, 4 * c).init(device),
             fc2: LinearConfig::new(4 * c, c).init(device),
-            act: Gelu::new(),
         }
     }
 
     /// # Shapes
     /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let y = self.dw.forward(x.clone()).permute([0, 2, 3, 1]);
-        let y = linear(&self.fc2, self.act.forward(linear(&self.fc1, self.norm.forward(y))));
+        let y = depthwise_conv(&self.dw, x.clone()).permute([0, 2, 3, 1]);
+        let y = linear(&self.fc2, gelu(linear(&self.fc1, self.norm.forward(y))));
         x + y.permute([0, 3, 1, 2])
     }
 }

@@ -12,8 +12,10 @@ use crate::model::encoders::clip::ClipVit;
 use crate::model::projector::{Projector, ProjectorConfig};
 use crate::model::resample::{resample, ResampleMode};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Gelu, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
+use crate::model::activation::gelu;
+use crate::model::depthwise::depthwise_conv;
 
 /// Configuration of [`LlavaHr`].
 #[derive(Config, Debug)]
@@ -53,7 +55,6 @@ pub struct MrAdapter<B: Backend> {
     vit_out: Conv2d<B>,
     gate_in: Linear<B>,
     gate_out: Linear<B>,
-    act: Gelu,
 }
 
 impl<B: Backend> MrAdapter<B> {
@@ -66,7 +67,6 @@ impl<B: Backend> MrAdapter<B> {
             vit_out: zero(c, c),
             gate_in: LinearConfig::new(2 * c, c / 2).init(device),
             gate_out: LinearConfig::new(c / 2, 1).init(device),
-            act: Gelu::new(),
         }
     }
 
@@ -77,10 +77,10 @@ impl<B: Backend> MrAdapter<B> {
     /// - `f`: `[batch, c, h, w]`, `s`: `[batch, c_hr, h, w]` → `[batch, c, h, w]`
     pub fn forward(&self, f: Tensor<B, 4>, s: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, c, _, _] = f.dims();
-        let s = self.hr_out.forward(self.act.forward(self.hr_in.forward(s)));
-        let f = f.clone() + self.vit_out.forward(self.act.forward(self.dw.forward(f)));
+        let s = self.hr_out.forward(gelu(self.hr_in.forward(s)));
+        let f = f.clone() + self.vit_out.forward(gelu(depthwise_conv(&self.dw, f)));
         let pooled = Tensor::cat(vec![f.clone(), s.clone()], 1).mean_dim(3).mean_dim(2).reshape([b, 2 * c]);
-        let g = linear(&self.gate_out, self.act.forward(linear(&self.gate_in, pooled))).tanh().reshape([b, 1, 1, 1]);
+        let g = linear(&self.gate_out, gelu(linear(&self.gate_in, pooled))).tanh().reshape([b, 1, 1, 1]);
         f + s * g
     }
 }

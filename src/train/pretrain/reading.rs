@@ -9,8 +9,9 @@ use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::loss::masked_cross_entropy;
 use crate::train::batches::images;
 use burn::module::Param;
-use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::activation::gelu;
 use burn::tensor::{Distribution, TensorData};
 
 /// Output classes: end of text, then each reading character.
@@ -28,7 +29,6 @@ pub struct ReadingLayer<B: Backend> {
     norm3: LayerNorm<B>,
     fc1: Linear<B>,
     fc2: Linear<B>,
-    act: Gelu,
 }
 
 impl<B: Backend> ReadingLayer<B> {
@@ -41,7 +41,6 @@ impl<B: Backend> ReadingLayer<B> {
             norm3: LayerNormConfig::new(d).init(device),
             fc1: LinearConfig::new(d, 2 * d).init(device),
             fc2: LinearConfig::new(2 * d, d).init(device),
-            act: Gelu::new(),
         }
     }
 
@@ -50,7 +49,7 @@ impl<B: Backend> ReadingLayer<B> {
     pub fn forward(&self, q: Tensor<B, 3>, tokens: Tensor<B, 3>) -> Tensor<B, 3> {
         let q = q.clone() + self.self_attn.forward(self.norm1.forward(q));
         let q = q.clone() + self.cross.forward(self.norm2.forward(q), tokens);
-        q.clone() + self.fc2.forward(self.act.forward(self.fc1.forward(self.norm3.forward(q))))
+        q.clone() + self.fc2.forward(gelu(self.fc1.forward(self.norm3.forward(q))))
     }
 }
 
