@@ -9,6 +9,7 @@ pub mod encoders;
 pub mod fusion;
 #[cfg(test)]
 pub(crate) mod grad_check;
+pub mod layer_norm;
 pub mod lm;
 pub mod loss;
 pub mod mllm;

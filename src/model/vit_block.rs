@@ -4,6 +4,7 @@ use crate::model::dense::linear;
 use super::attention::{SelfAttention, SelfAttentionConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use crate::model::activation::gelu;
 
 /// Configuration of [`VitBlock`].
@@ -45,7 +46,7 @@ impl<B: Backend> VitBlock<B> {
     /// # Shapes
     /// - `x`: `[batch, tokens, dim]` → `[batch, tokens, dim]`
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let x = x.clone() + self.attn.forward(self.norm1.forward(x));
-        x.clone() + linear(&self.fc2, gelu(linear(&self.fc1, self.norm2.forward(x))))
+        let x = x.clone() + self.attn.forward(layer_norm(&self.norm1, x));
+        x.clone() + linear(&self.fc2, gelu(linear(&self.fc1, layer_norm(&self.norm2, x))))
     }
 }

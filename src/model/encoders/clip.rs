@@ -6,6 +6,7 @@ use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use burn::tensor::Distribution;
 
 /// Configuration of [`ClipVit`].
@@ -121,6 +122,6 @@ impl<B: Backend> ClipVit<B> {
     /// - `t`: `[batch, h·w, dim]` → `[batch, dim, h, w]`
     pub fn finish(&self, t: Tensor<B, 3>, h: usize, w: usize) -> Tensor<B, 4> {
         let [b, _, d] = t.dims();
-        self.norm.forward(t).swap_dims(1, 2).reshape([b, d, h, w])
+        layer_norm(&self.norm, t).swap_dims(1, 2).reshape([b, d, h, w])
     }
 }

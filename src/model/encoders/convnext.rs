@@ -5,6 +5,7 @@ use crate::model::depthwise::depthwise_conv;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use crate::model::activation::gelu;
 
 /// Configuration of [`ConvNext`].
@@ -56,7 +57,7 @@ impl ConvNextConfig {
 /// # Shapes
 /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
 pub(crate) fn channel_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    norm.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
+    layer_norm(norm, x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
 }
 
 /// One ConvNeXt block.
@@ -82,7 +83,7 @@ impl<B: Backend> ConvNextBlock<B> {
     /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let y = depthwise_conv(&self.dw, x.clone()).permute([0, 2, 3, 1]);
-        let y = linear(&self.fc2, gelu(linear(&self.fc1, self.norm.forward(y))));
+        let y = linear(&self.fc2, gelu(linear(&self.fc1, layer_norm(&self.norm, y))));
         x + y.permute([0, 3, 1, 2])
     }
 }

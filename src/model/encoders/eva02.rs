@@ -8,6 +8,7 @@ use crate::model::attention::{SelfAttention, SelfAttentionConfig};
 use crate::model::rope::Rope2d;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use burn::tensor::activation::silu;
 
 /// Configuration of [`Eva02Vit`].
@@ -72,9 +73,9 @@ impl<B: Backend> Eva02Block<B> {
     /// # Shapes
     /// - `x`: `[batch, h·w, dim]` → `[batch, h·w, dim]`
     pub fn forward(&self, x: Tensor<B, 3>, rope: &Rope2d<B>) -> Tensor<B, 3> {
-        let [q, k, v] = self.attn.qkv(self.norm1.forward(x.clone()));
+        let [q, k, v] = self.attn.qkv(layer_norm(&self.norm1, x.clone()));
         let x = x + self.attn.attend(rope.rotate(q), rope.rotate(k), v);
-        let h = self.norm2.forward(x.clone());
+        let h = layer_norm(&self.norm2, x.clone());
         x + linear(&self.down, silu(linear(&self.gate, h.clone())) * linear(&self.up, h))
     }
 }
@@ -104,6 +105,6 @@ impl<B: Backend> Eva02Vit<B> {
         for blk in &self.blocks {
             t = blk.forward(t, &rope);
         }
-        self.norm.forward(t).swap_dims(1, 2).reshape([b, d, h, w])
+        layer_norm(&self.norm, t).swap_dims(1, 2).reshape([b, d, h, w])
     }
 }

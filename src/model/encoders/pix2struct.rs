@@ -7,6 +7,7 @@ use crate::model::resample::{resample, ResampleMode};
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use burn::tensor::TensorData;
 
 /// Configuration of [`Pix2StructVit`].
@@ -98,6 +99,6 @@ impl<B: Backend> Pix2StructVit<B> {
         for blk in &self.blocks {
             t = blk.forward(t);
         }
-        self.norm.forward(t).swap_dims(1, 2).reshape([b, d, rows, cols])
+        layer_norm(&self.norm, t).swap_dims(1, 2).reshape([b, d, rows, cols])
     }
 }

@@ -8,6 +8,7 @@ use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::model::projector::{Projector, ProjectorConfig};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use burn::tensor::activation::softmax;
 
 /// Sampling points per head and level (Deformable DETR's default).
@@ -92,7 +93,7 @@ impl<B: Backend> Deformable<B> {
         let [b, n, c] = x.dims();
         let (h, p, levels) = (self.heads, self.points, maps.len());
         let dh = c / h;
-        let q = self.norm.forward(x.clone());
+        let q = layer_norm(&self.norm, x.clone());
         let sides: Vec<(usize, usize)> = maps.iter().map(|m| (m.dims()[2], m.dims()[3])).collect();
         let points = self.sampling_points(q.clone(), &sides);
         let weights = softmax(linear(&self.weights, q).reshape([b, n, h, levels * p]), 3).reshape([b, n, h, levels, p]);
@@ -120,7 +121,7 @@ impl<B: Backend> Deformable<B> {
     /// # Shapes
     /// - `query`: `[batch, c, h_q, w_q]` → `[batch, grid², c]`
     pub fn queries(&self, query: Tensor<B, 4>) -> Tensor<B, 3> {
-        self.norm.forward(to_tokens(query, self.grid))
+        layer_norm(&self.norm, to_tokens(query, self.grid))
     }
 
     /// # Shapes

@@ -7,6 +7,7 @@ use crate::model::projector::{Projector, ProjectorConfig};
 use crate::model::resample::{resample, ResampleMode};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use burn::tensor::activation::softmax;
 
 /// Configuration of [`MiniGemini`].
@@ -72,7 +73,7 @@ impl<B: Backend> MiningLevel<B> {
             .reshape([b, ch, grid, k, grid, k])
             .permute([0, 2, 4, 3, 5, 1])
             .reshape([b, grid * grid, k * k, ch]);
-        let x = self.norm.forward(windows);
+        let x = layer_norm(&self.norm, windows);
         (linear(&self.key, x.clone()), linear(&self.value, x))
     }
 }
@@ -93,7 +94,7 @@ impl<B: Backend> MiniGemini<B> {
     pub fn forward(&self, query: Tensor<B, 4>, high_res: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
         let x = to_tokens(query, self.grid);
         let [b, n, c] = x.dims();
-        let q = linear(&self.query, self.query_norm.forward(x.clone())).reshape([b, n, 1, c]);
+        let q = linear(&self.query, layer_norm(&self.query_norm, x.clone())).reshape([b, n, 1, c]);
         let (keys, values): (Vec<_>, Vec<_>) = self.levels.iter().zip(high_res).map(|(l, m)| l.forward(m, self.grid)).unzip();
         let (k, v) = (Tensor::cat(keys, 2), Tensor::cat(values, 2));
         let s = k.dims()[2];

@@ -11,6 +11,7 @@ use crate::train::batches::images;
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use crate::model::layer_norm::layer_norm;
 use crate::model::activation::gelu;
 use burn::tensor::{Distribution, TensorData};
 
@@ -47,9 +48,9 @@ impl<B: Backend> ReadingLayer<B> {
     /// # Shapes
     /// - `q`: `[b, READ_LEN, d]`, `tokens`: `[b, n, d]` → `[b, READ_LEN, d]`
     pub fn forward(&self, q: Tensor<B, 3>, tokens: Tensor<B, 3>) -> Tensor<B, 3> {
-        let q = q.clone() + self.self_attn.forward(self.norm1.forward(q));
-        let q = q.clone() + self.cross.forward(self.norm2.forward(q), tokens);
-        q.clone() + self.fc2.forward(gelu(self.fc1.forward(self.norm3.forward(q))))
+        let q = q.clone() + self.self_attn.forward(layer_norm(&self.norm1, q));
+        let q = q.clone() + self.cross.forward(layer_norm(&self.norm2, q), tokens);
+        q.clone() + self.fc2.forward(gelu(self.fc1.forward(layer_norm(&self.norm3, q))))
     }
 }
 
@@ -89,7 +90,7 @@ impl<B: Backend> ReadingModel<B> {
         for layer in &self.layers {
             q = layer.forward(q, tokens.clone());
         }
-        self.head.forward(self.norm.forward(q))
+        self.head.forward(layer_norm(&self.norm, q))
     }
 }
 
