@@ -1,6 +1,7 @@
 //! Multi-head self-attention with one fused QKV projection, through burn's attention op.
 
 use crate::model::dense::linear;
+use crate::model::layout::batched_transpose;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::module::attention;
@@ -48,11 +49,12 @@ impl<B: Backend> SelfAttention<B> {
     pub fn qkv(&self, x: Tensor<B, 3>) -> [Tensor<B, 4>; 3] {
         let [b, n, d] = x.dims();
         let hd = d / self.heads;
-        let qkv = linear(&self.qkv, x).reshape([b, n, 3, self.heads, hd]).permute([2, 0, 3, 1, 4]);
-        let q = qkv.clone().slice(0..1).reshape([b, self.heads, n, hd]);
-        let k = qkv.clone().slice(1..2).reshape([b, self.heads, n, hd]);
-        let v = qkv.slice(2..3).reshape([b, self.heads, n, hd]);
-        [q, k, v]
+        let h = self.heads;
+        // [b, n, 3·h, hd] → [b, 3·h, n, hd] in one contiguous transpose; q, k, v are then thirds of
+        // each sample's block.
+        let qkv = batched_transpose(linear(&self.qkv, x).reshape([b, n, 3 * h, hd])).reshape([b, 3, h * n * hd]);
+        let third = |i: usize| qkv.clone().slice([0..b, i..i + 1]).reshape([b, h, n, hd]);
+        [third(0), third(1), third(2)]
     }
 
     /// Attends with already-rotated (or raw) q and k.
@@ -63,7 +65,7 @@ impl<B: Backend> SelfAttention<B> {
         let [b, h, n, hd] = q.dims();
         let opts = AttentionModuleOptions { is_causal: self.causal, ..Default::default() };
         let o = attention(q, k, v, None, None, opts);
-        linear(&self.out, o.swap_dims(1, 2).reshape([b, n, h * hd]))
+        linear(&self.out, batched_transpose(o).reshape([b, n, h * hd]))
     }
 
     /// Plain self-attention (no position rotation).

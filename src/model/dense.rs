@@ -4,6 +4,7 @@
 //! `[32, 16, 16, 48]` takes 120 ms forward + backward, against 41 ms on the same numbers viewed as
 //! `[8192, 48]`. Same parameters, same record layout: only the call changes.
 
+use crate::model::layout::to_channels_first;
 use burn::nn::conv::Conv2d;
 use burn::nn::Linear;
 use burn::prelude::*;
@@ -41,7 +42,7 @@ pub fn patch_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4>
     if let Some(bias) = &conv.bias {
         y = y + bias.val().reshape([1, out]);
     }
-    y.reshape([b, hp, wp, out]).permute([0, 3, 1, 2])
+    to_channels_first(y.reshape([b, hp, wp, out]))
 }
 
 #[cfg(test)]

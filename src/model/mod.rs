@@ -10,6 +10,7 @@ pub mod fusion;
 #[cfg(test)]
 pub(crate) mod grad_check;
 pub mod layer_norm;
+pub mod layout;
 pub mod lm;
 pub mod loss;
 pub mod mllm;

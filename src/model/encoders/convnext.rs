@@ -2,6 +2,7 @@
 
 use crate::model::dense::{linear, patch_conv};
 use crate::model::depthwise::depthwise_conv;
+use crate::model::layout::{to_channels_first, to_channels_last};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -57,7 +58,7 @@ impl ConvNextConfig {
 /// # Shapes
 /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
 pub(crate) fn channel_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    layer_norm(norm, x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
+    to_channels_first(layer_norm(norm, to_channels_last(x)))
 }
 
 /// One ConvNeXt block.
@@ -82,9 +83,9 @@ impl<B: Backend> ConvNextBlock<B> {
     /// # Shapes
     /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let y = depthwise_conv(&self.dw, x.clone()).permute([0, 2, 3, 1]);
+        let y = to_channels_last(depthwise_conv(&self.dw, x.clone()));
         let y = linear(&self.fc2, gelu(linear(&self.fc1, layer_norm(&self.norm, y))));
-        x + y.permute([0, 3, 1, 2])
+        x + to_channels_first(y)
     }
 }
 
