@@ -4,7 +4,7 @@
 //! `[32, 16, 16, 48]` takes 120 ms forward + backward, against 41 ms on the same numbers viewed as
 //! `[8192, 48]`. Same parameters, same record layout: only the call changes.
 
-use crate::model::layout::to_channels_first;
+use crate::model::layout::{patches, to_channels_first};
 use burn::nn::conv::Conv2d;
 use burn::nn::Linear;
 use burn::prelude::*;
@@ -37,7 +37,7 @@ pub fn patch_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4>
     let [b, c, h, w] = x.dims();
     assert_eq!(c, inp, "patch_conv: {c} input channels for a {inp}-channel kernel");
     let (hp, wp) = (h / k, w / k);
-    let patches = x.reshape([b, c, hp, k, wp, k]).permute([0, 2, 4, 1, 3, 5]).reshape([b * hp * wp, c * k * k]);
+    let patches = patches(x, k).reshape([b * hp * wp, c * k * k]);
     let mut y = patches.matmul(conv.weight.val().reshape([out, inp * k * k]).transpose());
     if let Some(bias) = &conv.bias {
         y = y + bias.val().reshape([1, out]);

@@ -11,6 +11,7 @@
 //!   `[1, b·c, k, k]` — then summed over the batch.
 //! Other backends use burn's convolution unchanged. Same parameters and records as `Conv2d`.
 
+use crate::model::layout::to_channels_last;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
@@ -20,14 +21,46 @@ use burn::prelude::*;
 /// # Shapes
 /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
 pub fn depthwise_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [c, per_group, k, k2] = conv.weight.dims();
-    assert!(per_group == 1 && k == k2 && k % 2 == 1, "depthwise_conv: a [c, 1, k, k] kernel with odd k, got [{c}, {per_group}, {k}, {k2}]");
+    let c = check_kernel(conv);
     #[cfg(feature = "flex")]
-    let x = match flex::depthwise_conv(conv, x) {
-        Ok(y) => return y,
+    let x = match flex::without_bias(conv, x) {
+        Ok(y) => return with_bias(conv, y, [1, c, 1, 1]),
         Err(x) => x,
     };
+    let _ = c;
     conv.forward(x)
+}
+
+/// [`depthwise_conv`] with its output channel-last and contiguous (as ConvNeXt's norm and MLP want
+/// it); the bias is added on the last axis, a cheap broadcast.
+///
+/// # Shapes
+/// - `x`: `[batch, c, h, w]` → `[batch, h, w, c]`
+pub fn depthwise_conv_channels_last<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let c = check_kernel(conv);
+    #[cfg(feature = "flex")]
+    let x = match flex::without_bias(conv, x) {
+        Ok(y) => return with_bias(conv, to_channels_last(y), [1, 1, 1, c]),
+        Err(x) => x,
+    };
+    let _ = c;
+    to_channels_last(conv.forward(x))
+}
+
+/// The channel count of a `[c, 1, k, k]` kernel with odd `k`; panics on another kernel.
+fn check_kernel<B: Backend>(conv: &Conv2d<B>) -> usize {
+    let [c, per_group, k, k2] = conv.weight.dims();
+    assert!(per_group == 1 && k == k2 && k % 2 == 1, "depthwise_conv: a [c, 1, k, k] kernel with odd k, got [{c}, {per_group}, {k}, {k2}]");
+    c
+}
+
+/// `y` plus the convolution's bias (if any) viewed as `shape`.
+#[allow(dead_code)]
+fn with_bias<B: Backend>(conv: &Conv2d<B>, y: Tensor<B, 4>, shape: [usize; 4]) -> Tensor<B, 4> {
+    match &conv.bias {
+        Some(bias) => y + bias.val().reshape(shape),
+        None => y,
+    }
 }
 
 /// The `Autodiff<Flex>` path.
@@ -44,17 +77,11 @@ mod flex {
     use burn::nn::conv::Conv2d;
     use burn::prelude::*;
 
-    /// `Ok(conv(x))` when `B` is `Autodiff<Flex>`, else `Err(x)` untouched.
-    pub(super) fn depthwise_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    /// `Ok(conv(x))` without the bias when `B` is `Autodiff<Flex>`, else `Err(x)` untouched.
+    pub(super) fn without_bias<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
         let x = cast::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(x)?;
-        let c = conv.weight.dims()[0];
-        let weight = cast::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(conv.weight.val()).expect("weight on the same backend as x");
-        let mut y = flex_depthwise(x, weight);
-        if let Some(bias) = &conv.bias {
-            let bias = cast::<Tensor<B, 1>, Tensor<Autodiff<Flex>, 1>>(bias.val()).expect("bias on the same backend as x");
-            y = y + bias.reshape([1, c, 1, 1]);
-        }
-        Ok(cast(y).unwrap_or_else(|_| unreachable!("cast back to the type it came from")))
+        let weight = cast::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(conv.weight.val()).unwrap_or_else(|_| unreachable!("the kernel is on x's backend"));
+        Ok(cast(flex_depthwise(x, weight)).unwrap_or_else(|_| unreachable!("cast back to the type it came from")))
     }
 
     fn options(k: usize, groups: usize) -> ConvOptions<2> {
@@ -147,6 +174,14 @@ mod tests {
             close(fast.2, slow.2, "kernel gradients");
             let db = (fast.3 - slow.3).abs().max().into_scalar();
             assert!(db < 1e-4, "bias gradients differ by {db}");
+            // The channel-last variant: the same numbers in the other layout, bias included.
+            let last = run(&|x| crate::model::layout::to_channels_first(depthwise_conv_channels_last(&conv, x)));
+            let slow = run(&|x| conv.forward(x));
+            close(last.0, slow.0, "channel-last outputs");
+            close(last.1, slow.1, "channel-last input gradients");
+            close(last.2, slow.2, "channel-last kernel gradients");
+            let db = (last.3 - slow.3).abs().max().into_scalar();
+            assert!(db < 1e-4, "channel-last bias gradients differ by {db}");
         }
     }
 

@@ -42,6 +42,20 @@ pub fn to_channels_first<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     batched_transpose(x.reshape([b, h * w, c, 1])).reshape([b, c, h, w])
 }
 
+/// Non-overlapping `p × p` patches of a map, each flattened channel-major (`[c, p, p]`), as two
+/// batched transposes instead of one six-dimensional permute.
+///
+/// # Shapes
+/// - `x`: `[batch, c, h·p, w·p]` → `[batch, h·w, c·p·p]`
+pub fn patches<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 3> {
+    let [b, c, hh, ww] = x.dims();
+    let (h, w) = (hh / p, ww / p);
+    // Within each row of patches: [b·c·h, p, w, p] → [b·c·h, w, p, p].
+    let x = batched_transpose(x.reshape([b * c * h, p, w, p]));
+    // Channels after the patch position: [b, c, h·w, p·p] → [b, h·w, c, p·p].
+    batched_transpose(x.reshape([b, c, h * w, p * p])).reshape([b, h * w, c * p * p])
+}
+
 /// The `Autodiff<Flex>` path.
 #[cfg(feature = "flex")]
 mod flex {
@@ -151,6 +165,14 @@ mod tests {
             assert_eq!(y_fast.to_data(), y_view.to_data(), "{dims:?}: values");
             assert_eq!(g_fast.to_data(), g_view.to_data(), "{dims:?}: gradients");
         }
+    }
+
+    #[test]
+    fn patches_equal_the_six_dimensional_permute() {
+        let dev = Default::default();
+        let x = Tensor::<A, 4>::random([2, 3, 12, 8], Distribution::Normal(0.0, 1.0), &dev);
+        let reference = x.clone().reshape([2, 3, 3, 4, 2, 4]).permute([0, 2, 4, 1, 3, 5]).reshape([2, 6, 48]);
+        assert_eq!(patches(x, 4).to_data(), reference.to_data());
     }
 
     #[test]

@@ -64,9 +64,7 @@ pub struct ClipVit<B: Backend> {
 /// # Shapes
 /// - `x`: `[batch, 3, h·p, w·p]` → `[batch, h·w, 3·p·p]`
 pub fn patchify<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 3> {
-    let [b, c, hh, ww] = x.dims();
-    let (h, w) = (hh / p, ww / p);
-    x.reshape([b, c, h, p, w, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b, h * w, c * p * p])
+    crate::model::layout::patches(x, p)
 }
 
 /// Learned position embeddings on their native grid, bicubically resampled to `h × w` (exact at the

@@ -1,7 +1,7 @@
 //! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
 
 use crate::model::dense::{linear, patch_conv};
-use crate::model::depthwise::depthwise_conv;
+use crate::model::depthwise::depthwise_conv_channels_last;
 use crate::model::layout::{to_channels_first, to_channels_last};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -83,7 +83,7 @@ impl<B: Backend> ConvNextBlock<B> {
     /// # Shapes
     /// - `x`: `[batch, c, h, w]` → `[batch, c, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let y = to_channels_last(depthwise_conv(&self.dw, x.clone()));
+        let y = depthwise_conv_channels_last(&self.dw, x.clone());
         let y = linear(&self.fc2, gelu(linear(&self.fc1, layer_norm(&self.norm, y))));
         x + to_channels_first(y)
     }
