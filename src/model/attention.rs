@@ -4,8 +4,7 @@ use crate::model::dense::linear;
 use crate::model::layout::batched_transpose;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
+use crate::model::fused_attention::scaled_dot_product;
 
 /// Configuration of [`SelfAttention`].
 #[derive(Config, Debug)]
@@ -63,8 +62,7 @@ impl<B: Backend> SelfAttention<B> {
     /// - `q`, `k`, `v`: `[batch, heads, seq, head_dim]` → `[batch, seq, heads * head_dim]`
     pub fn attend(&self, q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 3> {
         let [b, h, n, hd] = q.dims();
-        let opts = AttentionModuleOptions { is_causal: self.causal, ..Default::default() };
-        let o = attention(q, k, v, None, None, opts);
+        let o = scaled_dot_product(q, k, v, self.causal);
         linear(&self.out, batched_transpose(o).reshape([b, n, h * hd]))
     }
 
@@ -122,7 +120,7 @@ impl<B: Backend> CrossAttention<B> {
         let kv = linear(&self.kv, context).reshape([b, m, 2, h, hd]).permute([2, 0, 3, 1, 4]);
         let k = kv.clone().slice(0..1).reshape([b, h, m, hd]);
         let v = kv.slice(1..2).reshape([b, h, m, hd]);
-        let o = attention(q, k, v, None, None, AttentionModuleOptions::default());
+        let o = scaled_dot_product(q, k, v, false);
         linear(&self.out, o.swap_dims(1, 2).reshape([b, n, d]))
     }
 }

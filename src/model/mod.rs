@@ -6,6 +6,7 @@ pub mod bilinear;
 pub mod dense;
 pub mod depthwise;
 pub mod encoders;
+pub mod fused_attention;
 pub mod fusion;
 #[cfg(test)]
 pub(crate) mod grad_check;
