@@ -33,6 +33,14 @@ pub fn linear<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) ->
 /// # Shapes
 /// - `x`: `[batch, in, h, w]` → `[batch, out, h / k, w / k]`
 pub fn patch_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    to_channels_first(patch_conv_channels_last(conv, x))
+}
+
+/// [`patch_conv`] with its output channel-last, as the matmul leaves it (for a norm that follows).
+///
+/// # Shapes
+/// - `x`: `[batch, in, h, w]` → `[batch, h / k, w / k, out]`
+pub fn patch_conv_channels_last<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [out, inp, k, _] = conv.weight.dims();
     let [b, c, h, w] = x.dims();
     assert_eq!(c, inp, "patch_conv: {c} input channels for a {inp}-channel kernel");
@@ -42,7 +50,7 @@ pub fn patch_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4>
     if let Some(bias) = &conv.bias {
         y = y + bias.val().reshape([1, out]);
     }
-    to_channels_first(y.reshape([b, hp, wp, out]))
+    y.reshape([b, hp, wp, out])
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Resampling feature maps and position grids with fixed interpolation matrices (differentiable matmuls).
 
 use burn::prelude::*;
+use crate::model::layout::batched_transpose;
 
 /// How a grid is resampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +77,9 @@ pub fn resample<B: Backend>(x: Tensor<B, 4>, h_out: usize, w_out: usize, mode: R
     let ww: Tensor<B, 2> = Tensor::<B, 1>::from_floats(weights(w, w_out, mode).as_slice(), &device).reshape([w_out, w]);
     let wh: Tensor<B, 2> = Tensor::<B, 1>::from_floats(weights(h, h_out, mode).as_slice(), &device).reshape([h_out, h]);
     let x = x.reshape([b * c * h, w]).matmul(ww.transpose()); // [bch, w_out]
-    let x = x.reshape([b * c, h, w_out]).swap_dims(1, 2).reshape([b * c * w_out, h]);
+    let x = batched_transpose(x.reshape([b * c, h, w_out, 1])).reshape([b * c * w_out, h]);
     let x = x.matmul(wh.transpose()); // [bc w_out, h_out]
-    x.reshape([b * c, w_out, h_out]).swap_dims(1, 2).reshape([b, c, h_out, w_out])
+    batched_transpose(x.reshape([b * c, w_out, h_out, 1])).reshape([b, c, h_out, w_out])
 }
 
 #[cfg(test)]

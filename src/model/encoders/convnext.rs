@@ -1,6 +1,6 @@
 //! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
 
-use crate::model::dense::{linear, patch_conv};
+use crate::model::dense::{linear, patch_conv, patch_conv_channels_last};
 use crate::model::depthwise::depthwise_conv_channels_last;
 use crate::model::layout::{to_channels_first, to_channels_last};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -111,7 +111,7 @@ impl<B: Backend> ConvNext<B> {
     /// # Shapes
     /// - `x`: `[batch, 3, res, res]` → `[batch, dim, res / 16, res / 16]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut x = channel_norm(&self.stem_norm, patch_conv(&self.stem, x));
+        let mut x = to_channels_first(layer_norm(&self.stem_norm, patch_conv_channels_last(&self.stem, x)));
         for stage in &self.stages {
             if let (Some(n), Some(d)) = (&stage.down_norm, &stage.down) {
                 x = patch_conv(d, channel_norm(n, x));

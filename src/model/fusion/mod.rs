@@ -195,7 +195,6 @@ fn split_query<B: Backend>(mut maps: Vec<Tensor<B, 4>>, query: usize) -> (Tensor
 /// - `map`: `[batch, c, h, w]` → `[batch, grid², c]`
 pub fn to_tokens<B: Backend>(map: Tensor<B, 4>, grid: usize) -> Tensor<B, 3> {
     let [b, c, _, _] = map.dims();
-    crate::model::resample::resample(map, grid, grid, crate::model::resample::ResampleMode::Bilinear)
-        .reshape([b, c, grid * grid])
-        .swap_dims(1, 2)
+    let map = crate::model::resample::resample(map, grid, grid, crate::model::resample::ResampleMode::Bilinear);
+    crate::model::layout::batched_transpose(map.reshape([b, c, grid * grid, 1])).reshape([b, grid * grid, c])
 }
