@@ -26,7 +26,7 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
 #[cfg(feature = "flex")]
 mod flex {
     use super::gelu_and_slope;
-    use crate::model::specialize::cast;
+    use crate::model::specialize::{cast, same};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
@@ -48,7 +48,7 @@ mod flex {
         let x = match cast::<Tensor<B, D>, Tensor<Flex, D>>(x) {
             Ok(x) => {
                 let y = forward(x.into_primitive().tensor(), false).0;
-                return Ok(cast(Tensor::<Flex, D>::from_primitive(TensorPrimitive::Float(y))).unwrap_or_else(|_| unreachable!("cast back")));
+                return Ok(same(Tensor::<Flex, D>::from_primitive(TensorPrimitive::Float(y))));
             }
             Err(x) => x,
         };
@@ -61,7 +61,7 @@ mod flex {
             }
             OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive, false).0),
         };
-        Ok(cast(Tensor::<A, D>::from_primitive(TensorPrimitive::Float(out))).unwrap_or_else(|_| unreachable!("cast back")))
+        Ok(same(Tensor::<A, D>::from_primitive(TensorPrimitive::Float(out))))
     }
 
     /// `gelu(x)`, and `gelu'(x)` when `with_slope` (else empty), computed on the host.
@@ -114,8 +114,9 @@ mod flex {
 /// `(gelu(x), gelu'(x))` with `Φ(x) = ½(1 + erf(x/√2))` and `gelu' = Φ(x) + x·φ(x)`; erf by
 /// Abramowitz–Stegun 7.1.26, whose `exp(−z²)` is `exp(−x²/2)`, the same exponential as `φ`.
 /// Branch-free, so that loops over it vectorise.
+#[cfg(any(feature = "flex", test))]
 #[inline]
-pub fn gelu_and_slope(x: f32) -> (f32, f32) {
+pub(crate) fn gelu_and_slope(x: f32) -> (f32, f32) {
     const P: f32 = 0.327_591_1;
     const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_7, -1.453_152_1, 1.061_405_4];
     const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
@@ -132,8 +133,9 @@ pub fn gelu_and_slope(x: f32) -> (f32, f32) {
 
 /// `exp(−x²/2)` to about 2e-7 relative: `2^(−t)`, `t = x²/2·log₂e`, split as `2^(−n)·2^(n−t)` with
 /// `n` the nearest integer (exponent bits) and a degree-6 polynomial for `2^f`, `|f| ≤ ½`.
+#[cfg(any(feature = "flex", test))]
 #[inline]
-pub fn exp_neg_half_square(x: f32) -> f32 {
+pub(crate) fn exp_neg_half_square(x: f32) -> f32 {
     // Adding 1.5·2²³ rounds t to the nearest integer, which then sits in the low mantissa bits: no
     // float-to-int conversion, so the loop vectorises.
     const ROUND: f32 = 12_582_912.0;

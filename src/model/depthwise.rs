@@ -66,7 +66,7 @@ fn with_bias<B: Backend>(conv: &Conv2d<B>, y: Tensor<B, 4>, shape: [usize; 4]) -
 /// The `Autodiff<Flex>` path.
 #[cfg(feature = "flex")]
 mod flex {
-    use crate::model::specialize::cast;
+    use crate::model::specialize::{cast, same};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -80,8 +80,8 @@ mod flex {
     /// `Ok(conv(x))` without the bias when `B` is `Autodiff<Flex>`, else `Err(x)` untouched.
     pub(super) fn without_bias<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
         let x = cast::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(x)?;
-        let weight = cast::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(conv.weight.val()).unwrap_or_else(|_| unreachable!("the kernel is on x's backend"));
-        Ok(cast(flex_depthwise(x, weight)).unwrap_or_else(|_| unreachable!("cast back to the type it came from")))
+        let weight = same::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(conv.weight.val());
+        Ok(same(flex_depthwise(x, weight)))
     }
 
     fn options(k: usize, groups: usize) -> ConvOptions<2> {

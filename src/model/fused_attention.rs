@@ -29,7 +29,7 @@ pub fn scaled_dot_product<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tenso
 /// The `Autodiff<Flex>` path.
 #[cfg(feature = "flex")]
 mod flex {
-    use crate::model::specialize::cast;
+    use crate::model::specialize::{cast, same};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
@@ -62,7 +62,7 @@ mod flex {
                 prep.finish(Flex::float_matmul(p, v.primitive))
             }
         };
-        Ok(cast(Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(out))).unwrap_or_else(|_| unreachable!("cast back to the type it came from")))
+        Ok(same(Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(out))))
     }
 
     /// `softmax(scale · QKᵀ)` over the last axis, future keys masked when `causal`.

@@ -32,7 +32,7 @@ pub fn layer_norm<B: Backend, const D: usize>(norm: &LayerNorm<B>, x: Tensor<B, 
 #[cfg(feature = "flex")]
 mod flex {
     use super::EPSILON;
-    use crate::model::specialize::cast;
+    use crate::model::specialize::{cast, same};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
@@ -55,10 +55,10 @@ mod flex {
         let x = cast::<Tensor<B, D>, Tensor<A, D>>(x)?;
         // `val()` first: it initialises lazily created parameters in place, so the clone below
         // shares their values (a clone of an uninitialised parameter would initialise its own).
-        let gamma = cast::<Tensor<B, 1>, Tensor<A, 1>>(norm.gamma.val()).unwrap_or_else(|_| unreachable!("γ is on x's backend"));
+        let gamma = same::<Tensor<B, 1>, Tensor<A, 1>>(norm.gamma.val());
         let beta = norm.beta.as_ref().expect("checked above").val();
-        let beta = cast::<Tensor<B, 1>, Tensor<A, 1>>(beta).unwrap_or_else(|_| unreachable!("β is on x's backend"));
-        let norm = cast::<LayerNorm<B>, LayerNorm<A>>(norm.clone()).unwrap_or_else(|_| unreachable!("the module is on x's backend"));
+        let beta = same::<Tensor<B, 1>, Tensor<A, 1>>(beta);
+        let norm = same::<LayerNorm<B>, LayerNorm<A>>(norm.clone());
         let (gamma, beta) = (gamma.into_primitive().tensor(), beta.into_primitive().tensor());
         let x = x.into_primitive().tensor();
         let inner = norm.valid();
@@ -70,7 +70,7 @@ mod flex {
             }
             OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive)),
         };
-        Ok(cast(Tensor::<A, D>::from_primitive(TensorPrimitive::Float(out))).unwrap_or_else(|_| unreachable!("cast back to the type it came from")))
+        Ok(same(Tensor::<A, D>::from_primitive(TensorPrimitive::Float(out))))
     }
 
     /// The backward step; its state is the input and γ.

@@ -59,7 +59,7 @@ pub fn patches<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 3> {
 /// The `Autodiff<Flex>` path.
 #[cfg(feature = "flex")]
 mod flex {
-    use crate::model::specialize::cast;
+    use crate::model::specialize::{cast, same};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
@@ -76,7 +76,7 @@ mod flex {
     pub(super) fn batched_transpose<B: Backend>(x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
         let x = cast::<Tensor<B, 4>, Tensor<A, 4>>(x)?;
         if x.dtype() != burn::tensor::DType::F32 {
-            return Err(cast(x).unwrap_or_else(|_| unreachable!("cast back to the type it came from")));
+            return Err(same(x));
         }
         let dims = x.dims();
         let x = x.into_primitive().tensor();
@@ -84,7 +84,7 @@ mod flex {
             OpsKind::Tracked(prep) => prep.finish(dims, transpose(x.primitive, dims)),
             OpsKind::UnTracked(prep) => prep.finish(transpose(x.primitive, dims)),
         };
-        Ok(cast(Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(out))).unwrap_or_else(|_| unreachable!("cast back to the type it came from")))
+        Ok(same(Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(out))))
     }
 
     /// The backward step: the inverse transpose of the gradient; its state is the input's dims.

@@ -82,7 +82,7 @@ impl<B: Backend> Rope2d<B> {
 /// `y = x·cos + R(x)·sin` with `R(x) = [−x₂, x₁]`, so `∂x = ∂y·cos + Rᵀ(∂y·sin)`, `Rᵀ(g) = [g₂, −g₁]`.
 #[cfg(feature = "flex")]
 mod flex {
-    use crate::model::specialize::cast;
+    use crate::model::specialize::{cast, same};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
@@ -114,7 +114,7 @@ mod flex {
             }
             OpsKind::UnTracked(prep) => prep.finish(apply(x.primitive, dims, &cos, &sin, false)),
         };
-        Ok(cast(Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(out))).unwrap_or_else(|_| unreachable!("cast back to the type it came from")))
+        Ok(same(Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(out))))
     }
 
     /// The backward step; its state is the tables and the shape.

@@ -14,6 +14,12 @@ pub fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
     }
 }
 
+/// `t` as `U`, for a cast between types already known to be equal (a value cast into a concrete
+/// backend and back, or a module on the same backend as its input); panics if they are not.
+pub fn same<T: 'static, U: 'static>(t: T) -> U {
+    cast(t).unwrap_or_else(|_| panic!("same: {} is not {}", std::any::type_name::<T>(), std::any::type_name::<U>()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::cast;
