@@ -5,10 +5,14 @@ Plain PyTorch, no other dependency. The same network as Eyrie's proxy cell (clip
 channel concat with an MLP projector, a Llama-style LM with RoPE, RMSNorm and SwiGLU), the same
 shapes, the same loss (masked cross-entropy over the answer tokens), the same optimiser (AdamW,
 weight decay 0.01, per-parameter gradient-norm clipping at 1.0, the experts in their own group at
-lr x vision-lr-scale). Eager mode, float32, on the CPU with the given threads or on a CUDA GPU.
+lr x vision-lr-scale). Eager mode, on the CPU with the given threads or on a CUDA GPU, in float32 or
+with the whole model and batch cast to bfloat16/float16 (as Eyrie's `--precision` runs: no autocast,
+no float32 master weights).
 
-Reads {"shapes": ..., "steps": N, "warmup": W, "threads": T, "device": "cpu"|"cuda"} on stdin (Eyrie's BenchShapes) and
-prints one JSON line: {"step_ms", "step_fastest_ms", "params_total", "parts": [{"part", "ms"}], "runtime"}.
+Reads {"shapes": ..., "steps": N, "warmup": W, "threads": T, "device": "cpu"|"cuda", "dtype": "float32"|"bfloat16"|"float16"}
+on stdin (Eyrie's BenchShapes) and prints one JSON line: {"step_ms", "step_fastest_ms", "params_total",
+"flops_per_step", "parts": [{"part", "ms"}], "runtime"}; flops_per_step is FlopCounterMode's count of one
+forward + loss + backward.
 The batch is random tensors of the right shapes, made before timing: unlike Eyrie's step, the
 reference's step does not build its batch from the world's scenes.
 """
@@ -130,11 +134,11 @@ class ChannelConcat(nn.Module):
 class Rope:
     """Rotate-half RoPE with Eyrie's frequencies: 1 / 10000^((i mod d/2) * 2 / d)."""
 
-    def __init__(self, n, dim, device):
+    def __init__(self, n, dim, device, dtype=torch.float32):
         half = dim // 2
         f = torch.tensor([1.0 / 10000 ** ((i % half) * 2 / dim) for i in range(dim)], device=device)
         ang = torch.arange(n, dtype=torch.float32, device=device)[:, None] * f[None, :]
-        self.cos, self.sin = ang.cos()[None, None], ang.sin()[None, None]
+        self.cos, self.sin = ang.cos()[None, None].to(dtype), ang.sin()[None, None].to(dtype)
 
     def __call__(self, x):
         d = x.shape[-1]
@@ -175,7 +179,7 @@ class Lm(nn.Module):
         self.norm, self.head = RmsNorm(dim), nn.Linear(dim, vocab, bias=False)
 
     def forward_embeds(self, x):
-        rope = Rope(x.shape[1], x.shape[2] // self.heads, x.device)
+        rope = Rope(x.shape[1], x.shape[2] // self.heads, x.device, x.dtype)
         for blk in self.blocks:
             x = blk(x, rope)
         return self.head(self.norm(x))
@@ -211,6 +215,26 @@ def masked_cross_entropy(logits, targets, mask):
     return -(logp * mask).sum() / mask.sum().clamp_min(1.0)
 
 
+def model_flops(f):
+    """FLOPs of running f, by FlopCounterMode with two corrections so the count is the model's
+    arithmetic and matches Eyrie's: a grouped (depthwise) convolution's backward costs what its
+    forward does per gradient (FlopCounterMode ignores the groups there), and attention's backward
+    is its four products (FlopCounterMode adds a fifth, the flash kernels' recomputed scores)."""
+    from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
+
+    def conv_backward(grad_out_shape, x_shape, w_shape, _bias, _stride, _padding, _dilation, transposed, _output_padding, _groups, output_mask, out_shape=None, **kwargs):
+        assert not transposed, "the cell has no transposed convolutions"
+        return sum(conv_flop_count(x_shape, w_shape, grad_out_shape) for wanted in output_mask[:2] if wanted)
+
+    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.convolution_backward: conv_backward}) as counter:
+        f()
+    total = 0
+    for op, n in counter.get_flop_counts()["Global"].items():
+        name = str(op)
+        total += n * 4 // 5 if "attention" in name and "backward" in name else n
+    return total
+
+
 def median(xs):
     xs = sorted(xs)
     n = len(xs)
@@ -242,14 +266,15 @@ def main():
         SYNC = torch.cuda.synchronize
     else:
         torch.set_num_threads(req["threads"])
+    dtype = getattr(torch, req.get("dtype", "float32"))
     torch.manual_seed(0)
-    model = Mllm(s).to(dev)
+    model = Mllm(s).to(dev, dtype)
     b, t = s["batch"], s["text_len"]
     vocab = s["lm"][3]
-    images = [torch.rand(b, 3, e[4], e[4], device=dev) for e in s["experts"]]
+    images = [torch.rand(b, 3, e[4], e[4], device=dev, dtype=dtype) for e in s["experts"]]
     ids = torch.randint(0, vocab, (b, t), device=dev)
     targets = torch.randint(0, vocab, (b, t), device=dev)
-    mask = (torch.rand(b, t, device=dev) < 0.3).float()
+    mask = (torch.rand(b, t, device=dev) < 0.3).to(dtype)
     lr, vision_scale = s["lr"]
     expert_params = list(model.experts.parameters())
     ids_of_experts = {id(p) for p in expert_params}
@@ -267,6 +292,8 @@ def main():
         torch._foreach_mul_(grads, [torch.clamp(1.0 / (n + 1e-6), max=1.0) for n in norms])
         opt.step()
 
+    flops = model_flops(lambda: masked_cross_entropy(model(images, ids), targets, mask).backward())
+    opt.zero_grad(set_to_none=True)
     step_ms, step_fastest_ms = timed(warmup, steps, step, fastest=True)
     parts = []
 
@@ -284,14 +311,14 @@ def main():
         model.fusion(leaves).mean().backward()
 
     parts.append({"part": f"fusion {s['fusion']} + projector, forward + backward", "ms": timed(1, steps, fusion)})
-    embeds = torch.randn(b, s["visual_tokens"] + t, s["lm"][0], device=dev)
+    embeds = torch.randn(b, s["visual_tokens"] + t, s["lm"][0], device=dev, dtype=dtype)
 
     def lm():
         model.lm.forward_embeds(embeds.clone().requires_grad_(True)).mean().backward()
 
     parts.append({"part": "LM forward + backward", "ms": timed(1, steps, lm)})
     total = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"step_ms": step_ms, "step_fastest_ms": step_fastest_ms, "params_total": total, "parts": parts, "runtime": f"torch {torch.__version__} on {torch.cuda.get_device_name() if dev.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'}"}))
+    print(json.dumps({"step_ms": step_ms, "step_fastest_ms": step_fastest_ms, "params_total": total, "flops_per_step": flops, "parts": parts, "runtime": f"torch {torch.__version__} on {torch.cuda.get_device_name() if dev.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'}, {req.get('dtype', 'float32')}"}))
 
 
 if __name__ == "__main__":

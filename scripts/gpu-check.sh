@@ -1,30 +1,76 @@
 #!/usr/bin/env bash
-# GPU check: given a prebuilt `--features cuda` eyrie binary on a machine with an NVIDIA GPU, run the
-# bench (beside PyTorch when it is importable) and the quickstart and fusion experiments at the `gpu`
-# scale, everything under one output folder.
+# GPU check: given a prebuilt `--features cuda` eyrie binary on a machine with an NVIDIA GPU, measure
+# the GPU's own ceilings (PyTorch matrix products), run the bench beside PyTorch (when importable) in
+# f32 and bf16, and time cells per hour at 1, 2 and 4 workers; everything under one output folder.
 #
-#   cargo build --release --no-default-features --features cuda --bin eyrie   # on the build machine
-#   scripts/gpu-check.sh target/release/eyrie gpu-out                          # on the GPU machine
+#   CUDARC_CUDA_VERSION=13000 cargo build --release --no-default-features --features cuda --bin eyrie
+#   scripts/gpu-check.sh target/release/eyrie gpu-out          # quick: about 5 minutes on an H100
+#   scripts/gpu-check.sh target/release/eyrie gpu-out full     # also quickstart and fusion at the gpu scale (hours)
 #
-# Stops at the first failure. Each experiment's results and report land in OUT/results and
-# OUT/reports; bench.json in OUT/reports/bench; the console log in OUT/log.txt.
-set -euo pipefail
-bin="${1:?usage: scripts/gpu-check.sh EYRIE_BINARY OUT_DIR [WORKERS]}"
-out="${2:?usage: scripts/gpu-check.sh EYRIE_BINARY OUT_DIR [WORKERS]}"
-workers="${3:-4}"
+# Each step has its own time limit and a failed step does not stop the next. The console log is
+# OUT/log.txt, the bench runs OUT/bench/bench.json, each step's exit status in the log's `== rc` lines;
+# the smoke-scale runs' results go to $RUNS_DIR (default OUT/runs). BACKEND (default cuda) lets the
+# script itself be tried on a machine without a GPU.
+set -uo pipefail
+bin="${1:?usage: scripts/gpu-check.sh EYRIE_BINARY OUT_DIR [quick|full]}"
+out="${2:?usage: scripts/gpu-check.sh EYRIE_BINARY OUT_DIR [quick|full]}"
+mode="${3:-quick}"
+backend="${BACKEND:-cuda}"
+runs="${RUNS_DIR:-$out/runs}"
 cd "$(dirname "$0")/.."
-mkdir -p "$out"
+mkdir -p "$out/bench"
 exec > >(tee -a "$out/log.txt") 2>&1
-echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
-torch=()
-if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then torch=(--against-torch); fi
-echo "== bench (cuda, gpu scale) ${torch[*]:-without PyTorch}"
-"$bin" bench --backend cuda --scale gpu --steps 20 --warmup 5 "${torch[@]}" --out "$out/reports/bench"
-for exp in quickstart fusion; do
-  echo "== $exp at the gpu scale, $workers workers"
-  start=$(date +%s)
-  "$bin" run "experiments/$exp.toml" --backend cuda --scale gpu --workers "$workers" --quiet \
-    --results "$out/results" --reports "$out/reports"
-  echo "== $exp took $(( $(date +%s) - start )) s"
+export PYTHONUNBUFFERED=1
+# cudarc loads libcuda and libnvrtc at run time: the toolkit's and PyTorch's wheels' folders as fallbacks.
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib $(python3 -c 'import nvidia, os; print(" ".join(os.path.join(p, s, "lib") for p in nvidia.__path__ for s in os.listdir(p)))' 2>/dev/null); do
+  [ -d "$d" ] && LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
 done
+export LD_LIBRARY_PATH
+
+step() { # step NAME SECONDS COMMAND...: runs COMMAND under a time limit, logs its wall time and status
+  local name="$1" limit="$2"; shift 2
+  echo "== $name (limit ${limit}s): $*"
+  local start=$(date +%s.%N)
+  timeout "$limit" "$@"
+  local rc=$?
+  echo "== rc $rc, $name took $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
+}
+
+echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo 'no nvidia-smi')"
+torch=()
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  torch=(--against-torch)
+  step "matrix-product ceilings (PyTorch, 8192^3)" 60 python3 - <<'EOF'
+import torch
+a, b = (torch.randn(8192, 8192, device="cuda") for _ in range(2))
+for name, dtype, tf32 in [("f32", torch.float32, False), ("tf32", torch.float32, True), ("bf16", torch.bfloat16, False)]:
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    x, y = a.to(dtype), b.to(dtype)
+    for _ in range(3):
+        x @ y
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(10):
+        x @ y
+    end.record()
+    torch.cuda.synchronize()
+    print(f"ceiling {name}: {2 * 8192**3 * 10 / (start.elapsed_time(end) / 1e3) / 1e12:.1f} TFLOP/s")
+EOF
+fi
+step "bench f32, gpu scale" 200 "$bin" bench --backend "$backend" --scale gpu --steps 20 --warmup 5 "${torch[@]}" --out "$out/bench"
+step "bench bf16, gpu scale" 150 "$bin" bench --backend "$backend" --scale gpu --precision bf16 --steps 20 --warmup 5 "${torch[@]}" --out "$out/bench"
+step "bench f32, proxy scale" 90 "$bin" bench --backend "$backend" --scale proxy --steps 20 --warmup 5 --step-only "${torch[@]}" --out "$out/bench"
+for w in 1 2 4; do
+  step "fusion at the smoke scale, $w workers" 90 "$bin" run experiments/fusion.toml --backend "$backend" --scale smoke --workers "$w" --quiet \
+    --results "$runs/fusion-w$w/results" --reports "$runs/fusion-w$w/reports"
+done
+step "quickstart at the smoke scale in bf16" 90 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --precision bf16 --quiet \
+  --results "$runs/quickstart-bf16/results" --reports "$runs/quickstart-bf16/reports"
+cp "$runs/quickstart-bf16/reports/quickstart/report.md" "$out/quickstart-bf16.md" 2>/dev/null
+if [ "$mode" = full ]; then
+  for exp in quickstart fusion; do
+    step "$exp at the gpu scale, 4 workers" 86400 "$bin" run "experiments/$exp.toml" --backend "$backend" --scale gpu --workers 4 --quiet \
+      --results "$out/results" --reports "$out/reports"
+  done
+fi
 echo "== done: $out"

@@ -106,6 +106,9 @@ pub enum Command {
         /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
         #[arg(long)]
         backend: Option<String>,
+        /// Float type: f32 | bf16 | f16 (the PyTorch reference runs in the same type).
+        #[arg(long, default_value = "f32")]
+        precision: String,
         /// Folder of bench.json.
         #[arg(long, default_value = "reports/bench")]
         out: PathBuf,
@@ -136,6 +139,9 @@ pub struct ExecArgs {
     /// Stages computed at once (default: one per core, at most 4).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Float type of weights and arithmetic: f32 | bf16 | f16 (half types on GPUs; stage ids differ per precision).
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
 }
 
 /// `eyrie data …`

@@ -8,10 +8,10 @@ use cli::{Cli, Command, DataAction, ExecArgs};
 use eyrie::report::provenance::{device_words, RunRecord};
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
-use eyrie::plan::{cost, plan, Plan};
+use eyrie::plan::{cost, plan, plan_at_precision, Plan};
 use eyrie::search::greedy::{search, set_label};
 use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
-use eyrie::spec::{BackendKind, ExpertKind, Family, GreedySpec, Scale, Spec, SpecError};
+use eyrie::spec::{BackendKind, ExpertKind, Family, GreedySpec, Precision, Scale, Spec, SpecError};
 use eyrie::report::compare::Compared;
 use eyrie::report::options::{parse_list, ReportOptions};
 use eyrie::store::Store;
@@ -57,10 +57,10 @@ fn scale_of(spec: &Spec, arg: &Option<String>) -> Result<Scale> {
     }
 }
 
-fn load(file: &Path, scale: &Option<String>) -> Result<(Spec, Plan)> {
+fn load(file: &Path, scale: &Option<String>, precision: Precision) -> Result<(Spec, Plan)> {
     let spec = eyrie::spec::load(file)?;
     let scale = scale_of(&spec, scale)?;
-    let p = plan(&spec, scale);
+    let p = plan_at_precision(&spec, scale, precision);
     Ok((spec, p))
 }
 
@@ -97,6 +97,10 @@ fn default_workers() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
 }
 
+fn parse_precision(arg: &str) -> Result<Precision> {
+    Ok(arg.parse::<Precision>().map_err(|e| BadArgument(format!("--precision: {e}")))?)
+}
+
 fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
     let Some(text) = arg else { return Ok((default_backend(), 0)) };
     let (name, index) = match text.split_once(':') {
@@ -115,23 +119,24 @@ fn git_commit() -> String {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { file, scale, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
+        Command::Run { file, scale, exec: ExecArgs { backend, results, reports, quiet, workers, precision } } => {
             let (kind, index) = parse_backend(&backend)?;
-            let (spec, p) = load(&file, &scale)?;
+            let precision = parse_precision(&precision)?;
+            let (spec, p) = load(&file, &scale, precision)?;
             let store = Store::new(&results);
             let workers = workers.unwrap_or_else(default_workers);
             if let Some(g) = &spec.greedy {
-                return run_greedy(&spec, g, p.scale, (kind, index), &store, &reports, quiet, workers);
+                return run_greedy(&spec, g, p.scale, (kind, index, precision), &store, &reports, quiet, workers);
             }
             if !quiet {
-                eprintln!("{} cells ({} stages) at scale {} on {}; results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
+                eprintln!("{} cells ({} stages) at scale {} on {} ({precision}); results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
             }
             if p.stages.keys().any(|id| !store.is_done(id)) {
                 let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), device_words(kind, index), workers);
                 eyrie::report::provenance::write(&store, &p.experiment, &record)?;
                 eyrie::report::provenance::store_spec(&store, &p.experiment, &file)?;
             }
-            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers })??;
+            let summary = run_on(kind, index, precision, RunJob { plan: &p, store: &store, quiet, workers })??;
             if !summary.computed.is_empty() {
                 let record = RunRecord {
                     command: std::env::args().collect::<Vec<_>>().join(" "),
@@ -162,7 +167,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Plan { file, scale, results } => {
-            let (spec, p) = load(&file, &scale)?;
+            let (spec, p) = load(&file, &scale, Precision::F32)?;
             match &spec.greedy {
                 None => print!("{}", describe_plan(&p, &Store::new(&results))),
                 Some(g) => {
@@ -223,17 +228,18 @@ fn dispatch(cli: Cli) -> Result<()> {
             print!("{}", eyrie::exec::status::render(&eyrie::exec::status::status(&p, &store)));
             Ok(())
         }
-        Command::Experts { scale, only, exec: ExecArgs { backend, results, reports, quiet, workers } } => {
+        Command::Experts { scale, only, exec: ExecArgs { backend, results, reports, quiet, workers, precision } } => {
             let (kind, index) = parse_backend(&backend)?;
+            let precision = parse_precision(&precision)?;
             let scale = scale.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")))?;
             let experts = if only.is_empty() {
                 ExpertKind::ALL.to_vec()
             } else {
                 only.iter().map(|n| n.parse::<ExpertKind>().map_err(|e| BadArgument(format!("--expert: {e}")))).collect::<Result<Vec<_>, _>>()?
             };
-            let p = eyrie::plan::experts_plan(&experts, scale);
+            let p = eyrie::plan::experts_plan(&experts, scale, precision);
             let store = Store::new(&results);
-            let summary = run_on(kind, index, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
+            let summary = run_on(kind, index, precision, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
             let table = eyrie::report::experts::table(&eyrie::report::experts::rows(&p, &store));
             let out = reports.join("experts").join(format!("{scale}.md"));
             let body = format!(
@@ -252,8 +258,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { scale, steps, warmup, against_torch, step_only, backend, out } => {
+        Command::Bench { scale, steps, warmup, against_torch, step_only, backend, precision, out } => {
             let (kind, index) = parse_backend(&backend)?;
+            let precision = parse_precision(&precision)?;
             let scale = scale.parse::<Scale>().map_err(|e| BadArgument(format!("--scale: {e}")))?;
             if steps == 0 {
                 return Err(BadArgument("--steps must be at least 1".into()).into());
@@ -262,12 +269,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                 eyrie::bench::torch::available()?;
             }
             eprintln!("timing the bench cell (clip + convnext, channel concat, unlocked) at scale {scale} on {kind}: {warmup} + {steps} steps{}", if step_only { "" } else { ", then each part" });
-            let result = run_on(kind, index, BenchJob { scale, steps, warmup, parts: !step_only })?;
+            let result = run_on(kind, index, precision, BenchJob { scale, steps, warmup, parts: !step_only })?;
             let torch = if against_torch {
                 let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
                 eprintln!("timing the PyTorch reference on the same shapes ({threads} threads)");
                 let torch_device = if kind == BackendKind::Cuda { "cuda" } else { "cpu" };
-                let t = eyrie::bench::torch::run(Path::new("bench/torch_reference.py"), &result.shapes, steps, warmup, threads, torch_device)?;
+                let t = eyrie::bench::torch::run(Path::new("bench/torch_reference.py"), &result.shapes, steps, warmup, threads, torch_device, precision)?;
                 if t.params_total != result.params_total {
                     eprintln!("warning: the reference has {} parameters, Eyrie's cell {}: they do not compute the same network", t.params_total, result.params_total);
                 }
@@ -275,7 +282,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             } else {
                 None
             };
-            let run = eyrie::bench::record::BenchRun::new(
+            let mut run = eyrie::bench::record::BenchRun::new(
                 &result,
                 torch.as_ref(),
                 kind.to_string(),
@@ -285,6 +292,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                 git_commit(),
                 eyrie::bench::record::today(),
             );
+            run.precision = precision;
+            if let (Some(f), Some(t)) = (run.flops_per_step, run.torch_flops_per_step) {
+                if (f - t).abs() > 0.01 * t {
+                    eprintln!("warning: Eyrie's cell counts {:.3} GFLOP per step, the reference {:.3}: they do not compute the same network", f / 1e9, t / 1e9);
+                }
+            }
             println!("{}", run.table());
             let path = out.join("bench.json");
             eyrie::bench::record::append(&path, run).with_context(|| format!("writing {}", path.display()))?;
@@ -306,8 +319,8 @@ fn dispatch(cli: Cli) -> Result<()> {
 /// Runs a greedy search: each round's cells through the executor (every stage cached, so a resumed
 /// search replays finished rounds from stored results), then the record, the report and the table.
 #[allow(clippy::too_many_arguments)]
-fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, usize), store: &Store, reports: &Path, quiet: bool, workers: usize) -> Result<()> {
-    let (kind, index) = backend;
+fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, usize, Precision), store: &Store, reports: &Path, quiet: bool, workers: usize) -> Result<()> {
+    let (kind, index, precision) = backend;
     let start = std::time::Instant::now();
     let (mut computed, mut cached, mut round) = (0usize, 0usize, 0usize);
     if !quiet {
@@ -325,8 +338,8 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         eyrie::report::provenance::store_spec(store, &spec.name, &spec.file)?;
     }
     let outcome = search(g, &mut |sets: &[Vec<ExpertKind>]| -> Result<Vec<Vec<f64>>> {
-        let p = plan(&round_spec(spec, sets), scale);
-        let summary = run_on(kind, index, RunJob { plan: &p, store, quiet, workers })??;
+        let p = plan_at_precision(&round_spec(spec, sets), scale, precision);
+        let summary = run_on(kind, index, precision, RunJob { plan: &p, store, quiet, workers })??;
         computed += summary.computed.len();
         cached += summary.cached;
         let scores = seed_metrics(&summary.results, sets, &spec.seeds, &g.metric);
@@ -336,7 +349,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         Ok(scores)
     })?;
     let all = round_spec(spec, &outcome.evaluated_sets());
-    let full = plan(&all, scale);
+    let full = plan_at_precision(&all, scale, precision);
     eyrie::store::write_atomic(&store.experiment_dir(&spec.name).join("plan.json"), serde_json::to_string_pretty(&full)?.as_bytes())?;
     write_outcome(store, &spec.name, &outcome)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -362,7 +375,7 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
 /// The spec and the plan a report describes: what last ran (the stored plan) when there is one;
 /// for a greedy search, every set it evaluated.
 fn report_inputs(file: &Path, scale: &Option<String>, store: &Store) -> Result<(Spec, Plan)> {
-    let (spec, p) = load(file, scale)?;
+    let (spec, p) = load(file, scale, Precision::F32)?;
     let (spec, p) = match (&spec.greedy, read_outcome(store, &spec.name)) {
         (Some(_), Some(outcome)) => {
             let all = round_spec(&spec, &outcome.evaluated_sets());

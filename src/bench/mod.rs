@@ -2,6 +2,7 @@
 //! concat, both experts unlocked, the LM) through the real training loop, and each part alone
 //! (batch building, each expert's forward + backward, the fusion, the LM), on any backend.
 
+pub mod flops;
 pub mod record;
 pub mod torch;
 
@@ -83,6 +84,9 @@ pub struct BenchResult {
     pub parts: Vec<PartTime>,
     /// The shapes.
     pub shapes: BenchShapes,
+    /// Mean training loss of the first and of the last three logged steps (warm-up included): the
+    /// step learns, at whatever precision it ran.
+    pub loss_first_last: (f64, f64),
 }
 
 impl BenchResult {
@@ -150,6 +154,9 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
     let deltas: Vec<f64> = log.windows(2).skip(warmup.saturating_sub(1)).map(|w| (w[1].seconds - w[0].seconds) * 1000.0).collect();
     let step_ms = median(&deltas);
     let step_fastest_ms = deltas.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean_loss = |l: &[crate::train::fit::StepLog]| l.iter().map(|e| e.loss).sum::<f64>() / l.len().max(1) as f64;
+    let ends = log.len().min(3);
+    let loss_first_last = (mean_loss(&log[..ends]), mean_loss(&log[log.len() - ends..]));
 
     let m = apply_freeze(m, &trainable);
     let idx = batch_indices(pool.len(), batch, 0, 0);
@@ -176,7 +183,7 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
         lr: (optim.lr, vision_lr_scale.unwrap_or(1.0)),
     };
     if !parts {
-        return BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: Vec::new(), shapes };
+        return BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: Vec::new(), shapes, loss_first_last };
     }
     timed.push(PartTime {
         part: "whole model forward + loss + backward (no optimiser)".into(),
@@ -216,7 +223,7 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
             sync();
         }),
     });
-    BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: timed, shapes }
+    BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: timed, shapes, loss_first_last }
 }
 
 #[cfg(test)]

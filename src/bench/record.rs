@@ -43,6 +43,21 @@ pub struct BenchRun {
     pub params_total: usize,
     /// The reference's parameter count, where it ran.
     pub torch_params_total: Option<usize>,
+    /// Float type of the step (f32 in runs recorded before precisions existed).
+    #[serde(default)]
+    pub precision: crate::spec::Precision,
+    /// FLOPs of one step counted from the cell's shapes ([`super::flops::training_step`]).
+    #[serde(default)]
+    pub flops_per_step: Option<f64>,
+    /// FLOPs of one step as the reference counted them while running (`FlopCounterMode`).
+    #[serde(default)]
+    pub torch_flops_per_step: Option<f64>,
+    /// flops_per_step over the median step time, in TFLOP/s.
+    #[serde(default)]
+    pub tflops: Option<f64>,
+    /// Mean loss of the first and the last three steps of the timed training run.
+    #[serde(default)]
+    pub loss_first_last: Option<(f64, f64)>,
     /// Each part.
     pub parts: Vec<PartRow>,
     /// The cell's shapes.
@@ -69,11 +84,15 @@ pub struct TorchResult {
     pub parts: Vec<PartTime>,
     /// torch version and threads, e.g. `torch 2.5.1, 2 threads`.
     pub runtime: String,
+    /// FLOPs of one forward + loss + backward, counted by `FlopCounterMode` (absent in old scripts).
+    #[serde(default)]
+    pub flops_per_step: Option<f64>,
 }
 
 impl BenchRun {
     /// Combines Eyrie's measurement with the reference's (if it ran).
     pub fn new(r: &BenchResult, torch: Option<&TorchResult>, backend: String, device: String, scale: String, command: String, commit: String, date: String) -> Self {
+        let flops = super::flops::training_step(&r.shapes);
         let parts = r
             .parts
             .iter()
@@ -91,6 +110,11 @@ impl BenchRun {
             speed_ratio: torch.map(|t| t.step_ms / r.step_ms),
             params_total: r.params_total,
             torch_params_total: torch.map(|t| t.params_total),
+            precision: Default::default(),
+            flops_per_step: Some(flops),
+            torch_flops_per_step: torch.and_then(|t| t.flops_per_step),
+            tflops: Some(flops / r.step_ms / 1e9),
+            loss_first_last: Some(r.loss_first_last),
             parts,
             shapes: r.shapes.clone(),
             command,
@@ -127,6 +151,13 @@ impl BenchRun {
             self.params_total,
             self.torch_params_total.map(|t| format!(" (reference: {t})")).unwrap_or_default()
         ));
+        if let (Some(f), Some(t)) = (self.flops_per_step, self.tflops) {
+            let reference = self.torch_flops_per_step.map(|r| format!(" (reference counted {:.3} GFLOP)", r / 1e9)).unwrap_or_default();
+            out.push_str(&format!("{:.3} GFLOP per step{reference}: {t:.2} TFLOP/s in {}\n", f / 1e9, self.precision));
+        }
+        if let Some((first, last)) = self.loss_first_last {
+            out.push_str(&format!("training loss {first:.3} → {last:.3} over the run's steps\n"));
+        }
         out
     }
 }
@@ -187,8 +218,9 @@ mod tests {
             params_trainable: 8,
             parts: vec![PartTime { part: "LM forward + backward".into(), ms: 50.0 }, PartTime { part: "batch (images + tokens)".into(), ms: 5.0 }],
             shapes: super::super::BenchShapes { batch: 32, experts: vec![], fusion: "channel-concat".into(), grid: 8, lm: (64, 2, 4, 100), text_len: 20, visual_tokens: 64, lr: (1e-3, 0.1) },
+            loss_first_last: (4.0, 3.0),
         };
-        let t = TorchResult { step_ms: 100.0, step_fastest_ms: Some(95.0), params_total: 10, parts: vec![PartTime { part: "LM forward + backward".into(), ms: 25.0 }], runtime: "torch".into() };
+        let t = TorchResult { step_ms: 100.0, step_fastest_ms: Some(95.0), params_total: 10, parts: vec![PartTime { part: "LM forward + backward".into(), ms: 25.0 }], runtime: "torch".into(), flops_per_step: None };
         let run = BenchRun::new(&r, Some(&t), "flex".into(), "CPU".into(), "proxy".into(), "eyrie bench".into(), "abc".into(), "2026-11-26".into());
         assert_eq!(run.speed_ratio, Some(0.5));
         assert_eq!(run.parts[0].torch_ms, Some(25.0));

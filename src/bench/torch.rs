@@ -3,6 +3,7 @@
 
 use super::record::TorchResult;
 use super::BenchShapes;
+use crate::spec::Precision;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -30,9 +31,15 @@ pub fn available() -> Result<(), TorchError> {
 
 /// Runs `script` with the shapes on stdin; it prints one JSON [`TorchResult`].
 /// `device` is `cpu` or `cuda` (the reference then times with `torch.cuda.synchronize`).
-pub fn run(script: &Path, shapes: &BenchShapes, steps: usize, warmup: usize, threads: usize, device: &str) -> Result<TorchResult, TorchError> {
+/// `precision` is the float type of the model and batch (the whole network cast, as Eyrie's is).
+pub fn run(script: &Path, shapes: &BenchShapes, steps: usize, warmup: usize, threads: usize, device: &str, precision: Precision) -> Result<TorchResult, TorchError> {
     available()?;
-    let input = serde_json::json!({ "shapes": shapes, "steps": steps, "warmup": warmup, "threads": threads, "device": device });
+    let dtype = match precision {
+        Precision::F32 => "float32",
+        Precision::Bf16 => "bfloat16",
+        Precision::F16 => "float16",
+    };
+    let input = serde_json::json!({ "shapes": shapes, "steps": steps, "warmup": warmup, "threads": threads, "device": device, "dtype": dtype });
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())

@@ -77,8 +77,11 @@ mod flex {
     use burn::nn::conv::Conv2d;
     use burn::prelude::*;
 
-    /// `Ok(conv(x))` without the bias when `B` is `Autodiff<Flex>`, else `Err(x)` untouched.
+    /// `Ok(conv(x))` without the bias when `B` is `Autodiff<Flex>` (f32), else `Err(x)` untouched.
     pub(super) fn without_bias<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+        if x.dtype() != burn::tensor::DType::F32 {
+            return Err(x);
+        }
         let x = cast::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(x)?;
         let weight = same::<Tensor<B, 4>, Tensor<Autodiff<Flex>, 4>>(conv.weight.val());
         Ok(same(flex_depthwise(x, weight)))

@@ -43,8 +43,11 @@ mod flex {
     type A = Autodiff<Flex>;
     type Qkv<B> = (Tensor<B, 4>, Tensor<B, 4>, Tensor<B, 4>);
 
-    /// `Ok(attention)` when `B` is `Autodiff<Flex>`, else `Err((q, k, v))` untouched.
+    /// `Ok(attention)` when `B` is `Autodiff<Flex>` (f32), else `Err((q, k, v))` untouched.
     pub(super) fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, causal: bool) -> Result<Tensor<B, 4>, Qkv<B>> {
+        if [&q, &k, &v].iter().any(|t| t.dtype() != burn::tensor::DType::F32) {
+            return Err((q, k, v));
+        }
         let (q, k, v) = match cast::<Qkv<B>, Qkv<A>>((q, k, v)) {
             Ok(t) => t,
             Err(t) => return Err(t),

@@ -47,9 +47,9 @@ mod flex {
 
     type A = Autodiff<Flex>;
 
-    /// `Ok(norm(x))` when `B` is `Autodiff<Flex>` and the norm has a bias, else `Err(x)` untouched.
+    /// `Ok(norm(x))` when `B` is `Autodiff<Flex>` (f32) and the norm has a bias, else `Err(x)` untouched.
     pub(super) fn layer_norm<B: Backend, const D: usize>(norm: &LayerNorm<B>, x: Tensor<B, D>) -> Result<Tensor<B, D>, Tensor<B, D>> {
-        if norm.beta.is_none() {
+        if norm.beta.is_none() || x.dtype() != burn::tensor::DType::F32 {
             return Err(x);
         }
         let x = cast::<Tensor<B, D>, Tensor<A, D>>(x)?;

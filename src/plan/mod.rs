@@ -10,7 +10,7 @@ use crate::data::tokenizer::Tokenizer;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
-use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Scale, ScalePreset, Spec, Tiling, TokenGrid, Unlock};
+use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Precision, Scale, ScalePreset, Spec, Tiling, TokenGrid, Unlock};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -88,6 +88,9 @@ pub struct Plan {
     pub experiment: String,
     /// Scale the plan was made at.
     pub scale: Scale,
+    /// Float type the training stages run at.
+    #[serde(default)]
+    pub precision: Precision,
     /// The cells, in spec order (seeds innermost), blind baseline(s) last.
     pub cells: Vec<PlannedCell>,
     /// Every stage by id.
@@ -103,6 +106,7 @@ impl Plan {
 
 struct Builder {
     scale: Scale,
+    precision: Precision,
     preset: ScalePreset,
     stages: BTreeMap<String, Stage>,
 }
@@ -152,7 +156,7 @@ impl Builder {
         let cfg = ExpertConfig::at_scale(kind, self.scale);
         let label = format!("expert-pretrain {kind}@{}", cfg.native_resolution);
         let steps = self.preset.expert_steps * expert_step_factor(kind);
-        let optim = Optim { steps, batch: self.preset.batch_size * 3 / 2, lr: 1e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool };
+        let optim = Optim { steps, batch: self.preset.batch_size * 3 / 2, lr: 1e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool, precision: self.precision };
         let data = DataSpec { families: expert_families(kind), ..self.all_data() };
         self.add(StageKind::ExpertPretrain { expert: cfg, data, optim }, vec![], label)
     }
@@ -164,14 +168,14 @@ impl Builder {
         let (expert, res) = model.experts[i].clone();
         let one = ModelSpec { experts: vec![(expert.clone(), res)], fusion: FusionKind::ChannelConcat, tiling: model.tiling, grid: model.grid, query: 0, lm: model.lm.clone() };
         let p = &self.preset;
-        let optim = Optim { steps: p.sft_steps / 2, batch: p.batch_size, lr: DEFAULT_SFT_LR, seed: PRETRAIN_SEED, pool: p.train_pool };
+        let optim = Optim { steps: p.sft_steps / 2, batch: p.batch_size, lr: DEFAULT_SFT_LR, seed: PRETRAIN_SEED, pool: p.train_pool, precision: self.precision };
         let label = format!("pre-align {}@{res}", expert.kind);
         let lm = self.lm();
         self.add(StageKind::PreAlign { model: one, data: data.clone(), optim }, vec![pretrained, lm], label)
     }
 
     fn lm(&mut self) -> String {
-        let optim = Optim { steps: self.preset.lm_steps, batch: 2 * self.preset.batch_size, lr: 3e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool };
+        let optim = Optim { steps: self.preset.lm_steps, batch: 2 * self.preset.batch_size, lr: 3e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool, precision: self.precision };
         let (lm, data) = (self.lm_config(), self.all_data());
         self.add(StageKind::LmPretrain { lm, data, optim }, vec![], "lm-pretrain".into())
     }
@@ -204,8 +208,8 @@ impl Builder {
         inputs.push(self.lm());
         let mut chain = inputs.clone();
         let p = &self.preset;
-        let align_optim = Optim { steps: p.align_steps, batch: p.batch_size, lr: 2e-3, seed, pool: p.train_pool };
-        let sft_optim = Optim { steps: c.sft_steps.unwrap_or(p.sft_steps), batch: p.batch_size, lr: c.lr.unwrap_or(DEFAULT_SFT_LR), seed, pool: p.train_pool };
+        let align_optim = Optim { steps: p.align_steps, batch: p.batch_size, lr: 2e-3, seed, pool: p.train_pool, precision: self.precision };
+        let sft_optim = Optim { steps: c.sft_steps.unwrap_or(p.sft_steps), batch: p.batch_size, lr: c.lr.unwrap_or(DEFAULT_SFT_LR), seed, pool: p.train_pool, precision: self.precision };
         let label = c.label();
         let align = self.add(StageKind::Align { model: model.clone(), data: data.clone(), optim: align_optim }, inputs, format!("align {label}"));
         let vision_lr_scale = c.unlock.any().then_some(c.vision_lr_scale);
@@ -236,7 +240,7 @@ impl Builder {
         let lm = self.lm();
         let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, tiling: Tiling::Interpolate, grid: 0, query: 0, lm: self.lm_config() };
         let data = DataSpec { seed: WORLD_SEED, families: families.to_vec(), max_objects: 3 };
-        let optim = Optim { steps: sft_steps, batch: self.preset.batch_size, lr, seed, pool: self.preset.train_pool };
+        let optim = Optim { steps: sft_steps, batch: self.preset.batch_size, lr, seed, pool: self.preset.train_pool, precision: self.precision };
         let sft = self.add(StageKind::Sft { model, unlock: Unlock::All(false), vision_lr_scale: None, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));
         let eval = self.eval(families, sft.clone(), "blind");
         PlannedCell {
@@ -253,23 +257,30 @@ impl Builder {
 }
 
 /// A plan of the pretraining stages of `experts` alone (no cells): what `eyrie experts` runs.
-pub fn experts_plan(experts: &[ExpertKind], scale: Scale) -> Plan {
-    let mut b = Builder { scale, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+pub fn experts_plan(experts: &[ExpertKind], scale: Scale, precision: Precision) -> Plan {
+    let mut b = Builder { scale, precision, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
     for &e in experts {
         b.expert(e);
     }
-    Plan { experiment: "experts".into(), scale, cells: vec![], stages: b.stages }
+    Plan { experiment: "experts".into(), scale, precision, cells: vec![], stages: b.stages }
 }
 
 /// The id of `expert`'s pretraining stage at `scale`.
 pub fn expert_stage_id(expert: ExpertKind, scale: Scale) -> String {
-    let mut b = Builder { scale, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+    let precision = Precision::F32;
+    let mut b = Builder { scale, precision, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
     b.expert(expert)
 }
 
-/// Resolves a spec at `scale` into a plan.
+/// Resolves a spec at `scale` into a plan (f32).
 pub fn plan(spec: &Spec, scale: Scale) -> Plan {
-    let mut b = Builder { scale, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+    plan_at_precision(spec, scale, Precision::F32)
+}
+
+/// Resolves a spec at `scale` into a plan whose training stages run at `precision` (its stage ids
+/// differ from the f32 plan's, so the stage cache never mixes precisions).
+pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Plan {
+    let mut b = Builder { scale, precision, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
     let mut cells = Vec::new();
     for c in &spec.cells {
         for &seed in &spec.seeds {
@@ -295,7 +306,7 @@ pub fn plan(spec: &Spec, scale: Scale) -> Plan {
             }
         }
     }
-    Plan { experiment: spec.name.clone(), scale, cells, stages: b.stages }
+    Plan { experiment: spec.name.clone(), scale, precision, cells, stages: b.stages }
 }
 
 #[cfg(test)]

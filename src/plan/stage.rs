@@ -4,7 +4,7 @@ use super::ids::content_id;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
-use crate::spec::{Family, FusionKind, Tiling, Unlock};
+use crate::spec::{Family, FusionKind, Precision, Tiling, Unlock};
 use serde::{Deserialize, Serialize};
 
 /// Optimisation settings that a stage's output depends on.
@@ -20,6 +20,9 @@ pub struct Optim {
     pub seed: u64,
     /// Distinct training samples cycled over.
     pub pool: usize,
+    /// Float type of the weights and the arithmetic (absent from the id when f32).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 /// The MLLM's architecture (experts by kind and resolution; their weights come from input stages).

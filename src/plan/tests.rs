@@ -52,6 +52,21 @@ fn golden_content_ids() {
 }
 
 #[test]
+fn each_precision_has_its_own_stages_and_f32_keeps_its_ids() {
+    let spec = parse(Path::new("golden.toml"), SPEC).unwrap();
+    let f32 = golden_plan();
+    assert_eq!(plan_at_precision(&spec, Scale::Smoke, Precision::F32), f32, "f32 is the default plan, ids unchanged");
+    for precision in [Precision::Bf16, Precision::F16] {
+        let half = plan_at_precision(&spec, Scale::Smoke, precision);
+        assert_eq!(half.precision, precision);
+        assert_eq!(half.cells.iter().map(|c| &c.label).collect::<Vec<_>>(), f32.cells.iter().map(|c| &c.label).collect::<Vec<_>>());
+        assert_eq!(half.stages.len(), f32.stages.len());
+        let shared: Vec<_> = half.stages.keys().filter(|k| f32.stages.contains_key(*k)).collect();
+        assert!(shared.is_empty(), "{precision} shares stages with f32: {shared:?}");
+    }
+}
+
+#[test]
 fn ids_ignore_paths_but_follow_settings() {
     let a = plan(&parse(Path::new("a.toml"), SPEC).unwrap(), Scale::Smoke);
     let b = plan(&parse(Path::new("elsewhere/b.toml"), SPEC).unwrap(), Scale::Smoke);

@@ -10,7 +10,7 @@ mod scale;
 pub use cell::{Axis, CellSettings, Resolution, TokenGrid, Unlock};
 pub use error::{Locator, SpecError};
 pub use greedy::{GreedySpec, Metric, SearchKind};
-pub use names::{BackendKind, ExpertKind, Family, FusionKind, PretrainTask, Scale, Tiling};
+pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
 
 use raw::{RawCell, RawSize, RawSpec, RawUnlock};

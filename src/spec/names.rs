@@ -127,6 +127,40 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// The floating-point type a run computes and stores its weights in.
+    Precision {
+        /// 32-bit floats (default; the only precision the CPU backends run at full speed).
+        F32 => "f32",
+        /// bfloat16: f32's range with 8 bits of mantissa (GPUs with bf16 units).
+        Bf16 => "bf16",
+        /// IEEE half precision (GPUs; no loss scaling, so small gradients can underflow).
+        F16 => "f16",
+    }
+}
+
+impl Default for Precision {
+    fn default() -> Self {
+        Precision::F32
+    }
+}
+
+impl Precision {
+    /// Whether this is the default, f32 (kept out of stage ids so f32 ids never change).
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+
+    /// burn's float dtype for this precision.
+    pub fn dtype(self) -> burn::tensor::FloatDType {
+        match self {
+            Precision::F32 => burn::tensor::FloatDType::F32,
+            Precision::Bf16 => burn::tensor::FloatDType::BF16,
+            Precision::F16 => burn::tensor::FloatDType::F16,
+        }
+    }
+}
+
 impl FusionKind {
     /// Whether the strategy gives one expert the query (low-resolution) role and the others the
     /// high-resolution role.
