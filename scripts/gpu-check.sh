@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check: given a prebuilt `--features cuda` eyrie binary on a machine with an NVIDIA GPU, measure
 # the GPU's own ceilings (PyTorch matrix products), run the bench beside PyTorch (when importable) in
-# f32 and bf16, and time cells per hour at 1, 2 and 4 workers; everything under one output folder.
+# f32 and bf16, a smoke-scale run in bf16, and smoke-scale runs at 1 and 2 workers; everything under
+# one output folder.
 #
 #   CUDARC_CUDA_VERSION=13000 cargo build --release --no-default-features --features cuda --bin eyrie
 #   scripts/gpu-check.sh target/release/eyrie gpu-out          # quick: about 5 minutes on an H100
@@ -9,13 +10,14 @@
 #
 # Each step has its own time limit and a failed step does not stop the next. The console log is
 # OUT/log.txt, the bench runs OUT/bench/bench.json, each step's exit status in the log's `== rc` lines;
-# the smoke-scale runs' results go to $RUNS_DIR (default OUT/runs). BACKEND (default cuda) lets the
-# script itself be tried on a machine without a GPU.
+# the smoke-scale runs' results go to $RUNS_DIR (default OUT/runs). BACKEND=flex BENCH_SCALE=smoke
+# try the script itself on a machine without a GPU.
 set -uo pipefail
 bin="${1:?usage: scripts/gpu-check.sh EYRIE_BINARY OUT_DIR [quick|full]}"
 out="${2:?usage: scripts/gpu-check.sh EYRIE_BINARY OUT_DIR [quick|full]}"
 mode="${3:-quick}"
 backend="${BACKEND:-cuda}"
+bench_scale="${BENCH_SCALE:-gpu}"
 runs="${RUNS_DIR:-$out/runs}"
 cd "$(dirname "$0")/.."
 mkdir -p "$out/bench"
@@ -57,16 +59,18 @@ for name, dtype, tf32 in [("f32", torch.float32, False), ("tf32", torch.float32,
     print(f"ceiling {name}: {2 * 8192**3 * 10 / (start.elapsed_time(end) / 1e3) / 1e12:.1f} TFLOP/s")
 EOF
 fi
-step "bench f32, gpu scale" 200 "$bin" bench --backend "$backend" --scale gpu --steps 20 --warmup 5 "${torch[@]}" --out "$out/bench"
-step "bench bf16, gpu scale" 150 "$bin" bench --backend "$backend" --scale gpu --precision bf16 --steps 20 --warmup 5 "${torch[@]}" --out "$out/bench"
-step "bench f32, proxy scale" 90 "$bin" bench --backend "$backend" --scale proxy --steps 20 --warmup 5 --step-only "${torch[@]}" --out "$out/bench"
-for w in 1 2 4; do
-  step "fusion at the smoke scale, $w workers" 90 "$bin" run experiments/fusion.toml --backend "$backend" --scale smoke --workers "$w" --quiet \
-    --results "$runs/fusion-w$w/results" --reports "$runs/fusion-w$w/reports"
-done
-step "quickstart at the smoke scale in bf16" 90 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --precision bf16 --quiet \
+# Keep compiled kernels (PTX) and autotune results on disk, so each later process reuses them.
+[ "$backend" = cuda ] && [ ! -e cubecl.toml ] && printf '[compilation]\ncache = "local"\n\n[autotune]\ncache = "local"\n' > cubecl.toml
+step "bench f32, $bench_scale scale" 240 "$bin" bench --backend "$backend" --scale "$bench_scale" --steps 20 --warmup 3 "${torch[@]}" --out "$out/bench"
+step "bench bf16, $bench_scale scale" 150 "$bin" bench --backend "$backend" --scale "$bench_scale" --precision bf16 --steps 20 --warmup 3 --step-only "${torch[@]}" --out "$out/bench"
+step "quickstart at the smoke scale in bf16" 60 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --precision bf16 --quiet \
   --results "$runs/quickstart-bf16/results" --reports "$runs/quickstart-bf16/reports"
 cp "$runs/quickstart-bf16/reports/quickstart/report.md" "$out/quickstart-bf16.md" 2>/dev/null
+for w in 1 2; do
+  step "quickstart at the smoke scale, $w workers" 45 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --workers "$w" --quiet \
+    --results "$runs/quickstart-w$w/results" --reports "$runs/quickstart-w$w/reports"
+done
+[ "$mode" = full ] && step "bench f32, proxy scale" 120 "$bin" bench --backend "$backend" --scale proxy --steps 20 --warmup 3 --step-only "${torch[@]}" --out "$out/bench"
 if [ "$mode" = full ]; then
   for exp in quickstart fusion; do
     step "$exp at the gpu scale, 4 workers" 86400 "$bin" run "experiments/$exp.toml" --backend "$backend" --scale gpu --workers 4 --quiet \

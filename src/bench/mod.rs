@@ -87,6 +87,8 @@ pub struct BenchResult {
     /// Mean training loss of the first and of the last three logged steps (warm-up included): the
     /// step learns, at whatever precision it ran.
     pub loss_first_last: (f64, f64),
+    /// Seconds until the first training step finished: on a GPU mostly compiling its kernels.
+    pub first_step_seconds: f64,
 }
 
 impl BenchResult {
@@ -157,6 +159,7 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
     let mean_loss = |l: &[crate::train::fit::StepLog]| l.iter().map(|e| e.loss).sum::<f64>() / l.len().max(1) as f64;
     let ends = log.len().min(3);
     let loss_first_last = (mean_loss(&log[..ends]), mean_loss(&log[log.len() - ends..]));
+    let first_step_seconds = log.first().map(|l| l.seconds).unwrap_or(0.0);
 
     let m = apply_freeze(m, &trainable);
     let idx = batch_indices(pool.len(), batch, 0, 0);
@@ -183,7 +186,7 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
         lr: (optim.lr, vision_lr_scale.unwrap_or(1.0)),
     };
     if !parts {
-        return BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: Vec::new(), shapes, loss_first_last };
+        return BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: Vec::new(), shapes, loss_first_last, first_step_seconds };
     }
     timed.push(PartTime {
         part: "whole model forward + loss + backward (no optimiser)".into(),
@@ -223,7 +226,7 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
             sync();
         }),
     });
-    BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: timed, shapes, loss_first_last }
+    BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: timed, shapes, loss_first_last, first_step_seconds }
 }
 
 #[cfg(test)]

@@ -58,6 +58,9 @@ pub struct BenchRun {
     /// Mean loss of the first and the last three steps of the timed training run.
     #[serde(default)]
     pub loss_first_last: Option<(f64, f64)>,
+    /// Seconds until the first step finished (kernel compilation on a GPU).
+    #[serde(default)]
+    pub first_step_seconds: Option<f64>,
     /// Each part.
     pub parts: Vec<PartRow>,
     /// The cell's shapes.
@@ -115,6 +118,7 @@ impl BenchRun {
             torch_flops_per_step: torch.and_then(|t| t.flops_per_step),
             tflops: Some(flops / r.step_ms / 1e9),
             loss_first_last: Some(r.loss_first_last),
+            first_step_seconds: Some(r.first_step_seconds),
             parts,
             shapes: r.shapes.clone(),
             command,
@@ -157,6 +161,9 @@ impl BenchRun {
         }
         if let Some((first, last)) = self.loss_first_last {
             out.push_str(&format!("training loss {first:.3} → {last:.3} over the run's steps\n"));
+        }
+        if let Some(s) = self.first_step_seconds {
+            out.push_str(&format!("first step done after {s:.1} s (on a GPU: mostly compiling kernels)\n"));
         }
         out
     }
@@ -219,6 +226,7 @@ mod tests {
             parts: vec![PartTime { part: "LM forward + backward".into(), ms: 50.0 }, PartTime { part: "batch (images + tokens)".into(), ms: 5.0 }],
             shapes: super::super::BenchShapes { batch: 32, experts: vec![], fusion: "channel-concat".into(), grid: 8, lm: (64, 2, 4, 100), text_len: 20, visual_tokens: 64, lr: (1e-3, 0.1) },
             loss_first_last: (4.0, 3.0),
+            first_step_seconds: 0.5,
         };
         let t = TorchResult { step_ms: 100.0, step_fastest_ms: Some(95.0), params_total: 10, parts: vec![PartTime { part: "LM forward + backward".into(), ms: 25.0 }], runtime: "torch".into(), flops_per_step: None };
         let run = BenchRun::new(&r, Some(&t), "flex".into(), "CPU".into(), "proxy".into(), "eyrie bench".into(), "abc".into(), "2026-11-26".into());
