@@ -42,7 +42,7 @@ echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,memory.total,driver_ve
 torch=()
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   torch=(--against-torch)
-  step "matrix-product ceilings (PyTorch, 8192^3)" 60 python3 - <<'EOF'
+  step "matrix-product ceilings (PyTorch, 8192^3)" 40 python3 - <<'EOF'
 import torch
 a, b = (torch.randn(8192, 8192, device="cuda") for _ in range(2))
 for name, dtype, tf32 in [("f32", torch.float32, False), ("tf32", torch.float32, True), ("bf16", torch.bfloat16, False)]:
@@ -61,13 +61,14 @@ EOF
 fi
 # Keep compiled kernels (PTX) and autotune results on disk, so each later process reuses them.
 [ "$backend" = cuda ] && [ ! -e cubecl.toml ] && printf '[compilation]\ncache = "local"\n\n[autotune]\ncache = "local"\n' > cubecl.toml
-step "bench f32, $bench_scale scale" 240 "$bin" bench --backend "$backend" --scale "$bench_scale" --steps 20 --warmup 3 "${torch[@]}" --out "$out/bench"
-step "bench bf16, $bench_scale scale" 150 "$bin" bench --backend "$backend" --scale "$bench_scale" --precision bf16 --steps 20 --warmup 3 --step-only "${torch[@]}" --out "$out/bench"
+step "bench f32, $bench_scale scale" 200 "$bin" bench --backend "$backend" --scale "$bench_scale" --steps 20 --warmup 3 "${torch[@]}" --out "$out/bench"
+step "bench bf16, $bench_scale scale" 120 "$bin" bench --backend "$backend" --scale "$bench_scale" --precision bf16 --steps 20 --warmup 3 --step-only "${torch[@]}" --out "$out/bench"
 step "quickstart at the smoke scale in bf16" 60 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --precision bf16 --quiet \
   --results "$runs/quickstart-bf16/results" --reports "$runs/quickstart-bf16/reports"
 cp "$runs/quickstart-bf16/reports/quickstart/report.md" "$out/quickstart-bf16.md" 2>/dev/null
-for w in 1 2; do
-  step "quickstart at the smoke scale, $w workers" 45 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --workers "$w" --quiet \
+# Workers: a first run fills the kernel caches, then 1 and 2 workers from empty results folders.
+for w in warm 1 2; do
+  step "quickstart at the smoke scale, $w workers" 45 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --workers "${w/warm/1}" --quiet \
     --results "$runs/quickstart-w$w/results" --reports "$runs/quickstart-w$w/reports"
 done
 [ "$mode" = full ] && step "bench f32, proxy scale" 120 "$bin" bench --backend "$backend" --scale proxy --steps 20 --warmup 3 --step-only "${torch[@]}" --out "$out/bench"
