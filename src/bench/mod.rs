@@ -11,7 +11,7 @@ use crate::model::Mllm;
 use crate::plan::stage::StageKind;
 use crate::spec::{Scale, Spec};
 use crate::train::batches::{batch_indices, images, tokens};
-use crate::train::fit::{FitSettings, Silent};
+use crate::train::fit::FitSettings;
 use crate::train::mllm_stages::{apply_freeze, train_mllm, Trainable};
 use burn::module::Module;
 use burn::prelude::*;
@@ -125,6 +125,18 @@ fn time_ms(warmup: usize, reps: usize, mut f: impl FnMut()) -> f64 {
     median(&times)
 }
 
+/// Prints the first steps and every tenth to stderr with the seconds since the start, so a run cut
+/// short (a GPU still compiling kernels) still shows how far it got.
+struct StepPrinter(Instant);
+
+impl crate::train::Progress for StepPrinter {
+    fn step(&self, step: usize, total: usize, loss: f64) {
+        if step <= 3 || step % 10 == 0 || step == total {
+            eprintln!("  step {step}/{total}: loss {loss:.3}, {:.1} s since the start", self.0.elapsed().as_secs_f64());
+        }
+    }
+}
+
 /// Times the bench cell at `scale`: `steps` full training steps (after `warmup`) and, with `parts`,
 /// each part.
 pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, parts: bool, device: &B::Device) -> BenchResult {
@@ -152,7 +164,8 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
 
     // The full step, through the training loop itself (a log, hence a sync, every step).
     let settings = FitSettings { log_every: 1, group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..FitSettings::new(warmup + steps, optim.lr) };
-    let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, trainable.clone(), batch, &settings, 0, "bench", device, &Silent);
+    let printer = StepPrinter(Instant::now());
+    let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, trainable.clone(), batch, &settings, 0, "bench", device, &printer);
     let deltas: Vec<f64> = log.windows(2).skip(warmup.saturating_sub(1)).map(|w| (w[1].seconds - w[0].seconds) * 1000.0).collect();
     let step_ms = median(&deltas);
     let step_fastest_ms = deltas.iter().copied().fold(f64::INFINITY, f64::min);
