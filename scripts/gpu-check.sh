@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # GPU check: given a prebuilt `--features cuda` eyrie binary on a machine with an NVIDIA GPU, measure
 # the GPU's own ceilings (PyTorch matrix products), run the bench beside PyTorch (when importable) in
-# f32 and bf16, a smoke-scale run in bf16, and smoke-scale runs at 1 and 2 workers; everything under
-# one output folder.
+# f32 (burn's CUDA backend with and without kernel fusion) and in bf16; everything under one output folder.
 #
 #   CUDARC_CUDA_VERSION=13000 cargo build --release --no-default-features --features cuda --bin eyrie
-#   scripts/gpu-check.sh target/release/eyrie gpu-out          # quick: about 5 minutes on an H100
-#   scripts/gpu-check.sh target/release/eyrie gpu-out full     # also quickstart and fusion at the gpu scale (hours)
+#   scripts/gpu-check.sh target/release/eyrie gpu-out        # quick: the step with and without fusion, bf16 (< 10 min)
+#   scripts/gpu-check.sh target/release/eyrie gpu-out full   # also each part, a bf16 run, 1/2/4 workers, and the
+#                                                            # quickstart and fusion experiments at the gpu scale (hours)
 #
 # Each step has its own time limit and a failed step does not stop the next. The console log is
 # OUT/log.txt, the bench runs OUT/bench/bench.json, each step's exit status in the log's `== rc` lines;
@@ -61,18 +61,24 @@ EOF
 fi
 # Keep compiled kernels (PTX) and autotune results on disk, so each later process reuses them.
 [ "$backend" = cuda ] && [ ! -e cubecl.toml ] && printf '[compilation]\ncache = "local"\n\n[autotune]\ncache = "local"\n' > cubecl.toml
-step "bench f32, $bench_scale scale" 200 "$bin" bench --backend "$backend" --scale "$bench_scale" --steps 20 --warmup 3 "${torch[@]}" --out "$out/bench"
-step "bench bf16, $bench_scale scale" 120 "$bin" bench --backend "$backend" --scale "$bench_scale" --precision bf16 --steps 20 --warmup 3 --step-only "${torch[@]}" --out "$out/bench"
-step "quickstart at the smoke scale in bf16" 60 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --precision bf16 --quiet \
-  --results "$runs/quickstart-bf16/results" --reports "$runs/quickstart-bf16/reports"
-cp "$runs/quickstart-bf16/reports/quickstart/report.md" "$out/quickstart-bf16.md" 2>/dev/null
-# Workers: a first run fills the kernel caches, then 1 and 2 workers from empty results folders.
-for w in warm 1 2; do
-  step "quickstart at the smoke scale, $w workers" 45 "$bin" run experiments/quickstart.toml --backend "$backend" --scale smoke --workers "${w/warm/1}" --quiet \
-    --results "$runs/quickstart-w$w/results" --reports "$runs/quickstart-w$w/reports"
+# The bench prints its first steps and every tenth as they finish, so a step cut short by its limit
+# still shows how far it got. burn's default CUDA backend (fusion) first, then without fusion.
+for b in "$backend" "$backend-unfused"; do
+  [ "$backend" = cuda ] || [ "$b" = "$backend" ] || continue
+  step "bench f32 on $b, $bench_scale scale" 180 "$bin" bench --backend "$b" --scale "$bench_scale" --steps 10 --warmup 2 --step-only "${torch[@]}" --out "$out/bench"
 done
-[ "$mode" = full ] && step "bench f32, proxy scale" 120 "$bin" bench --backend "$backend" --scale proxy --steps 20 --warmup 3 --step-only "${torch[@]}" --out "$out/bench"
+[ "$backend" = cuda ] && b=cuda-unfused || b="$backend"
+step "bench bf16 on $b, $bench_scale scale" 120 "$bin" bench --backend "$b" --scale "$bench_scale" --precision bf16 --steps 10 --warmup 2 --step-only "${torch[@]}" --out "$out/bench"
 if [ "$mode" = full ]; then
+  step "bench f32 with each part, $bench_scale scale" 600 "$bin" bench --backend "$backend" --scale "$bench_scale" --steps 20 --warmup 3 "${torch[@]}" --out "$out/bench"
+  step "quickstart at the smoke scale in bf16" 300 "$bin" run experiments/quickstart.toml --backend "$b" --scale smoke --precision bf16 --quiet \
+    --results "$runs/quickstart-bf16/results" --reports "$runs/quickstart-bf16/reports"
+  cp "$runs/quickstart-bf16/reports/quickstart/report.md" "$out/quickstart-bf16.md" 2>/dev/null
+  # Workers: a first run fills the kernel caches, then 1, 2 and 4 workers from empty results folders.
+  for w in warm 1 2 4; do
+    step "fusion at the smoke scale, $w workers" 900 "$bin" run experiments/fusion.toml --backend "$backend" --scale smoke --workers "${w/warm/1}" --quiet \
+      --results "$runs/fusion-w$w/results" --reports "$runs/fusion-w$w/reports"
+  done
   for exp in quickstart fusion; do
     step "$exp at the gpu scale, 4 workers" 86400 "$bin" run "experiments/$exp.toml" --backend "$backend" --scale gpu --workers 4 --quiet \
       --results "$out/results" --reports "$out/reports"

@@ -39,6 +39,7 @@ pub fn compiled() -> Vec<BackendKind> {
     }
     if cfg!(feature = "cuda") {
         v.push(BackendKind::Cuda);
+        v.push(BackendKind::CudaUnfused);
     }
     v
 }
@@ -123,6 +124,13 @@ pub fn run_on<J: BackendJob>(kind: BackendKind, #[allow(unused)] index: usize, p
             let device = burn::backend::cuda::CudaDevice::new(index);
             probe::<B>(&device, "CUDA", precision)?;
             Ok(job.run::<B>(device, format!("cuda:{index}")))
+        }
+        #[cfg(feature = "cuda")]
+        BackendKind::CudaUnfused => {
+            type B = burn::backend::Autodiff<burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i32, u8>>;
+            let device = burn::backend::cuda::CudaDevice::new(index);
+            probe::<B>(&device, "CUDA", precision)?;
+            Ok(job.run::<B>(device, format!("cuda-unfused:{index}")))
         }
         #[allow(unreachable_patterns)]
         other => Err(BackendError::NotCompiled(other, names())),

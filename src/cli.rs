@@ -103,7 +103,7 @@ pub enum Command {
         /// Time only the full training step, not each part (quick A/B comparisons).
         #[arg(long)]
         step_only: bool,
-        /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
+        /// Backend: flex | ndarray | wgpu | cuda | cuda-unfused (those compiled in); `cuda:1` picks a device.
         #[arg(long)]
         backend: Option<String>,
         /// Float type: f32 | bf16 | f16 (the PyTorch reference runs in the same type).
@@ -124,7 +124,7 @@ pub enum Command {
 /// Options of the commands that train: backend, folders, display, workers.
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
-    /// Backend: flex | ndarray | wgpu | cuda (those compiled in); `cuda:1` picks a device.
+    /// Backend: flex | ndarray | wgpu | cuda | cuda-unfused (those compiled in); `cuda:1` picks a device.
     #[arg(long)]
     pub backend: Option<String>,
     /// Results folder.

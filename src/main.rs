@@ -273,7 +273,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let torch = if against_torch {
                 let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
                 eprintln!("timing the PyTorch reference on the same shapes ({threads} threads)");
-                let torch_device = if kind == BackendKind::Cuda { "cuda" } else { "cpu" };
+                let torch_device = if matches!(kind, BackendKind::Cuda | BackendKind::CudaUnfused) { "cuda" } else { "cpu" };
                 let t = eyrie::bench::torch::run(Path::new("bench/torch_reference.py"), &result.shapes, steps, warmup, threads, torch_device, precision)?;
                 if t.params_total != result.params_total {
                     eprintln!("warning: the reference has {} parameters, Eyrie's cell {}: they do not compute the same network", t.params_total, result.params_total);

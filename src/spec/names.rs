@@ -122,8 +122,11 @@ named_enum! {
         Ndarray => "ndarray",
         /// burn's `wgpu` GPU backend.
         Wgpu => "wgpu",
-        /// burn's `cuda` GPU backend.
+        /// burn's `cuda` GPU backend (with burn's kernel fusion, as burn builds it by default).
         Cuda => "cuda",
+        /// burn's CUDA backend without kernel fusion: fewer kernels to compile, and no fused-reduce
+        /// bug in half precision (burn issue #5292).
+        CudaUnfused => "cuda-unfused",
     }
 }
 
