@@ -125,9 +125,10 @@ pub fn write(
         md.push_str(&format!("{d}\n\n"));
     }
     md.push_str(&format!(
-        "Scale `{}`, backend `{backend}`, {} of {} cells done. Scores in percent on held-out test questions \
+        "Scale `{}`, backend `{backend}`{}, {} of {} cells done. Scores in percent on held-out test questions \
          (POPE: F1). `Δ blind` is the average minus the no-image baseline's with the same seed.\n\n",
         plan.scale,
+        if plan.precision.is_f32() { String::new() } else { format!(", precision `{}`", plan.precision) },
         results.len(),
         plan.cells.len()
     ));
