@@ -7,6 +7,8 @@
 #   scripts/gpu-check.sh target/release/eyrie gpu-out        # quick: the step with and without fusion, bf16 (< 10 min)
 #   scripts/gpu-check.sh target/release/eyrie gpu-out full   # also each part, a bf16 run, 1/2/4 workers, and the
 #                                                            # quickstart and fusion experiments at the gpu scale (hours)
+#   scripts/gpu-check.sh target/release/eyrie gpu-out unfused  # only burn's unfused CUDA backend: the smoke-scale step
+#                                                              # first (a fast yes/no), then the gpu scale in f32 and bf16
 #
 # Each step has its own time limit and a failed step does not stop the next. The console log is
 # OUT/log.txt, the bench runs OUT/bench/bench.json, each step's exit status in the log's `== rc` lines;
@@ -42,7 +44,7 @@ echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,memory.total,driver_ve
 torch=()
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   torch=(--against-torch)
-  step "matrix-product ceilings (PyTorch, 8192^3)" 40 python3 - <<'EOF'
+  [ "$mode" != unfused ] && step "matrix-product ceilings (PyTorch, 8192^3)" 40 python3 - <<'EOF'
 import torch
 a, b = (torch.randn(8192, 8192, device="cuda") for _ in range(2))
 for name, dtype, tf32 in [("f32", torch.float32, False), ("tf32", torch.float32, True), ("bf16", torch.bfloat16, False)]:
@@ -63,8 +65,12 @@ fi
 [ "$backend" = cuda ] && [ ! -e cubecl.toml ] && printf '[compilation]\ncache = "local"\n\n[autotune]\ncache = "local"\n' > cubecl.toml
 # The bench prints its first steps and every tenth as they finish, so a step cut short by its limit
 # still shows how far it got. burn's default CUDA backend (fusion) first, then without fusion.
+if [ "$mode" = unfused ] && [ "$backend" = cuda ]; then
+  step "bench f32 on cuda-unfused, smoke scale" 90 "$bin" bench --backend cuda-unfused --scale smoke --steps 10 --warmup 2 --step-only "${torch[@]}" --out "$out/bench"
+fi
 for b in "$backend" "$backend-unfused"; do
   [ "$backend" = cuda ] || [ "$b" = "$backend" ] || continue
+  [ "$mode" = unfused ] && [ "$b" = "$backend" ] && [ "$backend" = cuda ] && continue
   step "bench f32 on $b, $bench_scale scale" 180 "$bin" bench --backend "$b" --scale "$bench_scale" --steps 10 --warmup 2 --step-only "${torch[@]}" --out "$out/bench"
 done
 [ "$backend" = cuda ] && b=cuda-unfused || b="$backend"
