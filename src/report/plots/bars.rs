@@ -123,11 +123,10 @@ impl Figure for GroupedBars {
                 let Some(e) = v else { continue };
                 let y1 = top - si as f64 * band;
                 let y0 = y1 - band * 0.9;
-                let c = colour(si);
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
                         [(0.0, y0), (e.mean.max(0.0), y1)],
-                        c.filled(),
+                        style::fill(si),
                     )))
                     .map_err(err)?;
                 let mid = (y0 + y1) / 2.0;

@@ -92,9 +92,15 @@ impl Figure for Curves {
                 .copied()
                 .filter(|p| p.1.is_finite())
                 .collect();
-            chart
-                .draw_series(LineSeries::new(pts, colour(i).stroke_width(2)))
-                .map_err(err)?;
+            if style::repeats_colour(i) {
+                chart
+                    .draw_series(DashedLineSeries::new(pts, 8, 5, colour(i).stroke_width(2)))
+                    .map_err(err)?;
+            } else {
+                chart
+                    .draw_series(LineSeries::new(pts, colour(i).stroke_width(2)))
+                    .map_err(err)?;
+            }
         }
         Ok(())
     }

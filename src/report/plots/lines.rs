@@ -144,14 +144,20 @@ impl Figure for OrderedLines {
                 .iter()
                 .map(|(x, e)| (*x as f64 + dx, e.mean))
                 .collect();
+            if style::repeats_colour(si) {
+                chart
+                    .draw_series(DashedLineSeries::new(pts.clone(), 10, 6, c.stroke_width(3)))
+                    .map_err(err)?;
+            } else {
+                chart
+                    .draw_series(plotters::series::LineSeries::new(
+                        pts.clone(),
+                        c.stroke_width(3),
+                    ))
+                    .map_err(err)?;
+            }
             chart
-                .draw_series(plotters::series::LineSeries::new(
-                    pts.clone(),
-                    c.stroke_width(3),
-                ))
-                .map_err(err)?;
-            chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, 5, c.filled())))
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 5, style::fill(si))))
                 .map_err(err)?;
             for (x, e) in &s.points {
                 if e.half.is_finite() && e.half > 0.0 {

@@ -134,7 +134,7 @@ impl ScoreVsCost {
                 .draw_series(std::iter::once(Circle::new(
                     (p.cost, e.mean),
                     6,
-                    c.filled(),
+                    style::fill(i),
                 )))
                 .map_err(err)?;
             if front.contains(&i) {

@@ -1,6 +1,6 @@
 //! The plots' shared look: the embedded font, a colour-blind-safe palette, text sizes.
 
-use plotters::style::{FontStyle, RGBColor};
+use plotters::style::{Color, FontStyle, RGBColor, ShapeStyle};
 use std::sync::Once;
 
 /// The font family every plot uses (DejaVu Sans, embedded in the binary).
@@ -30,6 +30,21 @@ pub const PALETTE: [RGBColor; 10] = [
 /// The `i`th series colour (cycles).
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// Whether the `i`th series reuses a colour of an earlier one (the palette's second round): such
+/// series are drawn dashed and hollow, so up to twice the palette's length of series stay apart.
+pub fn repeats_colour(i: usize) -> bool {
+    i / PALETTE.len() % 2 == 1
+}
+
+/// The `i`th series' swatch, marker and bar style: filled, or a 2-px outline when its colour repeats.
+pub fn fill(i: usize) -> ShapeStyle {
+    if repeats_colour(i) {
+        colour(i).stroke_width(2)
+    } else {
+        colour(i).filled()
+    }
 }
 
 /// Registers the embedded font under [`FONT`] (once per process).
@@ -62,7 +77,7 @@ pub fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Draws a legend as rows of colour swatches and names across the top of `area`, wrapping to new
-/// rows; returns the height used. Legends live outside the data, never over it.
+/// rows; the `i`th entry's swatch is [`fill`]`(i)`. Legends live outside the data, never over it.
 pub fn legend_row<DB: plotters::prelude::DrawingBackend>(
     area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
     entries: &[(String, RGBColor)],
@@ -72,16 +87,17 @@ pub fn legend_row<DB: plotters::prelude::DrawingBackend>(
     let (width, _) = area.dim_in_pixel();
     let font = (FONT, LABEL).into_font().color(&BLACK);
     let (mut x, mut y) = (left, 4i32);
-    for (name, colour) in entries {
+    for (i, (name, colour)) in entries.iter().enumerate() {
         let w = 18 + text_width(name, LABEL) as i32 + 18;
         if x + w > width as i32 && x > left {
             x = left;
             y += LABEL as i32 + 8;
         }
-        area.draw(&Rectangle::new(
-            [(x, y + 2), (x + 12, y + 2 + 12)],
-            colour.filled(),
-        ))
+        let swatch = ShapeStyle {
+            color: colour.to_rgba(),
+            ..fill(i)
+        };
+        area.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 2 + 12)], swatch))
         .map_err(super::err)?;
         area.draw(&Text::new(name.clone(), (x + 18, y), font.clone()))
             .map_err(super::err)?;
@@ -221,4 +237,22 @@ where
         .axis_desc_style((FONT, AXIS))
         .draw()
         .map_err(super::err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_that_share_a_colour_are_drawn_differently_up_to_twice_the_palette() {
+        let look = |i: usize| (colour(i), fill(i).filled, repeats_colour(i));
+        let n = 2 * PALETTE.len();
+        for i in 0..n {
+            for j in i + 1..n {
+                assert_ne!(look(i), look(j), "series {i} and {j} look the same");
+            }
+        }
+        assert!(fill(0).filled && !repeats_colour(0));
+        assert!(!fill(PALETTE.len()).filled && repeats_colour(PALETTE.len()));
+    }
 }
