@@ -1,7 +1,7 @@
 //! Horizontal grouped bars: one group per cell, one bar per family, 95% whiskers, the families'
 //! legend above the chart.
 
-use super::style::{self, colour, FONT};
+use super::style::{self, FONT};
 use super::{err, Estimate, Figure};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -74,11 +74,11 @@ impl Figure for GroupedBars {
     /// `groups[i].values.len() == series.len()` for every group.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (width, _) = root.dim_in_pixel();
-        let entries: Vec<(String, RGBColor)> = self
+        let entries: Vec<(String, ShapeStyle)> = self
             .series
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.clone(), colour(i)))
+            .map(|(i, s)| (s.clone(), style::fill(i)))
             .collect();
         let label_w = self.label_width().min(width / 2);
         let title_h = style::header_height(&self.note);

@@ -1,6 +1,6 @@
 //! Curves over a numeric x (training loss against step), one line per series, optional log y.
 
-use super::style::{self, colour};
+use super::style;
 use super::{err, Figure};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -30,10 +30,10 @@ pub struct Curves {
 impl Curves {
     /// 900 × 540 pixels plus room for a long legend.
     pub fn natural_size(&self) -> (u32, u32) {
-        let entries: Vec<(String, RGBColor)> = self
+        let entries: Vec<(String, ShapeStyle)> = self
             .curves
             .iter()
-            .map(|c| (c.name.clone(), BLACK))
+            .map(|c| (c.name.clone(), BLACK.filled()))
             .collect();
         (900, 480 + style::legend_height(&entries, 900, 70))
     }
@@ -64,11 +64,11 @@ impl Figure for Curves {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (width, _) = root.dim_in_pixel();
-        let entries: Vec<(String, RGBColor)> = self
+        let entries: Vec<(String, ShapeStyle)> = self
             .curves
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.name.clone(), colour(i)))
+            .map(|(i, c)| (c.name.clone(), style::fill(i)))
             .collect();
         let title_h = style::header_height("");
         let legend_h = style::legend_height(&entries, width, 70);
@@ -92,15 +92,7 @@ impl Figure for Curves {
                 .copied()
                 .filter(|p| p.1.is_finite())
                 .collect();
-            if style::repeats_colour(i) {
-                chart
-                    .draw_series(DashedLineSeries::new(pts, 8, 5, colour(i).stroke_width(2)))
-                    .map_err(err)?;
-            } else {
-                chart
-                    .draw_series(LineSeries::new(pts, colour(i).stroke_width(2)))
-                    .map_err(err)?;
-            }
+            style::series_line(&mut chart, pts, i, 2)?;
         }
         Ok(())
     }

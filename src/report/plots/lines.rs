@@ -70,14 +70,14 @@ impl Figure for OrderedLines {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (width, _) = root.dim_in_pixel();
-        let mut entries: Vec<(String, RGBColor)> = self
+        let mut entries: Vec<(String, ShapeStyle)> = self
             .series
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.name.clone(), colour(i)))
+            .map(|(i, s)| (s.name.clone(), style::fill(i)))
             .collect();
         if let Some((name, _)) = &self.reference {
-            entries.push((name.clone(), RGBColor(150, 150, 150)));
+            entries.push((name.clone(), RGBColor(150, 150, 150).filled()));
         }
         let title_h = style::header_height(&self.note);
         let legend_h = style::legend_height(&entries, width, 70);
@@ -144,18 +144,7 @@ impl Figure for OrderedLines {
                 .iter()
                 .map(|(x, e)| (*x as f64 + dx, e.mean))
                 .collect();
-            if style::repeats_colour(si) {
-                chart
-                    .draw_series(DashedLineSeries::new(pts.clone(), 10, 6, c.stroke_width(3)))
-                    .map_err(err)?;
-            } else {
-                chart
-                    .draw_series(plotters::series::LineSeries::new(
-                        pts.clone(),
-                        c.stroke_width(3),
-                    ))
-                    .map_err(err)?;
-            }
+            style::series_line(&mut chart, pts.clone(), si, 3)?;
             chart
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 5, style::fill(si))))
                 .map_err(err)?;

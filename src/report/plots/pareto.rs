@@ -53,11 +53,11 @@ impl ScoreVsCost {
         (900, 500 + style::legend_height(&self.entries(), 900, 70))
     }
 
-    fn entries(&self) -> Vec<(String, RGBColor)> {
+    fn entries(&self) -> Vec<(String, ShapeStyle)> {
         self.points
             .iter()
             .enumerate()
-            .map(|(i, p)| (format!("{} {}", i + 1, p.label), colour(i)))
+            .map(|(i, p)| (format!("{} {}", i + 1, p.label), style::fill(i)))
             .collect()
     }
 

@@ -47,6 +47,30 @@ pub fn fill(i: usize) -> ShapeStyle {
     }
 }
 
+/// Draws the `i`th series' line through `points`, `width` px wide: solid, or dashed when its
+/// colour repeats (see [`repeats_colour`]).
+pub fn series_line<DB, X, Y>(
+    chart: &mut plotters::prelude::ChartContext<'_, DB, plotters::prelude::Cartesian2d<X, Y>>,
+    points: Vec<(f64, f64)>,
+    i: usize,
+    width: u32,
+) -> Result<(), String>
+where
+    DB: plotters::prelude::DrawingBackend,
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+{
+    use plotters::prelude::{DashedLineSeries, LineSeries};
+    let stroke = colour(i).stroke_width(width);
+    if repeats_colour(i) {
+        chart.draw_series(DashedLineSeries::new(points, 4 * width, 3 * width, stroke))
+    } else {
+        chart.draw_series(LineSeries::new(points, stroke))
+    }
+    .map(|_| ())
+    .map_err(super::err)
+}
+
 /// Registers the embedded font under [`FONT`] (once per process).
 pub fn register_fonts() {
     static ONCE: Once = Once::new();
@@ -77,27 +101,23 @@ pub fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Draws a legend as rows of colour swatches and names across the top of `area`, wrapping to new
-/// rows; the `i`th entry's swatch is [`fill`]`(i)`. Legends live outside the data, never over it.
+/// rows; each entry's swatch is drawn in its style. Legends live outside the data, never over it.
 pub fn legend_row<DB: plotters::prelude::DrawingBackend>(
     area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
-    entries: &[(String, RGBColor)],
+    entries: &[(String, ShapeStyle)],
     left: i32,
 ) -> Result<(), String> {
     use plotters::prelude::*;
     let (width, _) = area.dim_in_pixel();
     let font = (FONT, LABEL).into_font().color(&BLACK);
     let (mut x, mut y) = (left, 4i32);
-    for (i, (name, colour)) in entries.iter().enumerate() {
+    for (name, swatch) in entries {
         let w = 18 + text_width(name, LABEL) as i32 + 18;
         if x + w > width as i32 && x > left {
             x = left;
             y += LABEL as i32 + 8;
         }
-        let swatch = ShapeStyle {
-            color: colour.to_rgba(),
-            ..fill(i)
-        };
-        area.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 2 + 12)], swatch))
+        area.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 2 + 12)], *swatch))
         .map_err(super::err)?;
         area.draw(&Text::new(name.clone(), (x + 18, y), font.clone()))
             .map_err(super::err)?;
@@ -107,7 +127,7 @@ pub fn legend_row<DB: plotters::prelude::DrawingBackend>(
 }
 
 /// Height [`legend_row`] needs for `entries` across `width` pixels.
-pub fn legend_height(entries: &[(String, RGBColor)], width: u32, left: i32) -> u32 {
+pub fn legend_height(entries: &[(String, ShapeStyle)], width: u32, left: i32) -> u32 {
     let (mut x, mut rows) = (left, 1u32);
     for (name, _) in entries {
         let w = 18 + text_width(name, LABEL) as i32 + 18;
