@@ -14,7 +14,9 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
     let commit = match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(c) if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) => format!("{c}-dirty"),
+        Some(c) if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) => {
+            format!("{c}-dirty")
+        }
         Some(c) => c,
         None => "unknown".into(),
     };

@@ -47,7 +47,11 @@ pub fn compiled() -> Vec<BackendKind> {
 /// The default backend: the first compiled-in CPU backend, else the first compiled in.
 pub fn default_backend() -> BackendKind {
     let c = compiled();
-    c.iter().copied().find(|b| matches!(b, BackendKind::Flex | BackendKind::Ndarray)).or(c.first().copied()).unwrap_or(BackendKind::Flex)
+    c.iter()
+        .copied()
+        .find(|b| matches!(b, BackendKind::Flex | BackendKind::Ndarray))
+        .or(c.first().copied())
+        .unwrap_or(BackendKind::Flex)
 }
 
 /// Checks that `device` answers (and fixes its precision before the first tensor): GPU backends
@@ -66,7 +70,11 @@ fn probe<B: AutodiffBackend>(device: &B::Device, what: &'static str, precision: 
     }));
     std::panic::set_hook(hook);
     outcome.map_err(|e| {
-        let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "device initialisation panicked".into());
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "device initialisation panicked".into());
         BackendError::NoDevice(what, msg)
     })?
 }
@@ -94,7 +102,12 @@ pub fn set_precision<B: Backend>(device: &B::Device, precision: Precision) -> Re
 }
 
 /// Runs `job` on backend `kind` (device `index` for GPUs) with float type `precision`.
-pub fn run_on<J: BackendJob>(kind: BackendKind, #[allow(unused)] index: usize, precision: Precision, job: J) -> Result<J::Output, BackendError> {
+pub fn run_on<J: BackendJob>(
+    kind: BackendKind,
+    #[allow(unused)] index: usize,
+    precision: Precision,
+    job: J,
+) -> Result<J::Output, BackendError> {
     let names = || compiled().iter().map(|b| b.as_str()).collect::<Vec<_>>().join(", ");
     match kind {
         #[cfg(feature = "flex")]

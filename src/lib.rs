@@ -3,16 +3,16 @@
 //! spec (TOML) → plan (cells, stages, content ids) → stages (train/eval on a burn backend)
 //! → store (results folder) → report (tables).
 
-pub mod data;
-pub mod model;
-pub mod spec;
-pub mod eval;
-pub mod exec;
-pub mod plan;
-pub mod store;
-pub mod train;
 pub mod backend;
 pub mod bench;
+pub mod data;
+pub mod eval;
+pub mod exec;
+pub mod model;
+pub mod plan;
 pub mod report;
 pub mod search;
+pub mod spec;
 pub mod stats;
+pub mod store;
+pub mod train;

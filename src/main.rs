@@ -5,15 +5,15 @@ mod cli;
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, DataAction, ExecArgs};
-use eyrie::report::provenance::{device_words, RunRecord};
 use eyrie::backend::{default_backend, run_on, BackendJob};
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{cost, plan, plan_at_precision, Plan};
+use eyrie::report::compare::Compared;
+use eyrie::report::options::{parse_list, ReportOptions};
+use eyrie::report::provenance::{device_words, RunRecord};
 use eyrie::search::greedy::{search, set_label};
 use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
 use eyrie::spec::{BackendKind, ExpertKind, Family, GreedySpec, Precision, Scale, Spec, SpecError};
-use eyrie::report::compare::Compared;
-use eyrie::report::options::{parse_list, ReportOptions};
 use eyrie::store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -104,7 +104,9 @@ fn parse_precision(arg: &str) -> Result<Precision> {
 fn parse_backend(arg: &Option<String>) -> Result<(BackendKind, usize)> {
     let Some(text) = arg else { return Ok((default_backend(), 0)) };
     let (name, index) = match text.split_once(':') {
-        Some((n, i)) => (n, i.parse::<usize>().map_err(|_| BadArgument(format!("--backend: bad device index in `{text}`")))?),
+        Some((n, i)) => {
+            (n, i.parse::<usize>().map_err(|_| BadArgument(format!("--backend: bad device index in `{text}`")))?)
+        }
         None => (text.as_str(), 0),
     };
     let kind = name.parse::<BackendKind>().map_err(|e| BadArgument(format!("--backend: {e}")))?;
@@ -129,10 +131,23 @@ fn dispatch(cli: Cli) -> Result<()> {
                 return run_greedy(&spec, g, p.scale, (kind, index, precision), &store, &reports, quiet, workers);
             }
             if !quiet {
-                eprintln!("{} cells ({} stages) at scale {} on {} ({precision}); results in {}", p.cells.len(), p.stages.len(), p.scale, kind, results.display());
+                eprintln!(
+                    "{} cells ({} stages) at scale {} on {} ({precision}); results in {}",
+                    p.cells.len(),
+                    p.stages.len(),
+                    p.scale,
+                    kind,
+                    results.display()
+                );
             }
             if p.stages.keys().any(|id| !store.is_done(id)) {
-                let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), device_words(kind, index), workers);
+                let record = RunRecord::started(
+                    std::env::args().collect::<Vec<_>>().join(" "),
+                    git_commit(),
+                    kind.to_string(),
+                    device_words(kind, index),
+                    workers,
+                );
                 eyrie::report::provenance::write(&store, &p.experiment, &record)?;
                 eyrie::report::provenance::store_spec(&store, &p.experiment, &file)?;
             }
@@ -196,7 +211,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             let store = Store::new(&results);
             let files = if all { experiments_with_results(Path::new("experiments"), &store)? } else { files };
             if files.is_empty() {
-                return Err(BadArgument("name one or more experiment files (or --all for every file in experiments/ with results)".into()).into());
+                return Err(BadArgument(
+                    "name one or more experiment files (or --all for every file in experiments/ with results)".into(),
+                )
+                .into());
             }
             if compare && files.len() < 2 {
                 return Err(BadArgument("--compare needs two or more experiment files".into()).into());
@@ -235,11 +253,18 @@ fn dispatch(cli: Cli) -> Result<()> {
             let experts = if only.is_empty() {
                 ExpertKind::ALL.to_vec()
             } else {
-                only.iter().map(|n| n.parse::<ExpertKind>().map_err(|e| BadArgument(format!("--expert: {e}")))).collect::<Result<Vec<_>, _>>()?
+                only.iter()
+                    .map(|n| n.parse::<ExpertKind>().map_err(|e| BadArgument(format!("--expert: {e}"))))
+                    .collect::<Result<Vec<_>, _>>()?
             };
             let p = eyrie::plan::experts_plan(&experts, scale, precision);
             let store = Store::new(&results);
-            let summary = run_on(kind, index, precision, RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) })??;
+            let summary = run_on(
+                kind,
+                index,
+                precision,
+                RunJob { plan: &p, store: &store, quiet, workers: workers.unwrap_or_else(default_workers) },
+            )??;
             let table = eyrie::report::experts::table(&eyrie::report::experts::rows(&p, &store));
             let out = reports.join("experts").join(format!("{scale}.md"));
             let body = format!(
@@ -247,7 +272,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                  (`eyrie experts --scale {scale}`, backend {kind}); metrics on 256 validation images, against an \
                  untrained copy of the same network with the same head.\n\n{table}"
             );
-            let done = format!("{} stages computed, {} cached, in {}", summary.computed.len(), summary.cached, cost::human_duration(summary.seconds));
+            let done = format!(
+                "{} stages computed, {} cached, in {}",
+                summary.computed.len(),
+                summary.cached,
+                cost::human_duration(summary.seconds)
+            );
             if only.is_empty() {
                 std::fs::create_dir_all(out.parent().unwrap())?;
                 std::fs::write(&out, &body)?;
@@ -273,8 +303,17 @@ fn dispatch(cli: Cli) -> Result<()> {
             let torch = if against_torch {
                 let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
                 eprintln!("timing the PyTorch reference on the same shapes ({threads} threads)");
-                let torch_device = if matches!(kind, BackendKind::Cuda | BackendKind::CudaUnfused) { "cuda" } else { "cpu" };
-                let t = eyrie::bench::torch::run(Path::new("bench/torch_reference.py"), &result.shapes, steps, warmup, threads, torch_device, precision)?;
+                let torch_device =
+                    if matches!(kind, BackendKind::Cuda | BackendKind::CudaUnfused) { "cuda" } else { "cpu" };
+                let t = eyrie::bench::torch::run(
+                    Path::new("bench/torch_reference.py"),
+                    &result.shapes,
+                    steps,
+                    warmup,
+                    threads,
+                    torch_device,
+                    precision,
+                )?;
                 if t.params_total != result.params_total {
                     eprintln!("warning: the reference has {} parameters, Eyrie's cell {}: they do not compute the same network", t.params_total, result.params_total);
                 }
@@ -309,7 +348,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             if !(8..=2048).contains(&resolution) {
                 return Err(BadArgument(format!("--resolution must be 8..=2048, got {resolution}")).into());
             }
-            eyrie::data::preview::contact_sheet(family, resolution, count, seed, &out).with_context(|| format!("writing {}", out.display()))?;
+            eyrie::data::preview::contact_sheet(family, resolution, count, seed, &out)
+                .with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {}", out.display());
             Ok(())
         }
@@ -319,7 +359,16 @@ fn dispatch(cli: Cli) -> Result<()> {
 /// Runs a greedy search: each round's cells through the executor (every stage cached, so a resumed
 /// search replays finished rounds from stored results), then the record, the report and the table.
 #[allow(clippy::too_many_arguments)]
-fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, usize, Precision), store: &Store, reports: &Path, quiet: bool, workers: usize) -> Result<()> {
+fn run_greedy(
+    spec: &Spec,
+    g: &GreedySpec,
+    scale: Scale,
+    backend: (BackendKind, usize, Precision),
+    store: &Store,
+    reports: &Path,
+    quiet: bool,
+    workers: usize,
+) -> Result<()> {
     let (kind, index, precision) = backend;
     let start = std::time::Instant::now();
     let (mut computed, mut cached, mut round) = (0usize, 0usize, 0usize);
@@ -333,7 +382,13 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         );
     }
     if read_outcome(store, &spec.name).is_none() {
-        let record = RunRecord::started(std::env::args().collect::<Vec<_>>().join(" "), git_commit(), kind.to_string(), device_words(kind, index), workers);
+        let record = RunRecord::started(
+            std::env::args().collect::<Vec<_>>().join(" "),
+            git_commit(),
+            kind.to_string(),
+            device_words(kind, index),
+            workers,
+        );
         eyrie::report::provenance::write(store, &spec.name, &record)?;
         eyrie::report::provenance::store_spec(store, &spec.name, &spec.file)?;
     }
@@ -343,14 +398,21 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         computed += summary.computed.len();
         cached += summary.cached;
         let scores = seed_metrics(&summary.results, sets, &spec.seeds, &g.metric);
-        let line: Vec<String> = sets.iter().zip(&scores).map(|(s, v)| format!("{} {:.1}", set_label(s), v.iter().sum::<f64>() / v.len() as f64)).collect();
+        let line: Vec<String> = sets
+            .iter()
+            .zip(&scores)
+            .map(|(s, v)| format!("{} {:.1}", set_label(s), v.iter().sum::<f64>() / v.len() as f64))
+            .collect();
         println!("round {round}: {}", line.join(", "));
         round += 1;
         Ok(scores)
     })?;
     let all = round_spec(spec, &outcome.evaluated_sets());
     let full = plan_at_precision(&all, scale, precision);
-    eyrie::store::write_atomic(&store.experiment_dir(&spec.name).join("plan.json"), serde_json::to_string_pretty(&full)?.as_bytes())?;
+    eyrie::store::write_atomic(
+        &store.experiment_dir(&spec.name).join("plan.json"),
+        serde_json::to_string_pretty(&full)?.as_bytes(),
+    )?;
     write_outcome(store, &spec.name, &outcome)?;
     let seconds = start.elapsed().as_secs_f64();
     if computed > 0 {
@@ -368,7 +430,15 @@ fn run_greedy(spec: &Spec, g: &GreedySpec, scale: Scale, backend: (BackendKind, 
         eyrie::report::provenance::write(store, &spec.name, &record)?;
     }
     let written = eyrie::report::write(&all, &full, store, reports, &ReportOptions::default())?;
-    println!("chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}", set_label(&outcome.chosen), outcome.stop, computed, cached, cost::human_duration(seconds), written.markdown.display());
+    println!(
+        "chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}",
+        set_label(&outcome.chosen),
+        outcome.stop,
+        computed,
+        cached,
+        cost::human_duration(seconds),
+        written.markdown.display()
+    );
     Ok(())
 }
 
@@ -409,7 +479,13 @@ fn experiments_with_results(dir: &Path, store: &Store) -> Result<Vec<std::path::
 }
 
 fn describe_plan(p: &Plan, store: &Store) -> String {
-    let mut out = format!("experiment {} at scale {}: {} cells, {} distinct stages\n\ncells:\n", p.experiment, p.scale, p.cells.len(), p.stages.len());
+    let mut out = format!(
+        "experiment {} at scale {}: {} cells, {} distinct stages\n\ncells:\n",
+        p.experiment,
+        p.scale,
+        p.cells.len(),
+        p.stages.len()
+    );
     for c in &p.cells {
         let done = store.read_result(&p.experiment, &c.id).is_some();
         let geo: Vec<String> = c.experts.iter().map(|g| g.to_string()).collect();

@@ -3,13 +3,13 @@
 
 mod common;
 
+use common::{done_stages, eyrie};
 use eyrie::plan::plan;
-use eyrie::search::rounds::{read_outcome, round_spec};
 use eyrie::search::greedy::StopReason;
+use eyrie::search::rounds::{read_outcome, round_spec};
 use eyrie::spec::{parse, Scale};
 use eyrie::store::Store;
 use std::path::Path;
-use common::{done_stages, eyrie};
 use std::time::{Duration, Instant};
 
 const GREEDY: &str = r#"
@@ -28,11 +28,9 @@ max-rounds = 2
 min-gain = -100.0
 "#;
 
-
 fn count(dir: &Path, pred: impl Fn(&Path) -> bool) -> usize {
     std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).filter(|e| pred(&e.path())).count()).unwrap_or(0)
 }
-
 
 #[test]
 fn greedy_search_killed_mid_round_resumes_without_training_a_cell_twice() {
@@ -41,7 +39,22 @@ fn greedy_search_killed_mid_round_resumes_without_training_a_cell_twice() {
     std::fs::write(&spec_path, GREEDY).unwrap();
     let results = dir.path().join("results");
     let reports = dir.path().join("reports");
-    let run = || eyrie().args(["run", spec_path.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports", reports.to_str().unwrap()]).arg("--workers").arg("2").spawn().unwrap();
+    let run = || {
+        eyrie()
+            .args([
+                "run",
+                spec_path.to_str().unwrap(),
+                "--quiet",
+                "--results",
+                results.to_str().unwrap(),
+                "--reports",
+                reports.to_str().unwrap(),
+            ])
+            .arg("--workers")
+            .arg("2")
+            .spawn()
+            .unwrap()
+    };
     let mut child = run();
     // Round 0 (the start set and the blind baseline, 2 seeds each) is done and round 1 is computing.
     let t0 = Instant::now();
@@ -77,12 +90,20 @@ fn greedy_search_killed_mid_round_resumes_without_training_a_cell_twice() {
     let spec = parse(&spec_path, GREEDY).unwrap();
     let full = plan(&round_spec(&spec, &outcome.evaluated_sets()), Scale::Smoke);
     assert_eq!(after.len(), full.stages.len(), "every stage of the evaluated sets done exactly once");
-    assert_eq!(count(&results.join("rr/cells"), |p| p.join("result.json").exists()), full.cells.len(), "4 sets × 2 seeds + 2 blind");
+    assert_eq!(
+        count(&results.join("rr/cells"), |p| p.join("result.json").exists()),
+        full.cells.len(),
+        "4 sets × 2 seeds + 2 blind"
+    );
     let report = std::fs::read_to_string(reports.join("rr/report.md")).unwrap();
-    assert!(report.contains("## Greedy round-robin") && report.contains("**winner**") && report.contains("Trajectory"), "{report}");
+    assert!(
+        report.contains("## Greedy round-robin") && report.contains("**winner**") && report.contains("Trajectory"),
+        "{report}"
+    );
 
     // `plan` states the worst case.
-    let out = eyrie().args(["plan", spec_path.to_str().unwrap(), "--results", results.to_str().unwrap()]).output().unwrap();
+    let out =
+        eyrie().args(["plan", spec_path.to_str().unwrap(), "--results", results.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("4 sets × 2 seed(s) = 8 cells"), "{text}");
 }

@@ -3,12 +3,12 @@
 mod common;
 
 use burn::backend::{Autodiff, Flex};
+use common::{done_stages, eyrie};
 use eyrie::exec::{run_plan, RunOptions};
 use eyrie::plan::plan;
 use eyrie::spec::{parse, Scale};
 use eyrie::store::Store;
 use std::path::{Path, PathBuf};
-use common::{done_stages, eyrie};
 use std::time::{Duration, Instant};
 
 type AD = Autodiff<Flex>;
@@ -61,23 +61,30 @@ fn committed_results_without_checkpoints_are_recomputed_and_rewritten() {
 
 fn slow_spec(dir: &Path) -> PathBuf {
     // Long enough SFT stages that a kill lands mid-stage.
-    let text = SMOKE.replace("name = \"smoke\"", "name = \"slow\"").replace("families = [\"vqa\", \"pope\"]", "families = [\"vqa\", \"pope\"]\nsft-steps = 400");
+    let text = SMOKE
+        .replace("name = \"smoke\"", "name = \"slow\"")
+        .replace("families = [\"vqa\", \"pope\"]", "families = [\"vqa\", \"pope\"]\nsft-steps = 400");
     let path = dir.join("slow.toml");
     std::fs::write(&path, text).unwrap();
     path
 }
-
 
 #[test]
 fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
     let dir = tempfile::tempdir().unwrap();
     let spec = slow_spec(dir.path());
     let results = dir.path().join("results");
-    let mut child = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("reports")).spawn().unwrap();
+    let mut child = eyrie()
+        .args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"])
+        .arg(dir.path().join("reports"))
+        .spawn()
+        .unwrap();
     // Wait until an SFT stage is being computed (its claim exists) after some stages are done.
     let t0 = Instant::now();
     loop {
-        let claims = std::fs::read_dir(results.join("artifacts")).map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "claim")).count()).unwrap_or(0);
+        let claims = std::fs::read_dir(results.join("artifacts"))
+            .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "claim")).count())
+            .unwrap_or(0);
         if claims > 0 && done_stages(&results).len() >= 3 {
             break;
         }
@@ -90,12 +97,18 @@ fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
     let before = done_stages(&results);
     assert!(!before.is_empty());
     // The killed run is on record as unfinished, and `status` shows the cells still to do.
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(results.join("slow/run.json")).unwrap()).unwrap();
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results.join("slow/run.json")).unwrap()).unwrap();
     assert_eq!(run["unfinished"], true, "{run}");
-    let status = eyrie().args(["status", spec.to_str().unwrap(), "--results", results.to_str().unwrap()]).output().unwrap();
+    let status =
+        eyrie().args(["status", spec.to_str().unwrap(), "--results", results.to_str().unwrap()]).output().unwrap();
     let status = String::from_utf8(status.stdout).unwrap();
     assert!(status.contains("pending") && status.contains(" of 4 cells"), "{status}");
-    let out = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("reports")).output().unwrap();
+    let out = eyrie()
+        .args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"])
+        .arg(dir.path().join("reports"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let after = done_stages(&results);
     for (id, meta) in &before {
@@ -110,10 +123,15 @@ fn run_killed_mid_stage_resumes_with_nothing_lost_or_repeated() {
     }
     let cells = std::fs::read_dir(results.join("slow/cells")).unwrap().count();
     assert_eq!(cells, p.cells.len(), "no duplicate or stray cells");
-    let leftover: Vec<_> = std::fs::read_dir(results.join("artifacts")).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "claim")).collect();
+    let leftover: Vec<_> = std::fs::read_dir(results.join("artifacts"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "claim"))
+        .collect();
     assert!(leftover.is_empty(), "claims left behind");
     // The resumed run recorded what produced the results, and the report cites it.
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(results.join("slow/run.json")).unwrap()).unwrap();
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results.join("slow/run.json")).unwrap()).unwrap();
     assert!(run["command"].as_str().unwrap().contains(" run "), "{run}");
     assert_eq!(run["backend"], "flex");
     assert!(run["stages_computed"].as_u64().unwrap() > 0 && run["wall_seconds"].as_f64().unwrap() > 0.0, "{run}");
@@ -127,7 +145,12 @@ fn concurrent_runs_share_work_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let spec = slow_spec(dir.path());
     let results = dir.path().join("results");
-    let spawn = || eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("reports")).output();
+    let spawn = || {
+        eyrie()
+            .args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"])
+            .arg(dir.path().join("reports"))
+            .output()
+    };
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(spawn);
         std::thread::sleep(Duration::from_millis(50));
@@ -137,7 +160,11 @@ fn concurrent_runs_share_work_without_duplicates() {
     assert!(a.status.success() && b.status.success());
     let computed = |o: &std::process::Output| {
         let text = String::from_utf8_lossy(&o.stdout).to_string();
-        let line = text.lines().find(|l| l.contains("stages computed")).unwrap_or_else(|| panic!("no summary in {text}")).to_string();
+        let line = text
+            .lines()
+            .find(|l| l.contains("stages computed"))
+            .unwrap_or_else(|| panic!("no summary in {text}"))
+            .to_string();
         line.split_whitespace().next().unwrap().parse::<usize>().unwrap()
     };
     let p = plan(&eyrie::spec::load(&spec).unwrap(), Scale::Smoke);
@@ -152,7 +179,12 @@ fn bad_spec_exits_2_naming_the_key() {
     let out = eyrie().args(["plan", path.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.toml:4:") && err.contains("grid.encoders[0][1]") && err.contains("known encoders: clip, convnext"), "{err}");
+    assert!(
+        err.contains("bad.toml:4:")
+            && err.contains("grid.encoders[0][1]")
+            && err.contains("known encoders: clip, convnext"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -160,44 +192,105 @@ fn plan_reports_cached_stages_after_a_run() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("r");
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/smoke.toml");
-    let plan_text = |r: &Path| String::from_utf8(eyrie().args(["plan", spec.to_str().unwrap(), "--results", r.to_str().unwrap()]).output().unwrap().stdout).unwrap();
+    let plan_text = |r: &Path| {
+        String::from_utf8(
+            eyrie().args(["plan", spec.to_str().unwrap(), "--results", r.to_str().unwrap()]).output().unwrap().stdout,
+        )
+        .unwrap()
+    };
     let before = plan_text(&results);
     let stage_lines = |t: &str, end: &str| t.lines().filter(|l| l.ends_with(end)).count();
     assert!(stage_lines(&before, "to run") == 14 && stage_lines(&before, "cached") == 0, "{before}");
-    let ok = eyrie().args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"]).arg(dir.path().join("rep")).status().unwrap();
+    let ok = eyrie()
+        .args(["run", spec.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"])
+        .arg(dir.path().join("rep"))
+        .status()
+        .unwrap();
     assert!(ok.success());
     let after = plan_text(&results);
-    assert!(stage_lines(&after, "cached") == 14 && stage_lines(&after, "to run") == 0 && after.contains("[done]"), "{after}");
+    assert!(
+        stage_lines(&after, "cached") == 14 && stage_lines(&after, "to run") == 0 && after.contains("[done]"),
+        "{after}"
+    );
     assert!(results.join("smoke/results.csv").exists() && results.join("smoke/results.parquet").exists());
     let csv = std::fs::read_to_string(results.join("smoke/results.csv")).unwrap();
     let header = csv.lines().next().unwrap();
-    for col in ["cell", "label", "seed", "vqa", "count", "ocr", "chart", "doc", "pope", "average", "visual_tokens", "params_total", "params_trainable", "train_seconds"] {
+    for col in [
+        "cell",
+        "label",
+        "seed",
+        "vqa",
+        "count",
+        "ocr",
+        "chart",
+        "doc",
+        "pope",
+        "average",
+        "visual_tokens",
+        "params_total",
+        "params_trainable",
+        "train_seconds",
+    ] {
         assert!(header.split(',').any(|h| h == col), "column {col} missing from {header}");
     }
     assert!(csv.lines().any(|l| l.contains(",blind,")));
     // Reports come from the stored results alone, with every table and plot, byte-identical when
     // regenerated.
     let report_into = |out: &Path| {
-        let o = eyrie().args(["report", spec.to_str().unwrap(), "--results", results.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+        let o = eyrie()
+            .args([
+                "report",
+                spec.to_str().unwrap(),
+                "--results",
+                results.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     let (a, b) = (dir.path().join("ra"), dir.path().join("rb"));
     report_into(&a);
     report_into(&b);
     let files: Vec<String> = {
-        let mut f: Vec<String> = std::fs::read_dir(a.join("smoke")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut f: Vec<String> = std::fs::read_dir(a.join("smoke"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         f.sort();
         f
     };
-    for want in ["report.md", "table.md", "table.tex", "results.csv", "results.parquet", "scores.png", "scores.svg", "score-vs-cost.png", "loss-sft.png"] {
+    for want in [
+        "report.md",
+        "table.md",
+        "table.tex",
+        "results.csv",
+        "results.parquet",
+        "scores.png",
+        "scores.svg",
+        "score-vs-cost.png",
+        "loss-sft.png",
+    ] {
         assert!(files.iter().any(|f| f == want), "{want} missing from {files:?}");
     }
     for f in &files {
-        assert_eq!(std::fs::read(a.join("smoke").join(f)).unwrap(), std::fs::read(b.join("smoke").join(f)).unwrap(), "{f} differs between two regenerations");
+        assert_eq!(
+            std::fs::read(a.join("smoke").join(f)).unwrap(),
+            std::fs::read(b.join("smoke").join(f)).unwrap(),
+            "{f} differs between two regenerations"
+        );
     }
     let md = std::fs::read_to_string(a.join("smoke/report.md")).unwrap();
     assert!(md.contains("![Scores per cell and family](scores.png)") && md.contains("## What ran"), "{md}");
-    let status = String::from_utf8(eyrie().args(["status", spec.to_str().unwrap(), "--results", results.to_str().unwrap()]).output().unwrap().stdout).unwrap();
+    let status = String::from_utf8(
+        eyrie()
+            .args(["status", spec.to_str().unwrap(), "--results", results.to_str().unwrap()])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(status.contains("4 done, 0 running, 0 failed, 0 pending of 4 cells"), "{status}");
 }
 
@@ -208,7 +301,11 @@ fn backend_not_compiled_in_is_a_clear_error() {
     if cfg!(feature = "cuda") {
         return;
     }
-    let out = eyrie().args(["run", spec.to_str().unwrap(), "--backend", "cuda", "--results"]).arg(dir.path()).output().unwrap();
+    let out = eyrie()
+        .args(["run", spec.to_str().unwrap(), "--backend", "cuda", "--results"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("backend `cuda` is not compiled into this binary") && !err.contains("panicked"), "{err}");
@@ -221,7 +318,11 @@ fn backend_not_compiled_in_is_a_clear_error() {
 fn data_preview_writes_a_png() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ocr.png");
-    let status = eyrie().args(["data", "preview", "--family", "ocr", "--resolution", "64", "--count", "4", "--out"]).arg(&out).status().unwrap();
+    let status = eyrie()
+        .args(["data", "preview", "--family", "ocr", "--resolution", "64", "--count", "4", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(status.success());
     let img = image::open(&out).unwrap();
     assert_eq!(img.width(), 4 * (200 + 16));
@@ -279,13 +380,21 @@ fusion = "sequence-append"
         assert_eq!(r.experts.len(), settings.encoders.len(), "{}", r.label);
         assert!(r.scores.families.iter().all(|f| f.n > 0), "{}", r.label);
         // The frozen clip does not count as trainable; every other expert does.
-        assert!(r.params_trainable < r.params_total || !settings.encoders.contains(&eyrie::spec::ExpertKind::Clip), "{}", r.label);
+        assert!(
+            r.params_trainable < r.params_total || !settings.encoders.contains(&eyrie::spec::ExpertKind::Clip),
+            "{}",
+            r.label
+        );
     }
     // Every expert's pretraining stage ran once and recorded its own task metric.
     for kind in eyrie::spec::ExpertKind::ALL {
         let meta = store.read_meta(&eyrie::plan::expert_stage_id(*kind, Scale::Smoke)).unwrap();
         let metric = kind.pretrain_task().metric();
-        assert!(meta.metrics.contains_key(metric) && meta.metrics.contains_key(&format!("{metric}_untrained")), "{kind}: {:?}", meta.metrics);
+        assert!(
+            meta.metrics.contains_key(metric) && meta.metrics.contains_key(&format!("{metric}_untrained")),
+            "{kind}: {:?}",
+            meta.metrics
+        );
     }
 }
 
@@ -356,7 +465,12 @@ fn pre_aligned_cells_train_their_non_text_aligned_experts_first() {
 #[test]
 fn every_committed_experiment_file_parses_and_plans() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     files.sort();
     assert!(files.len() >= 6, "{files:?}");
     for f in &files {

@@ -26,8 +26,22 @@ impl BackendJob for PretrainLm {
             }
         }
         let lm = LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2);
-        let text = Pool::build(&DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 }, Split::Train, 0, 128, &[]);
-        let (model, log) = pretrain_lm::<B>(&lm, &text, 32, &FitSettings { log_every: 1, ..FitSettings::new(80, 1e-2) }, 0, &device, &Silent);
+        let text = Pool::build(
+            &DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 },
+            Split::Train,
+            0,
+            128,
+            &[],
+        );
+        let (model, log) = pretrain_lm::<B>(
+            &lm,
+            &text,
+            32,
+            &FitSettings { log_every: 1, ..FitSettings::new(80, 1e-2) },
+            0,
+            &device,
+            &Silent,
+        );
         let mut dtypes = Dtypes(Vec::new());
         model.visit(&mut dtypes);
         (dtypes.0, log[0].loss, log.last().unwrap().loss)
@@ -36,7 +50,8 @@ impl BackendJob for PretrainLm {
 
 #[test]
 fn bf16_computes_in_bf16_learns_and_fixes_the_process_precision() {
-    let (dtypes, first, last) = run_on(BackendKind::Flex, 0, Precision::Bf16, PretrainLm).expect("flex computes in bf16");
+    let (dtypes, first, last) =
+        run_on(BackendKind::Flex, 0, Precision::Bf16, PretrainLm).expect("flex computes in bf16");
     assert!(!dtypes.is_empty() && dtypes.iter().all(|d| *d == DType::BF16), "parameters in {dtypes:?}");
     assert!(last.is_finite() && last < 0.5 * first, "bf16 loss went from {first:.3} to {last:.3}");
     // The same precision again is fine; another is refused, naming the flag and what the device runs.

@@ -16,7 +16,10 @@ type AD = Autodiff<Flex>;
 
 fn config() -> MllmConfig {
     MllmConfig {
-        experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
+        experts: vec![
+            (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
+            (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),
+        ],
         fusion: FusionKind::ChannelConcat,
         tiling: Tiling::Interpolate,
         grid: 2,
@@ -26,7 +29,13 @@ fn config() -> MllmConfig {
 }
 
 fn pool(n: usize) -> Pool {
-    Pool::build(&DataSpec { seed: 5, families: vec![Family::Vqa, Family::Pope], max_objects: 3 }, Split::Train, 0, n, &[32, 64])
+    Pool::build(
+        &DataSpec { seed: 5, families: vec![Family::Vqa, Family::Pope], max_objects: 3 },
+        Split::Train,
+        0,
+        n,
+        &[32, 64],
+    )
 }
 
 /// Every float parameter's values, in visiting order.
@@ -54,12 +63,18 @@ fn frozen_experts_are_bit_identical_after_sft_while_unlocked_ones_change() {
         let experts_before: Vec<_> = model.experts.iter().map(values).collect();
         let lm_before = values(&model.lm);
         let trainable = Trainable::sft(&unlock, &kinds);
-        let (trained, _) = train_mllm(model, &cfg, &data, TextTask::Answer, trainable, 8, &settings, 1, "sft", &dev, &Silent);
+        let (trained, _) =
+            train_mllm(model, &cfg, &data, TextTask::Answer, trainable, 8, &settings, 1, "sft", &dev, &Silent);
         let experts_after: Vec<_> = trained.experts.iter().map(values).collect();
         for (i, (b, a)) in experts_before.iter().zip(&experts_after).enumerate() {
             if unlock.unlocks(kinds[i]) {
                 let changed = b.iter().zip(a).filter(|(x, y)| x != y).count();
-                assert!(changed * 10 >= b.len() * 9, "{unlock}: unlocked {} moved only {changed} of {} tensors", kinds[i], b.len());
+                assert!(
+                    changed * 10 >= b.len() * 9,
+                    "{unlock}: unlocked {} moved only {changed} of {} tensors",
+                    kinds[i],
+                    b.len()
+                );
             } else {
                 assert_eq!(b, a, "{unlock}: frozen {} changed", kinds[i]);
             }
@@ -73,8 +88,24 @@ fn alignment_trains_the_projector_only() {
     let dev = Default::default();
     let cfg = config();
     let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
-    let (experts, lm, fusion) = (model.experts.iter().map(values).collect::<Vec<_>>(), values(&model.lm), values(model.fusion.as_ref().unwrap()));
-    let (m, _) = train_mllm(model, &cfg, &pool(16), TextTask::Caption, Trainable::align(), 8, &FitSettings::new(2, 1e-2), 1, "align", &dev, &Silent);
+    let (experts, lm, fusion) = (
+        model.experts.iter().map(values).collect::<Vec<_>>(),
+        values(&model.lm),
+        values(model.fusion.as_ref().unwrap()),
+    );
+    let (m, _) = train_mllm(
+        model,
+        &cfg,
+        &pool(16),
+        TextTask::Caption,
+        Trainable::align(),
+        8,
+        &FitSettings::new(2, 1e-2),
+        1,
+        "align",
+        &dev,
+        &Silent,
+    );
     assert_eq!(experts, m.experts.iter().map(values).collect::<Vec<_>>());
     assert_eq!(lm, values(&m.lm));
     assert_ne!(fusion, values(m.fusion.as_ref().unwrap()));
@@ -84,7 +115,19 @@ fn alignment_trains_the_projector_only() {
 fn sft_loss_falls_at_smoke_scale() {
     let dev = Default::default();
     let cfg = config();
-    let (_, log) = train_mllm(eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev)), &cfg, &pool(64), TextTask::Answer, Trainable::sft(&Unlock::All(true), &[ExpertKind::Clip, ExpertKind::ConvNext]), 16, &FitSettings { log_every: 1, ..FitSettings::new(60, 3e-3) }, 2, "sft", &dev, &Silent);
+    let (_, log) = train_mllm(
+        eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev)),
+        &cfg,
+        &pool(64),
+        TextTask::Answer,
+        Trainable::sft(&Unlock::All(true), &[ExpertKind::Clip, ExpertKind::ConvNext]),
+        16,
+        &FitSettings { log_every: 1, ..FitSettings::new(60, 3e-3) },
+        2,
+        "sft",
+        &dev,
+        &Silent,
+    );
     let first: f64 = log[..5].iter().map(|l| l.loss).sum::<f64>() / 5.0;
     let last: f64 = log[log.len() - 5..].iter().map(|l| l.loss).sum::<f64>() / 5.0;
     assert!(last < 0.6 * first, "loss went from {first:.3} to {last:.3}");
@@ -94,8 +137,17 @@ fn sft_loss_falls_at_smoke_scale() {
 fn lm_pretraining_loss_falls() {
     let dev = Default::default();
     let lm = LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2);
-    let text = Pool::build(&DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 }, Split::Train, 0, 128, &[]);
-    let (_, log) = pretrain_lm::<AD>(&lm, &text, 32, &FitSettings { log_every: 1, ..FitSettings::new(80, 1e-2) }, 0, &dev, &Silent);
+    let text =
+        Pool::build(&DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 }, Split::Train, 0, 128, &[]);
+    let (_, log) = pretrain_lm::<AD>(
+        &lm,
+        &text,
+        32,
+        &FitSettings { log_every: 1, ..FitSettings::new(80, 1e-2) },
+        0,
+        &dev,
+        &Silent,
+    );
     let (first, last) = (log[0].loss, log.last().unwrap().loss);
     assert!(last < 0.5 * first, "loss went from {first:.3} to {last:.3}");
 }
@@ -127,8 +179,22 @@ fn vision_lr_scale_slows_only_the_experts() {
         let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
         let (e0, l0) = (values(&model.experts[0]), values(&model.lm));
         let settings = FitSettings { group_lr_scale: scale, ..FitSettings::new(1, 1e-2) };
-        let (m, _) = train_mllm(model, &cfg, &data, TextTask::Answer, Trainable::sft(&Unlock::All(true), &[ExpertKind::Clip, ExpertKind::ConvNext]), 8, &settings, 1, "sft", &dev, &Silent);
-        let delta = |a: &[Vec<f32>], b: &[Vec<f32>]| a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let (m, _) = train_mllm(
+            model,
+            &cfg,
+            &data,
+            TextTask::Answer,
+            Trainable::sft(&Unlock::All(true), &[ExpertKind::Clip, ExpertKind::ConvNext]),
+            8,
+            &settings,
+            1,
+            "sft",
+            &dev,
+            &Silent,
+        );
+        let delta = |a: &[Vec<f32>], b: &[Vec<f32>]| {
+            a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
+        };
         (delta(&e0, &values(&m.experts[0])), delta(&l0, &values(&m.lm)))
     };
     let (expert_full, lm_full) = moved(1.0);

@@ -120,7 +120,8 @@ mod tests {
         // fusion: 16 tokens of 16 channels → 16 → 16.
         let fusion = 3.0 * 2.0 * (32 * 16 * 16 * 2) as f64;
         // LM: 24 tokens, hidden 48 (16·8/3 = 42 → 48), vocabulary 50.
-        let lm = 3.0 * 2.0 * (48 * 16 * (48 + 16 + 48 + 48) + 48 * 48 * 16 + 48 * 16 * 50) as f64 + 12.0 * (2 * 2 * 24 * 24 * 8) as f64;
+        let lm = 3.0 * 2.0 * (48 * 16 * (48 + 16 + 48 + 48) + 48 * 48 * 16 + 48 * 16 * 50) as f64
+            + 12.0 * (2 * 2 * 24 * 24 * 8) as f64;
         assert_eq!(training_step(&shapes()), clip + fusion + lm);
     }
 

@@ -106,7 +106,11 @@ pub fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 /// Median milliseconds of `f` over `reps` calls after `warmup` untimed ones; `f` must finish its
@@ -139,7 +143,13 @@ impl crate::train::Progress for StepPrinter {
 
 /// Times the bench cell at `scale`: `steps` full training steps (after `warmup`) and, with `parts`,
 /// each part.
-pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, parts: bool, device: &B::Device) -> BenchResult {
+pub fn bench<B: AutodiffBackend>(
+    scale: Scale,
+    steps: usize,
+    warmup: usize,
+    parts: bool,
+    device: &B::Device,
+) -> BenchResult {
     let spec = bench_spec();
     let p = crate::plan::plan(&spec, scale);
     let cell = &p.cells[0];
@@ -147,7 +157,9 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
         .stages
         .iter()
         .find_map(|id| match &p.stages[id].kind {
-            StageKind::Sft { model, unlock, vision_lr_scale, data, optim } => Some((model.clone(), unlock.clone(), *vision_lr_scale, data.clone(), optim.clone())),
+            StageKind::Sft { model, unlock, vision_lr_scale, data, optim } => {
+                Some((model.clone(), unlock.clone(), *vision_lr_scale, data.clone(), optim.clone()))
+            }
             _ => None,
         })
         .expect("the bench cell has an SFT stage");
@@ -163,10 +175,16 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
     let sync = || B::sync(device).expect("device sync");
 
     // The full step, through the training loop itself (a log, hence a sync, every step).
-    let settings = FitSettings { log_every: 1, group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..FitSettings::new(warmup + steps, optim.lr) };
+    let settings = FitSettings {
+        log_every: 1,
+        group_lr_scale: vision_lr_scale.unwrap_or(1.0),
+        ..FitSettings::new(warmup + steps, optim.lr)
+    };
     let printer = StepPrinter(Instant::now());
-    let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, trainable.clone(), batch, &settings, 0, "bench", device, &printer);
-    let deltas: Vec<f64> = log.windows(2).skip(warmup.saturating_sub(1)).map(|w| (w[1].seconds - w[0].seconds) * 1000.0).collect();
+    let (m, log) =
+        train_mllm(m, &cfg, &pool, TextTask::Answer, trainable.clone(), batch, &settings, 0, "bench", device, &printer);
+    let deltas: Vec<f64> =
+        log.windows(2).skip(warmup.saturating_sub(1)).map(|w| (w[1].seconds - w[0].seconds) * 1000.0).collect();
     let step_ms = median(&deltas);
     let step_fastest_ms = deltas.iter().copied().fold(f64::INFINITY, f64::min);
     let mean_loss = |l: &[crate::train::fit::StepLog]| l.iter().map(|e| e.loss).sum::<f64>() / l.len().max(1) as f64;
@@ -190,7 +208,11 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
     let (ids, targets, mask) = tokens::<B>(&pool, &idx, TextTask::Answer, device);
     let shapes = BenchShapes {
         batch,
-        experts: model.experts.iter().map(|(e, r)| (e.kind.as_str().to_string(), e.dim, e.depth, e.heads, *r, e.grid(*r))).collect(),
+        experts: model
+            .experts
+            .iter()
+            .map(|(e, r)| (e.kind.as_str().to_string(), e.dim, e.depth, e.heads, *r, e.grid(*r)))
+            .collect(),
         fusion: cfg.fusion.to_string(),
         grid: cfg.grid,
         lm: (cfg.lm.dim, cfg.lm.depth, cfg.lm.heads, cfg.lm.vocab),
@@ -199,12 +221,26 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
         lr: (optim.lr, vision_lr_scale.unwrap_or(1.0)),
     };
     if !parts {
-        return BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: Vec::new(), shapes, loss_first_last, first_step_seconds };
+        return BenchResult {
+            step_ms,
+            step_fastest_ms,
+            steps: deltas.len(),
+            params_total,
+            params_trainable,
+            parts: Vec::new(),
+            shapes,
+            loss_first_last,
+            first_step_seconds,
+        };
     }
     timed.push(PartTime {
         part: "whole model forward + loss + backward (no optimiser)".into(),
         ms: time_ms(1, steps, || {
-            let loss = crate::model::loss::masked_cross_entropy(m.forward(imgs.clone(), ids.clone()), targets.clone(), mask.clone());
+            let loss = crate::model::loss::masked_cross_entropy(
+                m.forward(imgs.clone(), ids.clone()),
+                targets.clone(),
+                mask.clone(),
+            );
             let _ = loss.backward();
             sync();
         }),
@@ -239,7 +275,17 @@ pub fn bench<B: AutodiffBackend>(scale: Scale, steps: usize, warmup: usize, part
             sync();
         }),
     });
-    BenchResult { step_ms, step_fastest_ms, steps: deltas.len(), params_total, params_trainable, parts: timed, shapes, loss_first_last, first_step_seconds }
+    BenchResult {
+        step_ms,
+        step_fastest_ms,
+        steps: deltas.len(),
+        params_total,
+        params_trainable,
+        parts: timed,
+        shapes,
+        loss_first_last,
+        first_step_seconds,
+    }
 }
 
 #[cfg(test)]
@@ -262,7 +308,10 @@ mod tests {
         assert!(r.step_fastest_ms > 0.0 && r.step_fastest_ms <= r.step_ms);
         let names: Vec<&str> = r.parts.iter().map(|p| p.part.as_str()).collect();
         assert_eq!(names.len(), 6, "{names:?}");
-        assert!(names.iter().any(|n| n.starts_with("clip")) && names.iter().any(|n| n.starts_with("convnext")), "{names:?}");
+        assert!(
+            names.iter().any(|n| n.starts_with("clip")) && names.iter().any(|n| n.starts_with("convnext")),
+            "{names:?}"
+        );
         assert!(r.parts.iter().all(|p| p.ms > 0.0));
         assert!(r.params_trainable <= r.params_total && r.params_trainable > 0);
         assert_eq!(r.shapes.experts.len(), 2);

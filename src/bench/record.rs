@@ -94,12 +94,25 @@ pub struct TorchResult {
 
 impl BenchRun {
     /// Combines Eyrie's measurement with the reference's (if it ran).
-    pub fn new(r: &BenchResult, torch: Option<&TorchResult>, backend: String, device: String, scale: String, command: String, commit: String, date: String) -> Self {
+    pub fn new(
+        r: &BenchResult,
+        torch: Option<&TorchResult>,
+        backend: String,
+        device: String,
+        scale: String,
+        command: String,
+        commit: String,
+        date: String,
+    ) -> Self {
         let flops = super::flops::training_step(&r.shapes);
         let parts = r
             .parts
             .iter()
-            .map(|p| PartRow { part: p.part.clone(), ms: p.ms, torch_ms: torch.and_then(|t| t.parts.iter().find(|q| q.part == p.part).map(|q| q.ms)) })
+            .map(|p| PartRow {
+                part: p.part.clone(),
+                ms: p.ms,
+                torch_ms: torch.and_then(|t| t.parts.iter().find(|q| q.part == p.part).map(|q| q.ms)),
+            })
             .collect();
         BenchRun {
             backend,
@@ -130,7 +143,11 @@ impl BenchRun {
     /// The table printed after a run.
     pub fn table(&self) -> String {
         let torch = self.torch_step_ms.is_some();
-        let mut out = String::from(if torch { "| part | eyrie ms | torch ms | speed ratio |\n|---|---:|---:|---:|\n" } else { "| part | eyrie ms |\n|---|---:|\n" });
+        let mut out = String::from(if torch {
+            "| part | eyrie ms | torch ms | speed ratio |\n|---|---:|---:|---:|\n"
+        } else {
+            "| part | eyrie ms |\n|---|---:|\n"
+        });
         let row = |name: &str, ms: f64, t: Option<f64>| match (torch, t) {
             (true, Some(t)) => format!("| {name} | {ms:.1} | {t:.1} | {:.2} |\n", t / ms),
             (true, None) => format!("| {name} | {ms:.1} | – | – |\n"),
@@ -141,7 +158,9 @@ impl BenchRun {
             out.push_str(&row(&p.part, p.ms, p.torch_ms));
         }
         match (self.step_fastest_ms, self.torch_step_fastest_ms) {
-            (Some(f), Some(t)) => out.push_str(&format!("\nfastest step: {f:.1} ms, torch {t:.1} ms (ratio {:.2})\n", t / f)),
+            (Some(f), Some(t)) => {
+                out.push_str(&format!("\nfastest step: {f:.1} ms, torch {t:.1} ms (ratio {:.2})\n", t / f))
+            }
             (Some(f), None) => out.push_str(&format!("\nfastest step: {f:.1} ms\n")),
             _ => {}
         }
@@ -156,7 +175,10 @@ impl BenchRun {
             self.torch_params_total.map(|t| format!(" (reference: {t})")).unwrap_or_default()
         ));
         if let (Some(f), Some(t)) = (self.flops_per_step, self.tflops) {
-            let reference = self.torch_flops_per_step.map(|r| format!(" (reference counted {:.3} GFLOP)", r / 1e9)).unwrap_or_default();
+            let reference = self
+                .torch_flops_per_step
+                .map(|r| format!(" (reference counted {:.3} GFLOP)", r / 1e9))
+                .unwrap_or_default();
             out.push_str(&format!("{:.3} GFLOP per step{reference}: {t:.2} TFLOP/s in {}\n", f / 1e9, self.precision));
         }
         if let Some((first, last)) = self.loss_first_last {
@@ -223,19 +245,51 @@ mod tests {
             steps: 3,
             params_total: 10,
             params_trainable: 8,
-            parts: vec![PartTime { part: "LM forward + backward".into(), ms: 50.0 }, PartTime { part: "batch (images + tokens)".into(), ms: 5.0 }],
-            shapes: super::super::BenchShapes { batch: 32, experts: vec![], fusion: "channel-concat".into(), grid: 8, lm: (64, 2, 4, 100), text_len: 20, visual_tokens: 64, lr: (1e-3, 0.1) },
+            parts: vec![
+                PartTime { part: "LM forward + backward".into(), ms: 50.0 },
+                PartTime { part: "batch (images + tokens)".into(), ms: 5.0 },
+            ],
+            shapes: super::super::BenchShapes {
+                batch: 32,
+                experts: vec![],
+                fusion: "channel-concat".into(),
+                grid: 8,
+                lm: (64, 2, 4, 100),
+                text_len: 20,
+                visual_tokens: 64,
+                lr: (1e-3, 0.1),
+            },
             loss_first_last: (4.0, 3.0),
             first_step_seconds: 0.5,
         };
-        let t = TorchResult { step_ms: 100.0, step_fastest_ms: Some(95.0), params_total: 10, parts: vec![PartTime { part: "LM forward + backward".into(), ms: 25.0 }], runtime: "torch".into(), flops_per_step: None };
-        let run = BenchRun::new(&r, Some(&t), "flex".into(), "CPU".into(), "proxy".into(), "eyrie bench".into(), "abc".into(), "2026-11-26".into());
+        let t = TorchResult {
+            step_ms: 100.0,
+            step_fastest_ms: Some(95.0),
+            params_total: 10,
+            parts: vec![PartTime { part: "LM forward + backward".into(), ms: 25.0 }],
+            runtime: "torch".into(),
+            flops_per_step: None,
+        };
+        let run = BenchRun::new(
+            &r,
+            Some(&t),
+            "flex".into(),
+            "CPU".into(),
+            "proxy".into(),
+            "eyrie bench".into(),
+            "abc".into(),
+            "2026-11-26".into(),
+        );
         assert_eq!(run.speed_ratio, Some(0.5));
         assert_eq!(run.parts[0].torch_ms, Some(25.0));
         assert_eq!(run.parts[1].torch_ms, None);
         assert_eq!(run.samples_per_second, 160.0);
         let table = run.table();
-        assert!(table.contains("| **full training step** | 200.0 | 100.0 | 0.50 |") && table.contains("| batch (images + tokens) | 5.0 | – | – |"), "{table}");
+        assert!(
+            table.contains("| **full training step** | 200.0 | 100.0 | 0.50 |")
+                && table.contains("| batch (images + tokens) | 5.0 | – | – |"),
+            "{table}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bench/bench.json");
         append(&path, run.clone()).unwrap();

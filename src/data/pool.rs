@@ -74,7 +74,9 @@ fn render_all(samples: &[Sample], side: usize) -> Vec<u8> {
     let parts: Vec<Vec<u8>> = std::thread::scope(|s| {
         let handles: Vec<_> = samples
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().flat_map(|smp| render(&smp.scene, side).pixels).collect::<Vec<u8>>()))
+            .map(|part| {
+                s.spawn(move || part.iter().flat_map(|smp| render(&smp.scene, side).pixels).collect::<Vec<u8>>())
+            })
             .collect();
         handles.into_iter().map(|h| h.join().expect("render thread")).collect()
     });

@@ -8,7 +8,13 @@ use crate::spec::Family;
 use std::path::Path;
 
 /// Renders `count` test-split samples of `family` at `resolution` into one PNG at `out`.
-pub fn contact_sheet(family: Family, resolution: usize, count: usize, seed: u64, out: &Path) -> Result<(), image::ImageError> {
+pub fn contact_sheet(
+    family: Family,
+    resolution: usize,
+    count: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<(), image::ImageError> {
     let t = Tokenizer::new();
     let cols = 4usize.min(count.max(1));
     let rows = count.div_ceil(cols);

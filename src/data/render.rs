@@ -73,7 +73,9 @@ impl Image {
             caret.x += sf.h_advance(id);
             if let Some(outline) = f.outline_glyph(glyph) {
                 let b = outline.px_bounds();
-                outline.draw(|gx, gy, cov| self.blend(b.min.x as i64 + gx as i64, b.min.y as i64 + gy as i64, colour, cov));
+                outline.draw(|gx, gy, cov| {
+                    self.blend(b.min.x as i64 + gx as i64, b.min.y as i64 + gy as i64, colour, cov)
+                });
             }
         }
     }

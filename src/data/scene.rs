@@ -18,9 +18,8 @@ pub const COLOURS: [(&str, [u8; 3]); 6] = [
 pub const SHAPES: [&str; 4] = ["circle", "square", "triangle", "diamond"];
 
 /// Words that text scenes show.
-pub const OCR_WORDS: [&str; 16] = [
-    "cat", "dog", "sun", "box", "map", "pen", "cup", "hat", "key", "bus", "owl", "fox", "egg", "ink", "jam", "net",
-];
+pub const OCR_WORDS: [&str; 16] =
+    ["cat", "dog", "sun", "box", "map", "pen", "cup", "hat", "key", "bus", "owl", "fox", "egg", "ink", "jam", "net"];
 
 /// Left margin of text scenes, as a fraction of the side.
 pub const TEXT_MARGIN: f32 = 0.06;
@@ -49,7 +48,11 @@ pub struct Object {
 impl Object {
     /// Radius as a fraction of the image side.
     pub fn radius(&self) -> f32 {
-        if self.large { 0.17 } else { 0.11 }
+        if self.large {
+            0.17
+        } else {
+            0.11
+        }
     }
 }
 
@@ -104,7 +107,13 @@ pub fn shapes_scene(rng: &mut ChaCha8Rng, n: usize) -> Scene {
     let mut objects: Vec<Object> = Vec::with_capacity(n);
     for _ in 0..n {
         let large = rng.random_bool(0.5);
-        let mut obj = Object { shape: rng.random_range(0..SHAPES.len()), colour: rng.random_range(0..COLOURS.len()), large, x: 0.5, y: 0.5 };
+        let mut obj = Object {
+            shape: rng.random_range(0..SHAPES.len()),
+            colour: rng.random_range(0..COLOURS.len()),
+            large,
+            x: 0.5,
+            y: 0.5,
+        };
         let r = obj.radius();
         for _attempt in 0..30 {
             obj.x = rng.random_range(r..1.0 - r);
@@ -129,7 +138,13 @@ pub fn text_scene(rng: &mut ChaCha8Rng) -> Scene {
     // Words start at the left margin, like a line of text (a random horizontal position on top of a
     // random size keeps a proxy-sized ViT at chance for thousands of steps); the line is anywhere.
     let size = (rng.random_range(0.06f32.ln()..0.30f32.ln())).exp();
-    Scene::Text { word, colour: rng.random_range(0..COLOURS.len()), size, x: TEXT_MARGIN, y: rng.random_range(0.02..(0.98 - size)) }
+    Scene::Text {
+        word,
+        colour: rng.random_range(0..COLOURS.len()),
+        size,
+        x: TEXT_MARGIN,
+        y: rng.random_range(0.02..(0.98 - size)),
+    }
 }
 
 /// A bar chart of 3 or 4 bars.

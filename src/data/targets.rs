@@ -78,7 +78,9 @@ pub struct BoxTarget {
 /// The objects of a scene as boxes (empty for scenes without shapes).
 pub fn boxes(scene: &Scene) -> Vec<BoxTarget> {
     match scene {
-        Scene::Shapes { objects } => objects.iter().map(|o| BoxTarget { class: o.shape, x: o.x, y: o.y, half: o.radius() }).collect(),
+        Scene::Shapes { objects } => {
+            objects.iter().map(|o| BoxTarget { class: o.shape, x: o.x, y: o.y, half: o.radius() }).collect()
+        }
         _ => vec![],
     }
 }
@@ -88,7 +90,11 @@ pub fn box_iou(a: &BoxTarget, b: &BoxTarget) -> f32 {
     let overlap = |c1: f32, h1: f32, c2: f32, h2: f32| ((c1 + h1).min(c2 + h2) - (c1 - h1).max(c2 - h2)).max(0.0);
     let inter = overlap(a.x, a.half, b.x, b.half) * overlap(a.y, a.half, b.y, b.half);
     let union = 4.0 * a.half * a.half + 4.0 * b.half * b.half - inter;
-    if union <= 0.0 { 0.0 } else { inter / union }
+    if union <= 0.0 {
+        0.0
+    } else {
+        inter / union
+    }
 }
 
 /// The text an image shows, in reading order (empty for scenes without text).
@@ -97,7 +103,9 @@ pub fn text_of(scene: &Scene) -> String {
         Scene::Shapes { .. } => String::new(),
         Scene::Text { word, .. } => word.clone(),
         Scene::Chart { values } => values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" "),
-        Scene::Document { fields } => fields.iter().map(|(k, v)| format!("{}:{v}", DOC_KEYS[*k])).collect::<Vec<_>>().join(" "),
+        Scene::Document { fields } => {
+            fields.iter().map(|(k, v)| format!("{}:{v}", DOC_KEYS[*k])).collect::<Vec<_>>().join(" ")
+        }
     }
 }
 

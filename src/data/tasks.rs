@@ -65,7 +65,12 @@ pub fn caption(t: &Tokenizer, scene: &Scene) -> Vec<u32> {
     }
 }
 
-fn shapes_question(rng: &mut ChaCha8Rng, t: &Tokenizer, family: Family, max_objects: usize) -> (Scene, String, Vec<u32>) {
+fn shapes_question(
+    rng: &mut ChaCha8Rng,
+    t: &Tokenizer,
+    family: Family,
+    max_objects: usize,
+) -> (Scene, String, Vec<u32>) {
     let n = rng.random_range(1..=max_objects);
     let scene = scene::shapes_scene(rng, n);
     let Scene::Shapes { objects } = &scene else { unreachable!() };
@@ -74,7 +79,8 @@ fn shapes_question(rng: &mut ChaCha8Rng, t: &Tokenizer, family: Family, max_obje
             // Ask only unambiguous questions: about an object whose shape (or colour) no other object shares.
             let unique_shape = |o: &scene::Object| objects.iter().filter(|p| p.shape == o.shape).count() == 1;
             let unique_colour = |o: &scene::Object| objects.iter().filter(|p| p.colour == o.colour).count() == 1;
-            let candidates: Vec<&scene::Object> = objects.iter().filter(|o| unique_shape(o) || unique_colour(o)).collect();
+            let candidates: Vec<&scene::Object> =
+                objects.iter().filter(|o| unique_shape(o) || unique_colour(o)).collect();
             // With no candidate every object looks the same, so any question about objects[0] is unambiguous.
             let o = if candidates.is_empty() { &objects[0] } else { candidates[rng.random_range(0..candidates.len())] };
             let ask_colour = match (unique_shape(o), unique_colour(o)) {
@@ -113,7 +119,10 @@ fn shapes_question(rng: &mut ChaCha8Rng, t: &Tokenizer, family: Family, max_obje
                     let (s, c) = match kind {
                         0 => (rng.random_range(0..SHAPES.len()), rng.random_range(0..COLOURS.len())),
                         1 => (objects[rng.random_range(0..objects.len())].shape, rng.random_range(0..COLOURS.len())),
-                        _ => (objects[rng.random_range(0..objects.len())].shape, objects[rng.random_range(0..objects.len())].colour),
+                        _ => (
+                            objects[rng.random_range(0..objects.len())].shape,
+                            objects[rng.random_range(0..objects.len())].colour,
+                        ),
                     };
                     if !present(s, c) {
                         pick = Some((s, c));
@@ -121,11 +130,18 @@ fn shapes_question(rng: &mut ChaCha8Rng, t: &Tokenizer, family: Family, max_obje
                     }
                 }
                 let (s, c) = pick.unwrap_or_else(|| {
-                    (0..SHAPES.len()).flat_map(|s| (0..COLOURS.len()).map(move |c| (s, c))).find(|&(s, c)| !present(s, c)).unwrap()
+                    (0..SHAPES.len())
+                        .flat_map(|s| (0..COLOURS.len()).map(move |c| (s, c)))
+                        .find(|&(s, c)| !present(s, c))
+                        .unwrap()
                 });
                 (s, c, false)
             };
-            (scene.clone(), format!("is there a {} {} ?", colour(c), SHAPES[s]), t.words(if yes { "yes" } else { "no" }))
+            (
+                scene.clone(),
+                format!("is there a {} {} ?", colour(c), SHAPES[s]),
+                t.words(if yes { "yes" } else { "no" }),
+            )
         }
     }
 }
@@ -167,7 +183,14 @@ pub fn sample(t: &Tokenizer, seed: u64, split: Split, family: Family, index: u64
 
 /// The `index`-th sample of a mixture over `families`, each taking an equal share (a family listed
 /// twice takes two shares).
-pub fn mixture_sample(t: &Tokenizer, seed: u64, split: Split, families: &[Family], index: u64, max_objects: usize) -> Sample {
+pub fn mixture_sample(
+    t: &Tokenizer,
+    seed: u64,
+    split: Split,
+    families: &[Family],
+    index: u64,
+    max_objects: usize,
+) -> Sample {
     let f = families[(index % families.len() as u64) as usize];
     // The family's stream is read at the mixture index itself, so a family listed twice still
     // yields distinct samples.

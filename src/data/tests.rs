@@ -23,7 +23,9 @@ fn splits_are_disjoint() {
     let test = Pool::build(&spec(), Split::Test, 0, 300, &[32]);
     let val = Pool::build(&spec(), Split::Validation, 0, 300, &[32]);
     let px = 32 * 32 * 3;
-    let imgs = |p: &Pool| (0..p.len()).map(|i| p.images[&32][i * px..(i + 1) * px].to_vec()).collect::<std::collections::HashSet<_>>();
+    let imgs = |p: &Pool| {
+        (0..p.len()).map(|i| p.images[&32][i * px..(i + 1) * px].to_vec()).collect::<std::collections::HashSet<_>>()
+    };
     let (a, b, c) = (imgs(&train), imgs(&test), imgs(&val));
     // Tiny scenes can coincide by chance only for the same one-object draw; distinct streams must not repeat wholesale.
     assert!(a.intersection(&b).count() < 3, "train and test share images");
@@ -48,7 +50,8 @@ fn pope_is_balanced() {
     let t = Tokenizer::new();
     let yes = t.word("yes");
     let n = 400;
-    let yeses = (0..n).filter(|&i| tasks::sample(&t, 3, Split::Test, Family::Pope, i, 3).answer_ids == vec![yes]).count();
+    let yeses =
+        (0..n).filter(|&i| tasks::sample(&t, 3, Split::Test, Family::Pope, i, 3).answer_ids == vec![yes]).count();
     assert!((160..240).contains(&yeses), "{yeses} of {n} yes");
 }
 
@@ -137,7 +140,10 @@ fn pool_images_of_text_scenes_show_the_text() {
     let bytes = &pool.images[&64];
     for i in 0..16 {
         let img = &bytes[i * 64 * 64 * 3..(i + 1) * 64 * 64 * 3];
-        let ink = img.chunks(3).filter(|p| (p[0] as i32 - 240).abs() + (p[1] as i32 - 240).abs() + (p[2] as i32 - 236).abs() > 60).count();
+        let ink = img
+            .chunks(3)
+            .filter(|p| (p[0] as i32 - 240).abs() + (p[1] as i32 - 240).abs() + (p[2] as i32 - 236).abs() > 60)
+            .count();
         assert!(ink > 20, "sample {i} ({:?}) has only {ink} text pixels", pool.samples[i].scene);
     }
 }
@@ -149,7 +155,10 @@ fn text_lines_start_at_the_margin_with_small_and_large_letters() {
         .map(|i| match tasks::sample(&t, 3, Split::Train, Family::Ocr, i, 3).scene {
             scene::Scene::Text { word, size, x, y, .. } => {
                 assert_eq!(x, scene::TEXT_MARGIN);
-                assert!(x + size * 0.62 * word.len() as f32 <= 1.0 && y >= 0.0 && y + size <= 1.0, "{word} at ({x}, {y}) size {size} leaves the image");
+                assert!(
+                    x + size * 0.62 * word.len() as f32 <= 1.0 && y >= 0.0 && y + size <= 1.0,
+                    "{word} at ({x}, {y}) size {size} leaves the image"
+                );
                 size
             }
             other => panic!("ocr drew {other:?}"),
@@ -167,7 +176,8 @@ fn text_lines_start_at_the_margin_with_small_and_large_letters() {
 fn a_family_listed_twice_takes_two_shares_of_distinct_samples() {
     let spec = DataSpec { seed: 7, families: vec![Family::Vqa, Family::Ocr, Family::Ocr], max_objects: 3 };
     let pool = Pool::build(&spec, Split::Train, 0, 90, &[]);
-    let ocr: Vec<_> = pool.samples.iter().filter(|s| s.family == Some(Family::Ocr)).map(|s| format!("{:?}", s.scene)).collect();
+    let ocr: Vec<_> =
+        pool.samples.iter().filter(|s| s.family == Some(Family::Ocr)).map(|s| format!("{:?}", s.scene)).collect();
     assert_eq!(ocr.len(), 60);
     let distinct: std::collections::HashSet<_> = ocr.iter().collect();
     assert_eq!(distinct.len(), 60, "repeated samples in the second share");

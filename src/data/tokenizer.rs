@@ -13,10 +13,10 @@ const SPECIALS: [&str; 4] = ["<pad>", "<bos>", "<eos>", "<sep>"];
 
 /// Every word the world's questions, answers and captions use.
 pub const WORDS: &[&str] = &[
-    "what", "colour", "shape", "is", "the", "are", "there", "how", "many", "objects", "object", "word",
-    "written", "value", "of", "bar", "chart", "form", "with", "bars", "fields", "a", "and", "?", "yes",
-    "no", "red", "green", "blue", "yellow", "purple", "orange", "circle", "square", "triangle", "diamond",
-    "small", "large", "text", "id", "age", "room", "code", "in", "image", "picture",
+    "what", "colour", "shape", "is", "the", "are", "there", "how", "many", "objects", "object", "word", "written",
+    "value", "of", "bar", "chart", "form", "with", "bars", "fields", "a", "and", "?", "yes", "no", "red", "green",
+    "blue", "yellow", "purple", "orange", "circle", "square", "triangle", "diamond", "small", "large", "text", "id",
+    "age", "room", "code", "in", "image", "picture",
 ];
 
 /// Characters a spelled string may use (OCR words, digits).

@@ -12,7 +12,13 @@ use burn::tensor::TensorData;
 pub const MAX_ANSWER: usize = 5;
 
 /// Greedy answers for every sample of `pool` (token ids, EOS excluded).
-pub fn greedy_answers<B: Backend>(model: &Mllm<B>, sides: &[usize], pool: &Pool, batch: usize, device: &B::Device) -> Vec<Vec<u32>> {
+pub fn greedy_answers<B: Backend>(
+    model: &Mllm<B>,
+    sides: &[usize],
+    pool: &Pool,
+    batch: usize,
+    device: &B::Device,
+) -> Vec<Vec<u32>> {
     let mut out = Vec::with_capacity(pool.len());
     for start in (0..pool.len()).step_by(batch.max(1)) {
         let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();

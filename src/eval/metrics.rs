@@ -30,7 +30,11 @@ pub struct Scores {
 impl Scores {
     /// Builds the average from family scores.
     pub fn new(families: Vec<FamilyScore>) -> Self {
-        let average = if families.is_empty() { 0.0 } else { families.iter().map(|f| f.score).sum::<f64>() / families.len() as f64 };
+        let average = if families.is_empty() {
+            0.0
+        } else {
+            families.iter().map(|f| f.score).sum::<f64>() / families.len() as f64
+        };
         Self { families, average }
     }
 

@@ -76,7 +76,12 @@ pub fn stage_order(plan: &Plan) -> Vec<String> {
 ///
 /// Stages run like a build: a worker takes the first stage in plan order whose inputs are done and
 /// that nobody (no thread, no other process) is computing. Nothing done is ever computed again.
-pub fn run_plan<B: AutodiffBackend>(plan: &Plan, store: &Store, device: &B::Device, opts: &RunOptions) -> Result<RunSummary, RunError> {
+pub fn run_plan<B: AutodiffBackend>(
+    plan: &Plan,
+    store: &Store,
+    device: &B::Device,
+    opts: &RunOptions,
+) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     let exp_dir = store.experiment_dir(&plan.experiment);
     std::fs::create_dir_all(&exp_dir)?;
@@ -108,7 +113,12 @@ pub fn run_plan<B: AutodiffBackend>(plan: &Plan, store: &Store, device: &B::Devi
         .iter()
         .map(|c| store.read_result(&plan.experiment, &c.id).ok_or_else(|| RunError::Missing(c.id.clone())))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(RunSummary { cached: order.len() - shared.computed.len(), computed: shared.computed, results, seconds: start.elapsed().as_secs_f64() })
+    Ok(RunSummary {
+        cached: order.len() - shared.computed.len(),
+        computed: shared.computed,
+        results,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 struct Ctx<'a> {
@@ -151,8 +161,10 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
         };
         match pick {
             Some(id) => {
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ensure_stage::<B>(ctx.plan, ctx.store, &id, device, &mut pools, ctx.ui, ctx.backend)))
-                    .unwrap_or_else(|p| Err(RunError::Panicked(id.clone(), panic_message(&p))));
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    ensure_stage::<B>(ctx.plan, ctx.store, &id, device, &mut pools, ctx.ui, ctx.backend)
+                }))
+                .unwrap_or_else(|p| Err(RunError::Panicked(id.clone(), panic_message(&p))));
                 let mut sh = ctx.shared.lock().unwrap();
                 sh.in_progress.remove(&id);
                 match r {
@@ -180,7 +192,10 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "unknown panic".into())
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 fn claimed_elsewhere(store: &Store, id: &str) -> bool {
@@ -190,7 +205,9 @@ fn claimed_elsewhere(store: &Store, id: &str) -> bool {
 /// Writes the result of every cell whose stages are all done and that has none yet.
 fn finish_cells(ctx: &Ctx) -> Result<(), RunError> {
     for cell in &ctx.plan.cells {
-        if ctx.shared.lock().unwrap().finished_cells.contains(&cell.id) || !cell.stages.iter().all(|s| ctx.store.is_done(s)) {
+        if ctx.shared.lock().unwrap().finished_cells.contains(&cell.id)
+            || !cell.stages.iter().all(|s| ctx.store.is_done(s))
+        {
             continue;
         }
         if !ctx.shared.lock().unwrap().finished_cells.insert(cell.id.clone()) {
@@ -269,7 +286,10 @@ fn ensure_stage<B: AutodiffBackend>(
         StageKind::ExpertPretrain { expert, .. } => {
             let metric = expert.kind.pretrain_task().metric();
             meta.metrics.get(metric).map(|a| {
-                format!(", {metric} {a:.1}% (untrained {:.1}%)", meta.metrics.get(&format!("{metric}_untrained")).unwrap_or(&0.0))
+                format!(
+                    ", {metric} {a:.1}% (untrained {:.1}%)",
+                    meta.metrics.get(&format!("{metric}_untrained")).unwrap_or(&0.0)
+                )
             })
         }
         _ => None,
@@ -284,7 +304,12 @@ fn ensure_stage<B: AutodiffBackend>(
     Ok(true)
 }
 
-fn cell_result(plan: &Plan, store: &Store, cell: &crate::plan::PlannedCell, backend: &str) -> Result<CellResult, RunError> {
+fn cell_result(
+    plan: &Plan,
+    store: &Store,
+    cell: &crate::plan::PlannedCell,
+    backend: &str,
+) -> Result<CellResult, RunError> {
     let mut stage_seconds = BTreeMap::new();
     let mut train_seconds = 0.0;
     let mut sps = 0.0;
@@ -306,7 +331,8 @@ fn cell_result(plan: &Plan, store: &Store, cell: &crate::plan::PlannedCell, back
             _ => {}
         }
     }
-    let scores: Scores = crate::store::read_json(&store.artifact_dir(&cell.id).join("scores.json")).ok_or_else(|| RunError::Missing(cell.id.clone()))?;
+    let scores: Scores = crate::store::read_json(&store.artifact_dir(&cell.id).join("scores.json"))
+        .ok_or_else(|| RunError::Missing(cell.id.clone()))?;
     Ok(CellResult {
         experiment: plan.experiment.clone(),
         cell: cell.id.clone(),

@@ -64,23 +64,39 @@ fn mllm_config(m: &ModelSpec) -> MllmConfig {
     m.mllm_config()
 }
 
-fn load_expert<B: AutodiffBackend>(store: &Store, id: &str, cfg: &ExpertConfig, device: &B::Device) -> Result<Expert<B>, CheckpointError> {
+fn load_expert<B: AutodiffBackend>(
+    store: &Store,
+    id: &str,
+    cfg: &ExpertConfig,
+    device: &B::Device,
+) -> Result<Expert<B>, CheckpointError> {
     checkpoint::load(seeded_init::<B, _>(device, 0, || cfg.init::<B>(device)), &store.checkpoint(id))
 }
 
-fn load_lm<B: AutodiffBackend>(store: &Store, id: &str, cfg: &LmConfig, device: &B::Device) -> Result<Lm<B>, CheckpointError> {
+fn load_lm<B: AutodiffBackend>(
+    store: &Store,
+    id: &str,
+    cfg: &LmConfig,
+    device: &B::Device,
+) -> Result<Lm<B>, CheckpointError> {
     checkpoint::load(seeded_init::<B, _>(device, 0, || cfg.init::<B>(device)), &store.checkpoint(id))
 }
 
 /// Loads the MLLM saved by stage `id` (an align or SFT stage).
-pub fn load_mllm<B: AutodiffBackend>(store: &Store, id: &str, m: &ModelSpec, device: &B::Device) -> Result<Mllm<B>, CheckpointError> {
+pub fn load_mllm<B: AutodiffBackend>(
+    store: &Store,
+    id: &str,
+    m: &ModelSpec,
+    device: &B::Device,
+) -> Result<Mllm<B>, CheckpointError> {
     // Every random draw happens under the init lock, so concurrent stages cannot perturb each other's seeds.
     checkpoint::load(seeded_init::<B, _>(device, 0, || mllm_config(m).init::<B>(device)), &store.checkpoint(id))
 }
 
 /// Parameters that train in SFT (all but the frozen experts).
 pub fn trainable_params<B: AutodiffBackend>(m: &Mllm<B>, trainable: &Trainable) -> usize {
-    let frozen: usize = m.experts.iter().enumerate().filter(|(i, _)| !trainable.expert(*i)).map(|(_, e)| e.num_params()).sum();
+    let frozen: usize =
+        m.experts.iter().enumerate().filter(|(i, _)| !trainable.expert(*i)).map(|(_, e)| e.num_params()).sum();
     m.num_params() - frozen
 }
 
@@ -103,7 +119,15 @@ pub fn compute<B: AutodiffBackend>(
             let side = expert.native_resolution;
             let pool = pools.get(data, Split::Train, optim.pool, &[side]);
             let val = Pool::build(data, Split::Validation, 0, 256, &[side]);
-            let job = PretrainJob { cfg: expert, pool: &pool, val: &val, vocab, batch: optim.batch, settings: &fit_settings(optim), seed: optim.seed };
+            let job = PretrainJob {
+                cfg: expert,
+                pool: &pool,
+                val: &val,
+                vocab,
+                batch: optim.batch,
+                settings: &fit_settings(optim),
+                seed: optim.seed,
+            };
             let done = pretrain_expert::<B>(&job, device, progress);
             let metric = expert.kind.pretrain_task().metric();
             out.metrics.insert(metric.into(), done.score);
@@ -116,7 +140,8 @@ pub fn compute<B: AutodiffBackend>(
         }
         StageKind::LmPretrain { lm, data, optim } => {
             let pool = pools.get(data, Split::Train, optim.pool, &[]);
-            let (model, log) = pretrain_lm::<B>(lm, &pool, optim.batch, &fit_settings(optim), optim.seed, device, progress);
+            let (model, log) =
+                pretrain_lm::<B>(lm, &pool, optim.batch, &fit_settings(optim), optim.seed, device, progress);
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&model, &store.checkpoint(id))?;
@@ -132,7 +157,19 @@ pub fn compute<B: AutodiffBackend>(
             // The expert moves at the default unlocked-expert rate, as in SFT (at the full rate it
             // loses what its own pretraining gave it).
             let settings = FitSettings { group_lr_scale: crate::spec::DEFAULT_VISION_LR_SCALE, ..fit_settings(optim) };
-            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, Trainable::pre_align(), optim.batch, &settings, optim.seed, "pre-align", device, progress);
+            let (m, log) = train_mllm(
+                m,
+                &cfg,
+                &pool,
+                TextTask::Answer,
+                Trainable::pre_align(),
+                optim.batch,
+                &settings,
+                optim.seed,
+                "pre-align",
+                device,
+                progress,
+            );
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m.experts[0], &store.checkpoint(id))?;
@@ -146,7 +183,19 @@ pub fn compute<B: AutodiffBackend>(
             m.lm = load_lm::<B>(store, inputs.last().expect("align has an LM input"), &model.lm, device)?;
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
             let pool = pools.get(data, Split::Train, optim.pool, &sides);
-            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Caption, Trainable::align(), optim.batch, &fit_settings(optim), optim.seed, "align", device, progress);
+            let (m, log) = train_mllm(
+                m,
+                &cfg,
+                &pool,
+                TextTask::Caption,
+                Trainable::align(),
+                optim.batch,
+                &fit_settings(optim),
+                optim.seed,
+                "align",
+                device,
+                progress,
+            );
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
@@ -155,7 +204,15 @@ pub fn compute<B: AutodiffBackend>(
             let cfg = mllm_config(model);
             let input = &inputs[0];
             let m = match &input_kinds[0] {
-                StageKind::LmPretrain { .. } => Mllm { experts: vec![], tiles: vec![], natives: vec![], query_view: 0, query_expert: 0, fusion: None, lm: load_lm::<B>(store, input, &model.lm, device)? },
+                StageKind::LmPretrain { .. } => Mllm {
+                    experts: vec![],
+                    tiles: vec![],
+                    natives: vec![],
+                    query_view: 0,
+                    query_expert: 0,
+                    fusion: None,
+                    lm: load_lm::<B>(store, input, &model.lm, device)?,
+                },
                 _ => load_mllm::<B>(store, input, model, device)?,
             };
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
@@ -165,7 +222,19 @@ pub fn compute<B: AutodiffBackend>(
             let trainable = Trainable::sft(unlock, &kinds);
             out.metrics.insert("params_trainable".into(), trainable_params(&m, &trainable) as f64);
             let settings = FitSettings { group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..fit_settings(optim) };
-            let (m, log) = train_mllm(m, &cfg, &pool, TextTask::Answer, trainable, optim.batch, &settings, optim.seed, "sft", device, progress);
+            let (m, log) = train_mllm(
+                m,
+                &cfg,
+                &pool,
+                TextTask::Answer,
+                trainable,
+                optim.batch,
+                &settings,
+                optim.seed,
+                "sft",
+                device,
+                progress,
+            );
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;

@@ -52,33 +52,16 @@ pub fn status(plan: &Plan, store: &Store) -> Vec<CellStatus> {
             let pending = || c.stages.iter().filter(|s| !store.is_done(s));
             let state = if store.read_result(&plan.experiment, &c.id).is_some() {
                 CellState::Done
-            } else if let Some((id, pid)) =
-                pending().find_map(|s| live_owner(&store.claim_path(s)).map(|p| (s, p)))
+            } else if let Some((id, pid)) = pending().find_map(|s| live_owner(&store.claim_path(s)).map(|p| (s, p))) {
+                CellState::Running { stage: plan.stages[id].label.clone(), pid }
+            } else if let Some((id, reason)) =
+                pending().find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r)))
             {
-                CellState::Running {
-                    stage: plan.stages[id].label.clone(),
-                    pid,
-                }
-            } else if let Some((id, reason)) = pending().find_map(|s| {
-                std::fs::read_to_string(store.failure_path(s))
-                    .ok()
-                    .map(|r| (s, r))
-            }) {
-                CellState::Failed {
-                    stage: plan.stages[id].label.clone(),
-                    reason: reason.trim().to_string(),
-                }
+                CellState::Failed { stage: plan.stages[id].label.clone(), reason: reason.trim().to_string() }
             } else {
-                CellState::Pending {
-                    done: c.stages.len() - pending().count(),
-                    total: c.stages.len(),
-                }
+                CellState::Pending { done: c.stages.len() - pending().count(), total: c.stages.len() }
             };
-            CellStatus {
-                label: c.label.clone(),
-                seed: c.seed,
-                state,
-            }
+            CellStatus { label: c.label.clone(), seed: c.seed, state }
         })
         .collect()
 }
@@ -136,11 +119,7 @@ mod tests {
         let r = crate::report::estimates::tests::result("x", 0, 50.0, 50.0);
         let cell_dir = store.cell_dir("st", &plan.cells[0].id);
         std::fs::create_dir_all(&cell_dir).unwrap();
-        std::fs::write(
-            cell_dir.join("result.json"),
-            serde_json::to_string(&r).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(cell_dir.join("result.json"), serde_json::to_string(&r).unwrap()).unwrap();
         // Cell 1: its last stage failed.
         let last = plan.cells[1].stages.last().unwrap();
         std::fs::write(store.failure_path(last), "loss became NaN\n").unwrap();
@@ -152,25 +131,15 @@ mod tests {
         assert_eq!(st[0].state, CellState::Done);
         assert_eq!(
             st[1].state,
-            CellState::Failed {
-                stage: plan.stages[last].label.clone(),
-                reason: "loss became NaN".into()
-            }
+            CellState::Failed { stage: plan.stages[last].label.clone(), reason: "loss became NaN".into() }
         );
-        assert!(
-            matches!(&st[2].state, CellState::Running { pid, .. } if *pid == std::process::id())
-        );
+        assert!(matches!(&st[2].state, CellState::Running { pid, .. } if *pid == std::process::id()));
         // Without the claim and the failure note, both are pending with nothing cached.
         std::fs::remove_file(store.claim_path(first)).unwrap();
         std::fs::remove_file(store.failure_path(last)).unwrap();
         let st = status(&plan, &store);
-        assert!(
-            matches!(st[1].state, CellState::Pending { done: 0, total } if total == plan.cells[1].stages.len())
-        );
+        assert!(matches!(st[1].state, CellState::Pending { done: 0, total } if total == plan.cells[1].stages.len()));
         let text = render(&st);
-        assert!(
-            text.contains("1 done, 0 running, 0 failed, 2 pending of 3 cells"),
-            "{text}"
-        );
+        assert!(text.contains("1 done, 0 running, 0 failed, 2 pending of 3 cells"), "{text}");
     }
 }

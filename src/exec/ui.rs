@@ -21,9 +21,15 @@ pub struct Ui {
 impl Ui {
     /// A display for `total` cells.
     pub fn new(total: usize, quiet: bool) -> Self {
-        let multi = MultiProgress::with_draw_target(if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+        let multi = MultiProgress::with_draw_target(if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        });
         let cells = multi.add(ProgressBar::new(total as u64));
-        cells.set_style(ProgressStyle::with_template("cells {bar:30.green/white} {pos}/{len} [{elapsed_precise}] {msg}").unwrap());
+        cells.set_style(
+            ProgressStyle::with_template("cells {bar:30.green/white} {pos}/{len} [{elapsed_precise}] {msg}").unwrap(),
+        );
         Self { multi, cells, quiet }
     }
 
@@ -40,7 +46,11 @@ impl Ui {
             ProgressStyle::with_template("  {prefix:40!} {bar:25.cyan/white} {pos}/{len} {msg} eta {eta}").unwrap(),
         );
         bar.set_prefix(label.to_string());
-        let plain = (!self.quiet && self.multi.is_hidden()).then(|| Plain { label: label.to_string(), start: Instant::now(), last: Mutex::new(None) });
+        let plain = (!self.quiet && self.multi.is_hidden()).then(|| Plain {
+            label: label.to_string(),
+            start: Instant::now(),
+            last: Mutex::new(None),
+        });
         StageBar { bar, plain }
     }
 
@@ -84,7 +94,11 @@ impl Progress for StageBar {
             let mut last = p.last.lock().unwrap();
             if last.is_none_or(|t| t.elapsed() >= plain_interval()) {
                 *last = Some(Instant::now());
-                eprintln!("  {}: step {step}/{total}, loss {loss:.3}, {:.1}s", p.label, p.start.elapsed().as_secs_f64());
+                eprintln!(
+                    "  {}: step {step}/{total}, loss {loss:.3}, {:.1}s",
+                    p.label,
+                    p.start.elapsed().as_secs_f64()
+                );
             }
         }
     }

@@ -73,11 +73,13 @@ mod flex {
         let mut y = vec![0.0f32; values.len()];
         let mut slope = vec![0.0f32; if with_slope { values.len() } else { 0 }];
         if with_slope {
-            y.par_chunks_mut(CHUNK).zip(slope.par_chunks_mut(CHUNK)).zip(values.par_chunks(CHUNK)).for_each(|((y, s), v)| {
-                for ((y, s), &v) in y.iter_mut().zip(s.iter_mut()).zip(v) {
-                    (*y, *s) = gelu_and_slope(v);
-                }
-            });
+            y.par_chunks_mut(CHUNK).zip(slope.par_chunks_mut(CHUNK)).zip(values.par_chunks(CHUNK)).for_each(
+                |((y, s), v)| {
+                    for ((y, s), &v) in y.iter_mut().zip(s.iter_mut()).zip(v) {
+                        (*y, *s) = gelu_and_slope(v);
+                    }
+                },
+            );
         } else {
             y.par_chunks_mut(CHUNK).zip(values.par_chunks(CHUNK)).for_each(|(y, v)| {
                 for (y, &v) in y.iter_mut().zip(v) {
@@ -103,9 +105,11 @@ mod flex {
             let data = Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(grad)).into_data();
             let g = data.as_slice::<f32>().expect("an f32 tensor");
             let mut dx = vec![0.0f32; g.len()];
-            dx.par_chunks_mut(16 * 1024).zip(g.par_chunks(16 * 1024)).zip(ops.state.par_chunks(16 * 1024)).for_each(|((o, g), d)| {
-                o.iter_mut().zip(g).zip(d).for_each(|((o, g), d)| *o = g * d);
-            });
+            dx.par_chunks_mut(16 * 1024).zip(g.par_chunks(16 * 1024)).zip(ops.state.par_chunks(16 * 1024)).for_each(
+                |((o, g), d)| {
+                    o.iter_mut().zip(g).zip(d).for_each(|((o, g), d)| *o = g * d);
+                },
+            );
             grads.register::<Flex>(node.id, Flex::float_from_data(TensorData::new(dx, dims), &Default::default()));
         }
     }

@@ -1,10 +1,10 @@
 //! Multi-head self-attention with one fused QKV projection, through burn's attention op.
 
 use crate::model::dense::linear;
+use crate::model::fused_attention::scaled_dot_product;
 use crate::model::layout::batched_transpose;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::fused_attention::scaled_dot_product;
 
 /// Configuration of [`SelfAttention`].
 #[derive(Config, Debug)]

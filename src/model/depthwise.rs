@@ -50,7 +50,10 @@ pub fn depthwise_conv_channels_last<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4
 /// The channel count of a `[c, 1, k, k]` kernel with odd `k`; panics on another kernel.
 fn check_kernel<B: Backend>(conv: &Conv2d<B>) -> usize {
     let [c, per_group, k, k2] = conv.weight.dims();
-    assert!(per_group == 1 && k == k2 && k % 2 == 1, "depthwise_conv: a [c, 1, k, k] kernel with odd k, got [{c}, {per_group}, {k}, {k2}]");
+    assert!(
+        per_group == 1 && k == k2 && k % 2 == 1,
+        "depthwise_conv: a [c, 1, k, k] kernel with odd k, got [{c}, {per_group}, {k}, {k2}]"
+    );
     c
 }
 
@@ -68,14 +71,14 @@ fn with_bias<B: Backend>(conv: &Conv2d<B>, y: Tensor<B, 4>, shape: [usize; 4]) -
 mod flex {
     use crate::model::specialize::{cast, same};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
     use burn::backend::{Autodiff, Flex};
-    use burn::tensor::ops::{ConvOptions, FloatTensor, FloatTensorOps, ModuleOps};
-    use burn::tensor::{TensorMetadata, TensorPrimitive};
     use burn::nn::conv::Conv2d;
     use burn::prelude::*;
+    use burn::tensor::ops::{ConvOptions, FloatTensor, FloatTensorOps, ModuleOps};
+    use burn::tensor::{TensorMetadata, TensorPrimitive};
 
     /// `Ok(conv(x))` without the bias when `B` is `Autodiff<Flex>` (f32), else `Err(x)` untouched.
     pub(super) fn without_bias<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
@@ -96,7 +99,11 @@ mod flex {
         let [c, _, k, _] = weight.dims();
         let x = x.into_primitive().tensor();
         let weight = weight.into_primitive().tensor();
-        let out = match DepthwiseBackward.prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone()]).compute_bound().stateful() {
+        let out = match DepthwiseBackward
+            .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let y = Flex::conv2d(x.primitive.clone(), weight.primitive.clone(), None, options(k, c));
                 prep.finish((x.primitive, weight.primitive), y)
@@ -138,7 +145,6 @@ mod flex {
         let summed = Flex::float_sum_dim(per_sample, 0);
         Flex::float_reshape(summed, [c, 1, k, k].into())
     }
-
 }
 
 #[cfg(test)]
@@ -154,7 +160,10 @@ mod tests {
         type A = Autodiff<Flex>;
         let dev = Default::default();
         for (c, side, k) in [(6usize, 9usize, 7usize), (4, 5, 3)] {
-            let conv = Conv2dConfig::new([c, c], [k, k]).with_groups(c).with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2)).init::<A>(&dev);
+            let conv = Conv2dConfig::new([c, c], [k, k])
+                .with_groups(c)
+                .with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2))
+                .init::<A>(&dev);
             let x0 = Tensor::<A, 4>::random([3, c, side, side + 2], Distribution::Normal(0.0, 1.0), &dev);
             let weights = Tensor::<A, 4>::random([3, c, side, side + 2], Distribution::Normal(0.0, 1.0), &dev);
             let run = |f: &dyn Fn(Tensor<A, 4>) -> Tensor<A, 4>| {
@@ -191,7 +200,10 @@ mod tests {
     #[test]
     fn other_backends_take_burns_path_with_the_same_result() {
         let dev = Default::default();
-        let conv = Conv2dConfig::new([5, 5], [3, 3]).with_groups(5).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init::<Flex>(&dev);
+        let conv = Conv2dConfig::new([5, 5], [3, 3])
+            .with_groups(5)
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init::<Flex>(&dev);
         let x = Tensor::<Flex, 4>::random([2, 5, 6, 6], Distribution::Normal(0.0, 1.0), &dev);
         let d = (depthwise_conv(&conv, x.clone()) - conv.forward(x)).abs().max().into_scalar();
         assert!(d < 1e-6, "differs by {d}");

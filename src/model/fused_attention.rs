@@ -44,7 +44,12 @@ mod flex {
     type Qkv<B> = (Tensor<B, 4>, Tensor<B, 4>, Tensor<B, 4>);
 
     /// `Ok(attention)` when `B` is `Autodiff<Flex>` (f32), else `Err((q, k, v))` untouched.
-    pub(super) fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, causal: bool) -> Result<Tensor<B, 4>, Qkv<B>> {
+    pub(super) fn attention<B: Backend>(
+        q: Tensor<B, 4>,
+        k: Tensor<B, 4>,
+        v: Tensor<B, 4>,
+        causal: bool,
+    ) -> Result<Tensor<B, 4>, Qkv<B>> {
         if [&q, &k, &v].iter().any(|t| t.dtype() != burn::tensor::DType::F32) {
             return Err((q, k, v));
         }
@@ -54,7 +59,11 @@ mod flex {
         };
         let scale = 1.0 / (q.dims()[3] as f32).sqrt();
         let (q, k, v) = (q.into_primitive().tensor(), k.into_primitive().tensor(), v.into_primitive().tensor());
-        let out = match AttentionBackward.prepare::<NoCheckpointing>([q.node.clone(), k.node.clone(), v.node.clone()]).compute_bound().stateful() {
+        let out = match AttentionBackward
+            .prepare::<NoCheckpointing>([q.node.clone(), k.node.clone(), v.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let p = probabilities(q.primitive.clone(), k.primitive.clone(), scale, causal);
                 let o = Flex::float_matmul(p.clone(), v.primitive.clone());
@@ -94,7 +103,10 @@ mod flex {
 
     /// The values of a tensor, contiguous, on the host.
     fn host(t: FloatTensor<Flex>) -> Vec<f32> {
-        Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(t)).into_data().into_vec::<f32>().expect("an f32 tensor")
+        Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(t))
+            .into_data()
+            .into_vec::<f32>()
+            .expect("an f32 tensor")
     }
 
     /// The backward step; its state is q, k, v, the probabilities and the scale.
@@ -109,7 +121,10 @@ mod flex {
             let d_out = grads.consume::<Flex>(&ops.node);
             let (q, k, v, p, scale) = ops.state;
             if let Some(node) = node_v {
-                grads.register::<Flex>(node.id, Flex::float_matmul(Flex::float_swap_dims(p.clone(), 2, 3), d_out.clone()));
+                grads.register::<Flex>(
+                    node.id,
+                    Flex::float_matmul(Flex::float_swap_dims(p.clone(), 2, 3), d_out.clone()),
+                );
             }
             if node_q.is_none() && node_k.is_none() {
                 return;
@@ -152,10 +167,17 @@ mod tests {
                 let (q, k, v) = (q0.clone().require_grad(), k0.clone().require_grad(), v0.clone().require_grad());
                 let o = f(q.clone(), k.clone(), v.clone());
                 let grads = (o.clone() * w.clone()).sum().backward();
-                [o.inner(), q.grad(&grads).expect("q grad"), k.grad(&grads).expect("k grad"), v.grad(&grads).expect("v grad")]
+                [
+                    o.inner(),
+                    q.grad(&grads).expect("q grad"),
+                    k.grad(&grads).expect("k grad"),
+                    v.grad(&grads).expect("v grad"),
+                ]
             };
             let fast = run(&|q, k, v| scaled_dot_product(q, k, v, causal));
-            let slow = run(&|q, k, v| attention(q, k, v, None, None, AttentionModuleOptions { is_causal: causal, ..Default::default() }));
+            let slow = run(&|q, k, v| {
+                attention(q, k, v, None, None, AttentionModuleOptions { is_causal: causal, ..Default::default() })
+            });
             for (what, (a, b)) in ["output", "dq", "dk", "dv"].iter().zip(fast.into_iter().zip(slow)) {
                 let d = (a - b).abs().max().into_scalar();
                 assert!(d < 1e-4, "causal {causal}, {n_q}x{n_k}: {what} differs by {d}");

@@ -48,7 +48,10 @@ mod flex {
     type A = Autodiff<Flex>;
 
     /// `Ok(norm(x))` when `B` is `Autodiff<Flex>` (f32) and the norm has a bias, else `Err(x)` untouched.
-    pub(super) fn layer_norm<B: Backend, const D: usize>(norm: &LayerNorm<B>, x: Tensor<B, D>) -> Result<Tensor<B, D>, Tensor<B, D>> {
+    pub(super) fn layer_norm<B: Backend, const D: usize>(
+        norm: &LayerNorm<B>,
+        x: Tensor<B, D>,
+    ) -> Result<Tensor<B, D>, Tensor<B, D>> {
         if norm.beta.is_none() || x.dtype() != burn::tensor::DType::F32 {
             return Err(x);
         }
@@ -62,8 +65,14 @@ mod flex {
         let (gamma, beta) = (gamma.into_primitive().tensor(), beta.into_primitive().tensor());
         let x = x.into_primitive().tensor();
         let inner = norm.valid();
-        let forward = |x: FloatTensor<Flex>| inner.forward(Tensor::<Flex, D>::from_primitive(TensorPrimitive::Float(x))).into_primitive().tensor();
-        let out = match NormBackward.prepare::<NoCheckpointing>([x.node.clone(), gamma.node.clone(), beta.node.clone()]).compute_bound().stateful() {
+        let forward = |x: FloatTensor<Flex>| {
+            inner.forward(Tensor::<Flex, D>::from_primitive(TensorPrimitive::Float(x))).into_primitive().tensor()
+        };
+        let out = match NormBackward
+            .prepare::<NoCheckpointing>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let y = forward(x.primitive.clone());
                 prep.finish((x.primitive, gamma.primitive), y)
@@ -89,7 +98,11 @@ mod flex {
             let d = *dims.last().expect("a LayerNorm input has a last dimension");
             let host = |t: FloatTensor<Flex>| Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(t)).into_data();
             let (x, dy, gamma) = (host(x), host(grad), host(gamma));
-            let (x, dy, gamma) = (x.as_slice::<f32>().expect("f32"), dy.as_slice::<f32>().expect("f32"), gamma.as_slice::<f32>().expect("f32"));
+            let (x, dy, gamma) = (
+                x.as_slice::<f32>().expect("f32"),
+                dy.as_slice::<f32>().expect("f32"),
+                gamma.as_slice::<f32>().expect("f32"),
+            );
             let (dx, dgamma, dbeta) = rows_backward(x, dy, gamma, d, node_x.is_some());
             let device = Default::default();
             let tensor = |v: Vec<f32>, dims: Vec<usize>| Flex::float_from_data(TensorData::new(v, dims), &device);
@@ -108,7 +121,13 @@ mod flex {
     use burn::tensor::ops::FloatTensorOps;
 
     /// `(∂x if wanted, ∂γ, ∂β)` for rows of width `d`, in parallel over blocks of rows.
-    pub(super) fn rows_backward(x: &[f32], dy: &[f32], gamma: &[f32], d: usize, want_dx: bool) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
+    pub(super) fn rows_backward(
+        x: &[f32],
+        dy: &[f32],
+        gamma: &[f32],
+        d: usize,
+        want_dx: bool,
+    ) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
         const ROWS: usize = 64;
         let block = ROWS * d;
         let mut dx = vec![0.0f32; if want_dx { x.len() } else { 0 }];
@@ -189,7 +208,10 @@ mod tests {
             let d4 = |a: Tensor<Flex, 4>, b: Tensor<Flex, 4>| (a - b).abs().max().into_scalar();
             let d1 = |a: Tensor<Flex, 1>, b: Tensor<Flex, 1>| (a - b).abs().max().into_scalar();
             let (dy, dx, dg, db) = (d4(fast.0, slow.0), d4(fast.1, slow.1), d1(fast.2, slow.2), d1(fast.3, slow.3));
-            assert!(dy < 1e-5 && dx < 1e-4 && dg < 1e-3 && db < 1e-3, "permuted {permuted}: differences y {dy}, x {dx}, γ {dg}, β {db}");
+            assert!(
+                dy < 1e-5 && dx < 1e-4 && dg < 1e-3 && db < 1e-3,
+                "permuted {permuted}: differences y {dy}, x {dx}, γ {dg}, β {db}"
+            );
         }
     }
 

@@ -128,7 +128,8 @@ mod flex {
                             if e == 1 {
                                 d[j * a + i] = s[i * b + j];
                             } else {
-                                d[(j * a + i) * e..(j * a + i + 1) * e].copy_from_slice(&s[(i * b + j) * e..(i * b + j + 1) * e]);
+                                d[(j * a + i) * e..(j * a + i + 1) * e]
+                                    .copy_from_slice(&s[(i * b + j) * e..(i * b + j + 1) * e]);
                             }
                         }
                     }

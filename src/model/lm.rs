@@ -1,10 +1,10 @@
 //! The Llama-style decoder: token embedding, RMSNorm, rotary attention, SwiGLU, tied-free LM head.
 
-use crate::model::dense::linear;
 use super::attention::{SelfAttention, SelfAttentionConfig};
+use super::rope::{rotate, tables};
+use crate::model::dense::linear;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
-use super::rope::{rotate, tables};
 use burn::tensor::activation::silu;
 
 /// Everything that fixes the LM's architecture (part of its pretraining stage id).

@@ -7,7 +7,11 @@ use burn::tensor::activation::log_softmax;
 ///
 /// # Shapes
 /// - `logits`: `[batch, seq, vocab]`, `targets`: `[batch, seq]`, `mask`: `[batch, seq]` → `[1]`
-pub fn masked_cross_entropy<B: Backend>(logits: Tensor<B, 3>, targets: Tensor<B, 2, Int>, mask: Tensor<B, 2>) -> Tensor<B, 1> {
+pub fn masked_cross_entropy<B: Backend>(
+    logits: Tensor<B, 3>,
+    targets: Tensor<B, 2, Int>,
+    mask: Tensor<B, 2>,
+) -> Tensor<B, 1> {
     let [b, n, _] = logits.dims();
     let logp = log_softmax(logits, 2);
     let picked = logp.gather(2, targets.reshape([b, n, 1])).reshape([b, n]);

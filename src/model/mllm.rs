@@ -160,7 +160,10 @@ impl<B: Backend> Mllm<B> {
         let n = self.natives[i];
         let out = e.forward(Tensor::cat(vec![tile(x.clone(), n, k), thumbnail(x, n)], 0));
         let [total, c, g, _] = out.dims();
-        vec![stitch(out.clone().slice([0..b * k * k, 0..c, 0..g, 0..g]), b, k), out.slice([b * k * k..total, 0..c, 0..g, 0..g])]
+        vec![
+            stitch(out.clone().slice([0..b * k * k, 0..c, 0..g, 0..g]), b, k),
+            out.slice([b * k * k..total, 0..c, 0..g, 0..g]),
+        ]
     }
 
     /// `llava-hr`: the high-resolution experts' maps, then the query ViT with its adapters.

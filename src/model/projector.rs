@@ -1,9 +1,9 @@
 //! The MLP projector into the LM's embedding space: Linear → GELU → Linear.
 
+use crate::model::activation::gelu;
 use crate::model::dense::linear;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::activation::gelu;
 
 /// Configuration of [`Projector`].
 #[derive(Config, Debug)]

@@ -1,7 +1,7 @@
 //! Resampling feature maps and position grids with fixed interpolation matrices (differentiable matmuls).
 
-use burn::prelude::*;
 use crate::model::layout::batched_transpose;
+use burn::prelude::*;
 
 /// How a grid is resampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

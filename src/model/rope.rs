@@ -97,9 +97,17 @@ mod flex {
     type A = Autodiff<Flex>;
 
     /// `Ok(rotated)` when `B` is `Autodiff<Flex>` (f32) and the tables are `[1, 1, seq, dim]`, else `Err(x)`.
-    pub(super) fn rotate<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    pub(super) fn rotate<B: Backend>(
+        x: Tensor<B, 4>,
+        cos: &Tensor<B, 4>,
+        sin: &Tensor<B, 4>,
+    ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
         let [_, _, n, d] = x.dims();
-        if cos.dims() != [1, 1, n, d] || sin.dims() != [1, 1, n, d] || d % 2 != 0 || x.dtype() != burn::tensor::DType::F32 {
+        if cos.dims() != [1, 1, n, d]
+            || sin.dims() != [1, 1, n, d]
+            || d % 2 != 0
+            || x.dtype() != burn::tensor::DType::F32
+        {
             return Err(x);
         }
         let x = cast::<Tensor<B, 4>, Tensor<A, 4>>(x)?;

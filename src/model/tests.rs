@@ -43,8 +43,22 @@ fn fusions_token_counts_and_shapes() {
     let dev = Default::default();
     let maps = || vec![images::<B>(2, 4, &dev).repeat_dim(1, 6), images::<B>(2, 3, &dev).repeat_dim(1, 4)];
     // channels 18 and 12, grids 4x4 and 3x3
-    for (kind, tokens) in [(FusionKind::ChannelConcat, 9), (FusionKind::SequenceAppend, 18), (FusionKind::MiniGemini, 9), (FusionKind::Deformable, 9)] {
-        let cfg = FusionConfig { kind, channels: vec![18, 12], sides: vec![4, 3], query: 0, heads: 2, adapter_blocks: vec![0], grid: 3, lm_dim: 8 };
+    for (kind, tokens) in [
+        (FusionKind::ChannelConcat, 9),
+        (FusionKind::SequenceAppend, 18),
+        (FusionKind::MiniGemini, 9),
+        (FusionKind::Deformable, 9),
+    ] {
+        let cfg = FusionConfig {
+            kind,
+            channels: vec![18, 12],
+            sides: vec![4, 3],
+            query: 0,
+            heads: 2,
+            adapter_blocks: vec![0],
+            grid: 3,
+            lm_dim: 8,
+        };
         assert_eq!(cfg.num_tokens(), tokens);
         let f = cfg.init::<B>(&dev);
         assert_eq!(f.forward(maps(), 0).dims(), [2, tokens, 8], "{kind}");
@@ -58,7 +72,10 @@ fn lm_and_mllm_logit_shapes() {
     let ids = Tensor::<B, 2, Int>::from_ints([[1, 5, 7, 3], [1, 4, 3, 0]], &dev);
     assert_eq!(lm.init::<B>(&dev).forward(ids.clone()).dims(), [2, 4, 30]);
     let cfg = MllmConfig {
-        experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
+        experts: vec![
+            (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
+            (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),
+        ],
         fusion: FusionKind::ChannelConcat,
         tiling: Tiling::Interpolate,
         grid: 2,
@@ -85,7 +102,10 @@ fn lm_is_causal() {
 fn gradients_reach_every_trainable_parameter() {
     let dev = Default::default();
     let cfg = MllmConfig {
-        experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
+        experts: vec![
+            (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
+            (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),
+        ],
         fusion: FusionKind::SequenceAppend,
         tiling: Tiling::Interpolate,
         grid: 2,
@@ -141,7 +161,14 @@ fn tiled_expert_feeds_stitched_tiles_and_thumbnail() {
     let dev = Default::default();
     let clip = ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke); // native 32, grid 4
     for (fusion, tokens) in [(FusionKind::ChannelConcat, 64), (FusionKind::SequenceAppend, 128)] {
-        let cfg = MllmConfig { experts: vec![(clip.clone(), 64)], fusion, tiling: Tiling::Tile, grid: 8, query: 0, lm: LmConfig::new(30, 16, 1, 2) };
+        let cfg = MllmConfig {
+            experts: vec![(clip.clone(), 64)],
+            fusion,
+            tiling: Tiling::Tile,
+            grid: 8,
+            query: 0,
+            lm: LmConfig::new(30, 16, 1, 2),
+        };
         let views = cfg.views();
         assert_eq!(views.len(), 2, "stitched tiles and thumbnail");
         assert_eq!((views[0].side, views[0].tiles, views[1].side), (8, 2, 4));

@@ -26,7 +26,8 @@ pub fn tile<B: Backend>(x: Tensor<B, 4>, native: usize, k: usize) -> Tensor<B, 4
     let side = k * native;
     let device = x.device();
     let canvas = |hh: usize, ww: usize| {
-        let planes: Vec<Tensor<B, 4>> = (0..c).map(|ch| Tensor::full([b, 1, hh, ww], background_value(ch), &device)).collect();
+        let planes: Vec<Tensor<B, 4>> =
+            (0..c).map(|ch| Tensor::full([b, 1, hh, ww], background_value(ch), &device)).collect();
         Tensor::cat(planes, 1)
     };
     let mut x = x;

@@ -1,11 +1,11 @@
 //! The pre-norm transformer block of ViT experts: LayerNorm → attention → LayerNorm → GELU MLP.
 
-use crate::model::dense::linear;
 use super::attention::{SelfAttention, SelfAttentionConfig};
+use crate::model::activation::gelu;
+use crate::model::dense::linear;
+use crate::model::layer_norm::layer_norm;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
-use crate::model::activation::gelu;
 
 /// Configuration of [`VitBlock`].
 #[derive(Config, Debug)]

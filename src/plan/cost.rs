@@ -76,7 +76,9 @@ fn vision_flops(m: &ModelSpec, factor: impl Fn(usize) -> f64) -> f64 {
 /// Estimated seconds of a stage on the reference CPU.
 pub fn estimate_seconds(kind: &StageKind) -> f64 {
     let (flops_per_sample, steps, batch) = match kind {
-        StageKind::ExpertPretrain { expert, optim, .. } => (3.0 * expert_flops(expert, expert.native_resolution), optim.steps, optim.batch),
+        StageKind::ExpertPretrain { expert, optim, .. } => {
+            (3.0 * expert_flops(expert, expert.native_resolution), optim.steps, optim.batch)
+        }
         StageKind::LmPretrain { lm, optim, .. } => (3.0 * lm_flops(lm, TEXT_TOKENS), optim.steps, optim.batch),
         StageKind::PreAlign { model, optim, .. } => {
             // The expert trains (forward and backward), the frozen LM passes gradients through.

@@ -10,7 +10,9 @@ use crate::data::tokenizer::Tokenizer;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
-use crate::spec::{CellSettings, ExpertKind, Family, FusionKind, Precision, Scale, ScalePreset, Spec, Tiling, TokenGrid, Unlock};
+use crate::spec::{
+    CellSettings, ExpertKind, Family, FusionKind, Precision, Scale, ScalePreset, Spec, Tiling, TokenGrid, Unlock,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -156,7 +158,14 @@ impl Builder {
         let cfg = ExpertConfig::at_scale(kind, self.scale);
         let label = format!("expert-pretrain {kind}@{}", cfg.native_resolution);
         let steps = self.preset.expert_steps * expert_step_factor(kind);
-        let optim = Optim { steps, batch: self.preset.batch_size * 3 / 2, lr: 1e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool, precision: self.precision };
+        let optim = Optim {
+            steps,
+            batch: self.preset.batch_size * 3 / 2,
+            lr: 1e-3,
+            seed: PRETRAIN_SEED,
+            pool: self.preset.train_pool,
+            precision: self.precision,
+        };
         let data = DataSpec { families: expert_families(kind), ..self.all_data() };
         self.add(StageKind::ExpertPretrain { expert: cfg, data, optim }, vec![], label)
     }
@@ -166,29 +175,64 @@ impl Builder {
     /// LM. Shared by every cell that uses that expert at that resolution on that data.
     fn pre_align(&mut self, model: &ModelSpec, i: usize, data: &DataSpec, pretrained: String) -> String {
         let (expert, res) = model.experts[i].clone();
-        let one = ModelSpec { experts: vec![(expert.clone(), res)], fusion: FusionKind::ChannelConcat, tiling: model.tiling, grid: model.grid, query: 0, lm: model.lm.clone() };
+        let one = ModelSpec {
+            experts: vec![(expert.clone(), res)],
+            fusion: FusionKind::ChannelConcat,
+            tiling: model.tiling,
+            grid: model.grid,
+            query: 0,
+            lm: model.lm.clone(),
+        };
         let p = &self.preset;
-        let optim = Optim { steps: p.sft_steps / 2, batch: p.batch_size, lr: DEFAULT_SFT_LR, seed: PRETRAIN_SEED, pool: p.train_pool, precision: self.precision };
+        let optim = Optim {
+            steps: p.sft_steps / 2,
+            batch: p.batch_size,
+            lr: DEFAULT_SFT_LR,
+            seed: PRETRAIN_SEED,
+            pool: p.train_pool,
+            precision: self.precision,
+        };
         let label = format!("pre-align {}@{res}", expert.kind);
         let lm = self.lm();
         self.add(StageKind::PreAlign { model: one, data: data.clone(), optim }, vec![pretrained, lm], label)
     }
 
     fn lm(&mut self) -> String {
-        let optim = Optim { steps: self.preset.lm_steps, batch: 2 * self.preset.batch_size, lr: 3e-3, seed: PRETRAIN_SEED, pool: self.preset.train_pool, precision: self.precision };
+        let optim = Optim {
+            steps: self.preset.lm_steps,
+            batch: 2 * self.preset.batch_size,
+            lr: 3e-3,
+            seed: PRETRAIN_SEED,
+            pool: self.preset.train_pool,
+            precision: self.precision,
+        };
         let (lm, data) = (self.lm_config(), self.all_data());
         self.add(StageKind::LmPretrain { lm, data, optim }, vec![], "lm-pretrain".into())
     }
 
     fn eval(&mut self, families: &[Family], sft: String, label: &str) -> String {
-        let kind = StageKind::Eval { families: families.to_vec(), per_family: self.preset.eval_per_family, data_seed: WORLD_SEED };
+        let kind = StageKind::Eval {
+            families: families.to_vec(),
+            per_family: self.preset.eval_per_family,
+            data_seed: WORLD_SEED,
+        };
         self.add(kind, vec![sft], format!("eval {label}"))
     }
 
     fn cell(&mut self, c: &CellSettings, seed: u64) -> PlannedCell {
-        let experts: Vec<(ExpertConfig, usize)> =
-            c.encoders.iter().map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale))).collect();
-        let mut model = ModelSpec { experts: experts.clone(), fusion: c.fusion, tiling: c.tiling, grid: 0, query: if c.fusion.has_roles() { c.query_index() } else { 0 }, lm: self.lm_config() };
+        let experts: Vec<(ExpertConfig, usize)> = c
+            .encoders
+            .iter()
+            .map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale)))
+            .collect();
+        let mut model = ModelSpec {
+            experts: experts.clone(),
+            fusion: c.fusion,
+            tiling: c.tiling,
+            grid: 0,
+            query: if c.fusion.has_roles() { c.query_index() } else { 0 },
+            lm: self.lm_config(),
+        };
         let cfg = model.mllm_config();
         if (0..experts.len()).all(|i| cfg.tiles(i) <= 1) {
             // Nothing to tile at these resolutions: the same model as interpolation (and the same stages).
@@ -203,18 +247,44 @@ impl Builder {
         let mut inputs: Vec<String> = Vec::new();
         for (i, &k) in c.encoders.iter().enumerate() {
             let pretrained = self.expert(k);
-            inputs.push(if c.pre_align && !k.text_aligned() { self.pre_align(&model, i, &data, pretrained) } else { pretrained });
+            inputs.push(if c.pre_align && !k.text_aligned() {
+                self.pre_align(&model, i, &data, pretrained)
+            } else {
+                pretrained
+            });
         }
         inputs.push(self.lm());
         let mut chain = inputs.clone();
         let p = &self.preset;
-        let align_optim = Optim { steps: p.align_steps, batch: p.batch_size, lr: 2e-3, seed, pool: p.train_pool, precision: self.precision };
-        let sft_optim = Optim { steps: c.sft_steps.unwrap_or(p.sft_steps), batch: p.batch_size, lr: c.lr.unwrap_or(DEFAULT_SFT_LR), seed, pool: p.train_pool, precision: self.precision };
+        let align_optim = Optim {
+            steps: p.align_steps,
+            batch: p.batch_size,
+            lr: 2e-3,
+            seed,
+            pool: p.train_pool,
+            precision: self.precision,
+        };
+        let sft_optim = Optim {
+            steps: c.sft_steps.unwrap_or(p.sft_steps),
+            batch: p.batch_size,
+            lr: c.lr.unwrap_or(DEFAULT_SFT_LR),
+            seed,
+            pool: p.train_pool,
+            precision: self.precision,
+        };
         let label = c.label();
-        let align = self.add(StageKind::Align { model: model.clone(), data: data.clone(), optim: align_optim }, inputs, format!("align {label}"));
+        let align = self.add(
+            StageKind::Align { model: model.clone(), data: data.clone(), optim: align_optim },
+            inputs,
+            format!("align {label}"),
+        );
         let vision_lr_scale = c.unlock.any().then_some(c.vision_lr_scale);
         let cfg = model.mllm_config();
-        let sft = self.add(StageKind::Sft { model, unlock: c.unlock.clone(), vision_lr_scale, data, optim: sft_optim }, vec![align.clone()], format!("sft {label} seed {seed}"));
+        let sft = self.add(
+            StageKind::Sft { model, unlock: c.unlock.clone(), vision_lr_scale, data, optim: sft_optim },
+            vec![align.clone()],
+            format!("sft {label} seed {seed}"),
+        );
         let eval = self.eval(&c.families, sft.clone(), &label);
         chain.extend([align, sft, eval.clone()]);
         let geometry = experts
@@ -233,15 +303,42 @@ impl Builder {
             })
             .collect();
         let visual_tokens = cfg.visual_tokens();
-        PlannedCell { id: eval, label, settings: Some(c.clone()), seed, stages: chain, experts: geometry, visual_tokens, families: c.families.clone() }
+        PlannedCell {
+            id: eval,
+            label,
+            settings: Some(c.clone()),
+            seed,
+            stages: chain,
+            experts: geometry,
+            visual_tokens,
+            families: c.families.clone(),
+        }
     }
 
     fn blind(&mut self, families: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
         let lm = self.lm();
-        let model = ModelSpec { experts: vec![], fusion: FusionKind::ChannelConcat, tiling: Tiling::Interpolate, grid: 0, query: 0, lm: self.lm_config() };
+        let model = ModelSpec {
+            experts: vec![],
+            fusion: FusionKind::ChannelConcat,
+            tiling: Tiling::Interpolate,
+            grid: 0,
+            query: 0,
+            lm: self.lm_config(),
+        };
         let data = DataSpec { seed: WORLD_SEED, families: families.to_vec(), max_objects: 3 };
-        let optim = Optim { steps: sft_steps, batch: self.preset.batch_size, lr, seed, pool: self.preset.train_pool, precision: self.precision };
-        let sft = self.add(StageKind::Sft { model, unlock: Unlock::All(false), vision_lr_scale: None, data, optim }, vec![lm.clone()], format!("sft blind seed {seed}"));
+        let optim = Optim {
+            steps: sft_steps,
+            batch: self.preset.batch_size,
+            lr,
+            seed,
+            pool: self.preset.train_pool,
+            precision: self.precision,
+        };
+        let sft = self.add(
+            StageKind::Sft { model, unlock: Unlock::All(false), vision_lr_scale: None, data, optim },
+            vec![lm.clone()],
+            format!("sft blind seed {seed}"),
+        );
         let eval = self.eval(families, sft.clone(), "blind");
         PlannedCell {
             id: eval.clone(),
@@ -300,7 +397,13 @@ pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Pla
             }
         }
         for c in mixtures {
-            let steps = spec.cells.iter().filter(|d| d.families == c.families).map(|d| d.sft_steps.unwrap_or(b.preset.sft_steps)).max().unwrap();
+            let steps = spec
+                .cells
+                .iter()
+                .filter(|d| d.families == c.families)
+                .map(|d| d.sft_steps.unwrap_or(b.preset.sft_steps))
+                .max()
+                .unwrap();
             for &seed in &spec.seeds {
                 cells.push(b.blind(&c.families, seed, steps, c.lr.unwrap_or(DEFAULT_SFT_LR)));
             }

@@ -55,7 +55,14 @@ fn is_interpolate(t: &Tiling) -> bool {
 impl ModelSpec {
     /// The MLLM configuration this spec builds.
     pub fn mllm_config(&self) -> crate::model::MllmConfig {
-        crate::model::MllmConfig { experts: self.experts.clone(), fusion: self.fusion, tiling: self.tiling, grid: self.grid, query: self.query, lm: self.lm.clone() }
+        crate::model::MllmConfig {
+            experts: self.experts.clone(),
+            fusion: self.fusion,
+            tiling: self.tiling,
+            grid: self.grid,
+            query: self.query,
+            lm: self.lm.clone(),
+        }
     }
 }
 

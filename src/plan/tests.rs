@@ -47,7 +47,14 @@ fn golden_content_ids() {
         id("sft clip+convnext/channel-concat/unlocked seed 1"),
         p.cells[0].id.clone(),
     ];
-    let expected = ["a4118d843bc4d88f", "64ac0d674d655b46", "cca845d70d930cae", "44bbdad0f2010dc6", "7b76b0c04579ba05", "ecf707528ff6bd97"];
+    let expected = [
+        "a4118d843bc4d88f",
+        "64ac0d674d655b46",
+        "cca845d70d930cae",
+        "44bbdad0f2010dc6",
+        "7b76b0c04579ba05",
+        "ecf707528ff6bd97",
+    ];
     assert_eq!(got, expected.map(String::from));
 }
 
@@ -59,7 +66,10 @@ fn each_precision_has_its_own_stages_and_f32_keeps_its_ids() {
     for precision in [Precision::Bf16, Precision::F16] {
         let half = plan_at_precision(&spec, Scale::Smoke, precision);
         assert_eq!(half.precision, precision);
-        assert_eq!(half.cells.iter().map(|c| &c.label).collect::<Vec<_>>(), f32.cells.iter().map(|c| &c.label).collect::<Vec<_>>());
+        assert_eq!(
+            half.cells.iter().map(|c| &c.label).collect::<Vec<_>>(),
+            f32.cells.iter().map(|c| &c.label).collect::<Vec<_>>()
+        );
         assert_eq!(half.stages.len(), f32.stages.len());
         let shared: Vec<_> = half.stages.keys().filter(|k| f32.stages.contains_key(*k)).collect();
         assert!(shared.is_empty(), "{precision} shares stages with f32: {shared:?}");
@@ -81,7 +91,13 @@ fn ids_ignore_paths_but_follow_settings() {
 #[test]
 fn clip_pretrains_longer_on_text_heavier_data() {
     let p = golden_plan();
-    let pretrain = |name: &str| match &p.stages.values().find(|s| s.label.starts_with(&format!("expert-pretrain {name}"))).unwrap().kind {
+    let pretrain = |name: &str| match &p
+        .stages
+        .values()
+        .find(|s| s.label.starts_with(&format!("expert-pretrain {name}")))
+        .unwrap()
+        .kind
+    {
         StageKind::ExpertPretrain { data, optim, .. } => (data.families.clone(), optim.steps),
         other => panic!("{other:?}"),
     };
@@ -111,16 +127,30 @@ pre-align = [false, true]
     let pre: Vec<&Stage> = p.stages.values().filter(|s| matches!(s.kind, StageKind::PreAlign { .. })).collect();
     let mut labels: Vec<&str> = pre.iter().map(|s| s.label.as_str()).collect();
     labels.sort();
-    assert_eq!(labels, vec!["pre-align pix2struct@64", "pre-align sam@64"], "one artifact per expert, none for clip or convnext");
+    assert_eq!(
+        labels,
+        vec!["pre-align pix2struct@64", "pre-align sam@64"],
+        "one artifact per expert, none for clip or convnext"
+    );
     for s in &pre {
         let StageKind::PreAlign { model, .. } = &s.kind else { unreachable!() };
         assert_eq!(model.experts.len(), 1);
         let pretrain = &p.stages[&s.inputs[0]];
-        assert!(pretrain.label.starts_with(&format!("expert-pretrain {}", model.experts[0].0.kind)), "{}", pretrain.label);
+        assert!(
+            pretrain.label.starts_with(&format!("expert-pretrain {}", model.experts[0].0.kind)),
+            "{}",
+            pretrain.label
+        );
         assert_eq!(p.stages[&s.inputs[1]].label, "lm-pretrain");
         // Every pre-aligned cell with this expert, frozen or unlocked, either seed, reads the same stage.
         let users = p.cells.iter().filter(|c| c.stages.contains(&s.id)).count();
-        let expected = p.cells.iter().filter(|c| c.settings.as_ref().is_some_and(|x| x.pre_align && x.encoders.contains(&model.experts[0].0.kind))).count();
+        let expected = p
+            .cells
+            .iter()
+            .filter(|c| {
+                c.settings.as_ref().is_some_and(|x| x.pre_align && x.encoders.contains(&model.experts[0].0.kind))
+            })
+            .count();
         assert_eq!((users, expected), (8, 8), "2 sets × frozen/unlocked × 2 seeds use each");
     }
     // Cells without pre-alignment never read one; their align stages read the pretrained experts.

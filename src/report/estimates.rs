@@ -38,10 +38,7 @@ pub struct CellEstimates {
 impl CellEstimates {
     /// The estimate of `family`, if evaluated.
     pub fn family(&self, family: Family) -> Option<Estimate> {
-        self.families
-            .iter()
-            .find(|(f, _)| *f == family)
-            .map(|(_, e)| *e)
+        self.families.iter().find(|(f, _)| *f == family).map(|(_, e)| *e)
     }
 }
 
@@ -51,12 +48,14 @@ pub fn binomial(r: &CellResult, family: Option<Family>) -> Estimate {
     let fams: Vec<_> = r.scores.families.iter().filter(|f| family.is_none_or(|x| f.family == x)).collect();
     let k = fams.len().max(1) as f64;
     let mean = fams.iter().map(|f| f.score).sum::<f64>() / k;
-    let var: f64 = fams.iter().map(|f| (binomial_half_width(f.score, f.n.max(1)) / 1.96).powi(2)).sum::<f64>() / (k * k);
+    let var: f64 =
+        fams.iter().map(|f| (binomial_half_width(f.score, f.n.max(1)) / 1.96).powi(2)).sum::<f64>() / (k * k);
     Estimate { mean, half: 1.96 * var.sqrt() }
 }
 
 fn one_seed(r: &CellResult) -> (Vec<(Family, Estimate)>, Estimate) {
-    let families: Vec<(Family, Estimate)> = r.scores.families.iter().map(|s| (s.family, binomial(r, Some(s.family)))).collect();
+    let families: Vec<(Family, Estimate)> =
+        r.scores.families.iter().map(|s| (s.family, binomial(r, Some(s.family)))).collect();
     (families, Estimate { mean: r.scores.average, ..binomial(r, None) })
 }
 
@@ -87,8 +86,7 @@ pub fn by_cell(results: &[CellResult]) -> Vec<CellEstimates> {
                         })
                     })
                     .collect();
-                let (mean, half) =
-                    mean_interval(&rows.iter().map(|r| r.scores.average).collect::<Vec<_>>());
+                let (mean, half) = mean_interval(&rows.iter().map(|r| r.scores.average).collect::<Vec<_>>());
                 (IntervalKind::Seeds, families, Estimate { mean, half })
             };
             CellEstimates {
@@ -99,8 +97,7 @@ pub fn by_cell(results: &[CellResult]) -> Vec<CellEstimates> {
                 families,
                 average,
                 visual_tokens: first.visual_tokens,
-                train_seconds: rows.iter().map(|r| r.train_seconds).sum::<f64>()
-                    / rows.len() as f64,
+                train_seconds: rows.iter().map(|r| r.train_seconds).sum::<f64>() / rows.len() as f64,
             }
         })
         .collect()
@@ -108,11 +105,7 @@ pub fn by_cell(results: &[CellResult]) -> Vec<CellEstimates> {
 
 /// The families any cell evaluated, in the canonical order.
 pub fn families(cells: &[CellEstimates]) -> Vec<Family> {
-    Family::ALL
-        .iter()
-        .copied()
-        .filter(|f| cells.iter().any(|c| c.family(*f).is_some()))
-        .collect()
+    Family::ALL.iter().copied().filter(|f| cells.iter().any(|c| c.family(*f).is_some())).collect()
 }
 
 #[cfg(test)]
@@ -153,10 +146,7 @@ pub(crate) mod tests {
             result("b", 0, 10.0, 20.0),
         ];
         let cells = by_cell(&rows);
-        assert_eq!(
-            cells.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(),
-            vec!["a", "b"]
-        );
+        assert_eq!(cells.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
         let a = &cells[0];
         assert_eq!((a.seeds, a.interval), (3, IntervalKind::Seeds));
         let v = a.family(Family::Vqa).unwrap();
@@ -178,28 +168,14 @@ pub(crate) mod tests {
         let s = by_cell(&rows);
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].label.as_str(), s[0].seeds), ("x", 3));
-        let (f, m, h) = (
-            s[0].families[0].0,
-            s[0].families[0].1.mean,
-            s[0].families[0].1.half,
-        );
+        let (f, m, h) = (s[0].families[0].0, s[0].families[0].1.mean, s[0].families[0].1.half);
         assert_eq!(f, Family::Vqa);
-        assert!(
-            (m - 42.0).abs() < 1e-9 && (h - 4.303 * 2.0 / 3f64.sqrt()).abs() < 1e-9,
-            "{m} ± {h}"
-        );
+        assert!((m - 42.0).abs() < 1e-9 && (h - 4.303 * 2.0 / 3f64.sqrt()).abs() < 1e-9, "{m} ± {h}");
         let (pope_mean, pope_half) = (s[0].families[1].1.mean, s[0].families[1].1.half);
         assert!((pope_mean - 60.0).abs() < 1e-9 && pope_half.abs() < 1e-9);
         assert!((s[0].average.mean - 51.0).abs() < 1e-9);
-        assert_eq!(
-            s[1].interval,
-            IntervalKind::Binomial,
-            "one seed: binomial over questions"
-        );
+        assert_eq!(s[1].interval, IntervalKind::Binomial, "one seed: binomial over questions");
         let md = crate::report::markdown::summary(&s);
-        assert!(
-            md.contains("| x | 3 | 42.0 ± 5.0 | 60.0 ± 0.0 | 51.0 ± 2.5 |"),
-            "{md}"
-        );
+        assert!(md.contains("| x | 3 | 42.0 ± 5.0 | 60.0 ± 0.0 | 51.0 ± 2.5 |"), "{md}");
     }
 }

@@ -57,7 +57,13 @@ pub fn rows(plan: &Plan, store: &Store) -> Vec<ExpertRow> {
                 seconds: meta.as_ref().map(|m| m.seconds),
                 extra: meta
                     .as_ref()
-                    .map(|m| m.metrics.iter().filter(|(k, _)| SECONDARY_METRICS.contains(&k.as_str())).map(|(k, v)| (k.clone(), *v)).collect())
+                    .map(|m| {
+                        m.metrics
+                            .iter()
+                            .filter(|(k, _)| SECONDARY_METRICS.contains(&k.as_str()))
+                            .map(|(k, v)| (k.clone(), *v))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             }
         })

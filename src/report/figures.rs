@@ -24,22 +24,13 @@ pub struct FigureLink {
 }
 
 /// Axes whose values have an order worth a line plot.
-const ORDERED: [Axis; 5] = [
-    Axis::Resolution,
-    Axis::Grid,
-    Axis::SftSteps,
-    Axis::Lr,
-    Axis::VisionLrScale,
-];
+const ORDERED: [Axis; 5] = [Axis::Resolution, Axis::Grid, Axis::SftSteps, Axis::Lr, Axis::VisionLrScale];
 
 /// Stages whose loss is drawn per cell (pretraining is shared by every cell, so not per cell).
 const CELL_STAGES: [&str; 3] = ["pre-align", "align", "sft"];
 
 fn interval_note(cells: &[CellEstimates]) -> &'static str {
-    let seeds = cells
-        .iter()
-        .filter(|c| c.interval == IntervalKind::Seeds)
-        .count();
+    let seeds = cells.iter().filter(|c| c.interval == IntervalKind::Seeds).count();
     if seeds == cells.len() {
         "whiskers: 95% t-interval over seeds"
     } else if seeds == 0 {
@@ -71,7 +62,15 @@ pub fn strip_common_prefix(labels: &[String]) -> (String, Vec<String>) {
     }
     let out = labels
         .iter()
-        .map(|l| if l == "blind" { l.clone() } else { l.strip_prefix(&prefix).map(|r| if r.is_empty() { "(base)".into() } else { r.to_string() }).unwrap_or_else(|| l.clone()) })
+        .map(|l| {
+            if l == "blind" {
+                l.clone()
+            } else {
+                l.strip_prefix(&prefix)
+                    .map(|r| if r.is_empty() { "(base)".into() } else { r.to_string() })
+                    .unwrap_or_else(|| l.clone())
+            }
+        })
         .collect();
     (prefix, out)
 }
@@ -116,21 +115,16 @@ pub fn bars(cells: &[CellEstimates]) -> GroupedBars {
 /// Score against cost: visual tokens when the cells differ in them, else training wall time.
 pub fn score_vs_cost(cells: &[CellEstimates]) -> ScoreVsCost {
     let seen: Vec<&CellEstimates> = cells.iter().filter(|c| c.settings.is_some()).collect();
-    let tokens_vary = seen
-        .iter()
-        .any(|c| c.visual_tokens != seen[0].visual_tokens);
+    let tokens_vary = seen.iter().any(|c| c.visual_tokens != seen[0].visual_tokens);
     let (x_desc, cost): (&str, fn(&CellEstimates) -> f64) = if tokens_vary {
         ("visual tokens per image", |c| c.visual_tokens as f64)
     } else {
-        ("training wall time per cell, alignment + SFT (s)", |c| {
-            c.train_seconds
-        })
+        ("training wall time per cell, alignment + SFT (s)", |c| c.train_seconds)
     };
     let (_, labels) = strip_common_prefix(&seen.iter().map(|c| c.label.clone()).collect::<Vec<_>>());
-    let points: Vec<CostPoint> = seen.iter().zip(labels).map(|(c, label)| CostPoint { label, cost: cost(c), score: c.average }).collect();
-    let (lo, hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
-        (lo.min(p.cost), hi.max(p.cost))
-    });
+    let points: Vec<CostPoint> =
+        seen.iter().zip(labels).map(|(c, label)| CostPoint { label, cost: cost(c), score: c.average }).collect();
+    let (lo, hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.cost), hi.max(p.cost)));
     ScoreVsCost {
         title: "Average score against cost".into(),
         x_desc: x_desc.into(),
@@ -144,9 +138,7 @@ pub fn score_vs_cost(cells: &[CellEstimates]) -> ScoreVsCost {
 /// None when no ordered axis varies.
 pub fn over_ordered_axis(cells: &[CellEstimates], axes: &[Axis]) -> Option<OrderedLines> {
     let seen: Vec<&CellEstimates> = cells.iter().filter(|c| c.settings.is_some()).collect();
-    let value = |c: &CellEstimates, a: Axis| {
-        a.value_of(c.settings.as_ref().expect("seen cells have settings"))
-    };
+    let value = |c: &CellEstimates, a: Axis| a.value_of(c.settings.as_ref().expect("seen cells have settings"));
     let distinct = |a: Axis| {
         let mut v: Vec<String> = Vec::new();
         for c in &seen {
@@ -157,45 +149,26 @@ pub fn over_ordered_axis(cells: &[CellEstimates], axes: &[Axis]) -> Option<Order
         }
         v
     };
-    let axis = ORDERED
-        .into_iter()
-        .find(|a| axes.contains(a) && distinct(*a).len() > 1)?;
+    let axis = ORDERED.into_iter().find(|a| axes.contains(a) && distinct(*a).len() > 1)?;
     let x_labels = distinct(axis);
-    let others: Vec<Axis> = axes
-        .iter()
-        .copied()
-        .filter(|a| *a != axis && distinct(*a).len() > 1)
-        .collect();
+    let others: Vec<Axis> = axes.iter().copied().filter(|a| *a != axis && distinct(*a).len() > 1).collect();
     let mut series: Vec<LineSeries> = Vec::new();
     for c in &seen {
         let name = if others.is_empty() {
             "average".to_string()
         } else {
-            others
-                .iter()
-                .map(|a| format!("{}={}", a.key(), value(c, *a)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            others.iter().map(|a| format!("{}={}", a.key(), value(c, *a))).collect::<Vec<_>>().join(", ")
         };
-        let x = x_labels
-            .iter()
-            .position(|v| *v == value(c, axis))
-            .expect("value listed");
+        let x = x_labels.iter().position(|v| *v == value(c, axis)).expect("value listed");
         match series.iter_mut().find(|s| s.name == name) {
             Some(s) => s.points.push((x, c.average)),
-            None => series.push(LineSeries {
-                name,
-                points: vec![(x, c.average)],
-            }),
+            None => series.push(LineSeries { name, points: vec![(x, c.average)] }),
         }
     }
     for s in &mut series {
         s.points.sort_by_key(|p| p.0);
     }
-    let blind = cells
-        .iter()
-        .find(|c| c.settings.is_none())
-        .map(|c| ("blind (no image)".to_string(), c.average.mean));
+    let blind = cells.iter().find(|c| c.settings.is_none()).map(|c| ("blind (no image)".to_string(), c.average.mean));
     Some(OrderedLines {
         title: format!("Average score over {}", axis.key()),
         note: interval_note(cells).into(),
@@ -216,25 +189,15 @@ pub fn greedy_rounds(outcome: &GreedyOutcome, blind: Option<f64>) -> OrderedLine
     let mut runner = Vec::new();
     for (i, r) in outcome.rounds.iter().enumerate() {
         let w = &r.candidates[0];
-        x_labels.push(format!(
-            "+{}{}",
-            r.winner.as_str(),
-            if r.kept { "" } else { " (not kept)" }
-        ));
+        x_labels.push(format!("+{}{}", r.winner.as_str(), if r.kept { "" } else { " (not kept)" }));
         best.push((i + 1, est(w.mean, w.half_width)));
         if let Some(second) = r.candidates.get(1) {
             runner.push((i + 1, est(second.mean, second.half_width)));
         }
     }
-    let mut series = vec![LineSeries {
-        name: "round winner".into(),
-        points: best,
-    }];
+    let mut series = vec![LineSeries { name: "round winner".into(), points: best }];
     if !runner.is_empty() {
-        series.push(LineSeries {
-            name: "runner-up".into(),
-            points: runner,
-        });
+        series.push(LineSeries { name: "runner-up".into(), points: runner });
     }
     OrderedLines {
         title: format!("Greedy selection: {} per round", outcome.metric),
@@ -260,10 +223,7 @@ pub fn smooth(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
         .map(|i| {
             let from = (i + 1).saturating_sub(window);
             let part = &points[from..=i];
-            (
-                points[i].0,
-                part.iter().map(|p| p.1).sum::<f64>() / part.len() as f64,
-            )
+            (points[i].0, part.iter().map(|p| p.1).sum::<f64>() / part.len() as f64)
         })
         .collect()
 }
@@ -288,17 +248,19 @@ pub fn loss_curves(results: &[CellResult], store: &Store, stage: &str) -> Curves
             .map(|l| (l.step, l.loss))
             .collect();
         if !pts.is_empty() {
-            curves.push(Curve {
-                name: r.label.clone(),
-                points: smooth(&pts, 5),
-            });
+            curves.push(Curve { name: r.label.clone(), points: smooth(&pts, 5) });
         }
     }
     let (_, names) = strip_common_prefix(&curves.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
     for (c, n) in curves.iter_mut().zip(names) {
         c.name = n;
     }
-    Curves { title: format!("Training loss of the {stage} stage, first seed of each cell (moving average of 5 logs)"), x_desc: "step".into(), y_desc: "loss (nats per answer token)".into(), curves }
+    Curves {
+        title: format!("Training loss of the {stage} stage, first seed of each cell (moving average of 5 logs)"),
+        x_desc: "step".into(),
+        y_desc: "loss (nats per answer token)".into(),
+        curves,
+    }
 }
 
 fn write_one<F: Figure>(
@@ -314,10 +276,7 @@ fn write_one<F: Figure>(
         return Ok(());
     }
     save(fig, &out_dir.join(stem), size, formats)?;
-    links.push(FigureLink {
-        caption,
-        stem: stem.to_string(),
-    });
+    links.push(FigureLink { caption, stem: stem.to_string() });
     Ok(())
 }
 
@@ -335,15 +294,7 @@ pub fn write_all(
 ) -> Result<Vec<FigureLink>, PlotError> {
     let mut links = Vec::new();
     let b = bars(cells);
-    write_one(
-        &b,
-        b.natural_size(),
-        out_dir,
-        "scores",
-        "Scores per cell and family".into(),
-        formats,
-        &mut links,
-    )?;
+    write_one(&b, b.natural_size(), out_dir, "scores", "Scores per cell and family".into(), formats, &mut links)?;
     if let Some(l) = lines {
         write_one(
             l,
@@ -356,10 +307,7 @@ pub fn write_all(
         )?;
     }
     if let Some(o) = outcome {
-        let blind = cells
-            .iter()
-            .find(|c| c.settings.is_none())
-            .map(|c| c.average.mean);
+        let blind = cells.iter().find(|c| c.settings.is_none()).map(|c| c.average.mean);
         let g = greedy_rounds(o, blind);
         write_one(
             &g,
@@ -400,11 +348,7 @@ pub fn write_all(
 
 /// Markdown that shows each figure (PNG inline when written, else a link to the SVG).
 pub fn markdown(links: &[FigureLink], formats: &[PlotFormat]) -> String {
-    let ext = if formats.contains(&PlotFormat::Png) {
-        "png"
-    } else {
-        "svg"
-    };
+    let ext = if formats.contains(&PlotFormat::Png) { "png" } else { "svg" };
     let mut md = String::new();
     for l in links {
         let other = if formats.contains(&PlotFormat::Svg) && ext == "png" {
@@ -412,10 +356,7 @@ pub fn markdown(links: &[FigureLink], formats: &[PlotFormat]) -> String {
         } else {
             String::new()
         };
-        md.push_str(&format!(
-            "**{}**{}\n\n![{}]({}.{})\n\n",
-            l.caption, other, l.caption, l.stem, ext
-        ));
+        md.push_str(&format!("**{}**{}\n\n![{}]({}.{})\n\n", l.caption, other, l.caption, l.stem, ext));
     }
     md
 }
@@ -428,7 +369,11 @@ mod tests {
     #[test]
     fn common_prefixes_are_cut_at_whole_components() {
         let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let (p, out) = strip_common_prefix(&l(&["clip+convnext/channel-concat/frozen", "clip+convnext/channel-concat/unlocked", "blind"]));
+        let (p, out) = strip_common_prefix(&l(&[
+            "clip+convnext/channel-concat/frozen",
+            "clip+convnext/channel-concat/unlocked",
+            "blind",
+        ]));
         assert_eq!(p, "clip+convnext/channel-concat/");
         assert_eq!(out, l(&["frozen", "unlocked", "blind"]));
         let (p, out) = strip_common_prefix(&l(&["clip/channel-concat/frozen", "clip/channel-concat/frozen/96px"]));
@@ -441,10 +386,7 @@ mod tests {
     #[test]
     fn smoothing_averages_the_last_window_values() {
         let pts = [(0.0, 4.0), (1.0, 2.0), (2.0, 0.0), (3.0, 6.0)];
-        assert_eq!(
-            smooth(&pts, 2),
-            vec![(0.0, 4.0), (1.0, 3.0), (2.0, 1.0), (3.0, 3.0)]
-        );
+        assert_eq!(smooth(&pts, 2), vec![(0.0, 4.0), (1.0, 3.0), (2.0, 1.0), (3.0, 3.0)]);
     }
 
     #[test]
@@ -466,38 +408,20 @@ mod tests {
         }
         rows.push(result("blind", 0, 10.0, 10.0));
         let cells = estimates::by_cell(&rows);
-        let l = over_ordered_axis(&cells, &[Axis::Resolution, Axis::Unlock])
-            .expect("resolution varies");
+        let l = over_ordered_axis(&cells, &[Axis::Resolution, Axis::Unlock]).expect("resolution varies");
         assert_eq!(l.x_labels.len(), 2);
         assert_eq!(l.series.len(), 2, "frozen and unlocked");
         let unlocked = l
             .series
             .iter()
-            .find(|s| {
-                s.name
-                    == format!(
-                        "unlock={}",
-                        Axis::Unlock.value_of(rows[1].settings.as_ref().unwrap())
-                    )
-            })
+            .find(|s| s.name == format!("unlock={}", Axis::Unlock.value_of(rows[1].settings.as_ref().unwrap())))
             .unwrap();
-        assert_eq!(
-            unlocked
-                .points
-                .iter()
-                .map(|p| (p.0, p.1.mean))
-                .collect::<Vec<_>>(),
-            vec![(0, 45.0), (1, 60.0)]
-        );
+        assert_eq!(unlocked.points.iter().map(|p| (p.0, p.1.mean)).collect::<Vec<_>>(), vec![(0, 45.0), (1, 60.0)]);
         assert_eq!(l.reference.as_ref().unwrap().1, 10.0);
         // No ordered axis varies: no line plot.
         assert!(over_ordered_axis(&cells, &[Axis::Unlock]).is_none());
         // Tokens do not vary here, so cost is training time.
         assert!(score_vs_cost(&cells).x_desc.contains("wall time"));
-        assert_eq!(
-            score_vs_cost(&cells).points.len(),
-            4,
-            "blind is not a point"
-        );
+        assert_eq!(score_vs_cost(&cells).points.len(), 4, "blind is not a point");
     }
 }

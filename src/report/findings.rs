@@ -1,8 +1,8 @@
 //! The paper's findings that an experiment bears on, each judged from the results with a 95%
 //! interval: reproduced, not reproduced, or inconclusive (the difference is within noise).
 
-use crate::spec::{Axis, Family, Resolution, Tiling, Unlock};
 use super::estimates::binomial;
+use crate::spec::{Axis, Family, Resolution, Tiling, Unlock};
 use crate::stats::Estimate;
 use crate::store::CellResult;
 
@@ -45,7 +45,9 @@ pub struct Finding {
 
 fn cell<'a>(rows: &'a [CellResult], res: Resolution, tiling: Tiling, unlock: bool) -> Option<&'a CellResult> {
     rows.iter().find(|r| {
-        r.settings.as_ref().is_some_and(|s| s.resolution == res && s.tiling == tiling && s.unlock == Unlock::All(unlock) && s.encoders.len() == 1)
+        r.settings.as_ref().is_some_and(|s| {
+            s.resolution == res && s.tiling == tiling && s.unlock == Unlock::All(unlock) && s.encoders.len() == 1
+        })
     })
 }
 
@@ -69,7 +71,10 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
     }
     let mut out = Vec::new();
     let est = |r: &CellResult| binomial(r, None);
-    let native = (cell(rows, Resolution::Native, Tiling::Interpolate, false), cell(rows, Resolution::Native, Tiling::Interpolate, true));
+    let native = (
+        cell(rows, Resolution::Native, Tiling::Interpolate, false),
+        cell(rows, Resolution::Native, Tiling::Interpolate, true),
+    );
     let (Some(nf), Some(nu)) = native else { return out };
     let native_gain = Estimate::diff(est(nf), est(nu));
     let higher = pixels(rows);
@@ -78,7 +83,10 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
     let mut lines = vec![format!("native: unlocking {}", signed(native_gain))];
     let mut gains = Vec::new();
     for &p in &higher {
-        if let (Some(f), Some(u)) = (cell(rows, Resolution::Pixels(p), Tiling::Interpolate, false), cell(rows, Resolution::Pixels(p), Tiling::Interpolate, true)) {
+        if let (Some(f), Some(u)) = (
+            cell(rows, Resolution::Pixels(p), Tiling::Interpolate, false),
+            cell(rows, Resolution::Pixels(p), Tiling::Interpolate, true),
+        ) {
             let g = Estimate::diff(est(f), est(u));
             lines.push(format!("{p} px: unlocking {}", signed(g)));
             gains.push(Estimate::diff(native_gain, g));
@@ -94,9 +102,14 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
             Verdict::Inconclusive
         };
         out.push(Finding {
-            claim: "Unlocking the encoder helps more when the input resolution differs from its pretraining resolution".into(),
+            claim: "Unlocking the encoder helps more when the input resolution differs from its pretraining resolution"
+                .into(),
             verdict,
-            evidence: format!("{}; gain minus native gain: {}", lines.join(", "), gains.iter().map(|g| signed(*g)).collect::<Vec<_>>().join(", ")),
+            evidence: format!(
+                "{}; gain minus native gain: {}",
+                lines.join(", "),
+                gains.iter().map(|g| signed(*g)).collect::<Vec<_>>().join(", ")
+            ),
         });
     }
 
@@ -117,23 +130,38 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
             Verdict::Inconclusive
         };
         out.push(Finding {
-            claim: "A frozen encoder stretched (interpolated) above its pretraining resolution scores worse than at native".into(),
+            claim:
+                "A frozen encoder stretched (interpolated) above its pretraining resolution scores worse than at native"
+                    .into(),
             verdict,
-            evidence: drops.iter().map(|(p, d)| format!("frozen {p} px vs native: {}", signed(*d))).collect::<Vec<_>>().join(", "),
+            evidence: drops
+                .iter()
+                .map(|(p, d)| format!("frozen {p} px vs native: {}", signed(*d)))
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
 
     // 3. Unlocked at 2x is the best trade: better than lower resolutions, and higher ones add nothing beyond noise.
-    let unlocked: Vec<(usize, &CellResult)> = higher.iter().filter_map(|&p| cell(rows, Resolution::Pixels(p), Tiling::Interpolate, true).map(|c| (p, c))).collect();
+    let unlocked: Vec<(usize, &CellResult)> = higher
+        .iter()
+        .filter_map(|&p| cell(rows, Resolution::Pixels(p), Tiling::Interpolate, true).map(|c| (p, c)))
+        .collect();
     let native_px = nu.experts.first().map(|g| g.resolution).unwrap_or(0);
     if let Some(&(p2, c2)) = unlocked.iter().find(|(p, _)| *p == 2 * native_px) {
-        let below: Vec<Estimate> = std::iter::once(nu).chain(unlocked.iter().filter(|(p, _)| *p < p2).map(|(_, c)| *c)).map(|c| Estimate::diff(est(c), est(c2))).collect();
-        let above: Vec<(usize, Estimate)> = unlocked.iter().filter(|(p, _)| *p > p2).map(|(p, c)| (*p, Estimate::diff(est(c2), est(c)))).collect();
+        let below: Vec<Estimate> = std::iter::once(nu)
+            .chain(unlocked.iter().filter(|(p, _)| *p < p2).map(|(_, c)| *c))
+            .map(|c| Estimate::diff(est(c), est(c2)))
+            .collect();
+        let above: Vec<(usize, Estimate)> =
+            unlocked.iter().filter(|(p, _)| *p > p2).map(|(p, c)| (*p, Estimate::diff(est(c2), est(c)))).collect();
         let better_than_below = below.iter().all(|d| d.sign() > 0);
         let above_adds_nothing = above.iter().all(|(_, d)| d.sign() <= 0);
         let verdict = match (better_than_below, above_adds_nothing) {
             (true, true) => Verdict::Reproduced,
-            _ if below.iter().any(|d| d.sign() < 0) || above.iter().any(|(_, d)| d.sign() > 0) => Verdict::NotReproduced,
+            _ if below.iter().any(|d| d.sign() < 0) || above.iter().any(|(_, d)| d.sign() > 0) => {
+                Verdict::NotReproduced
+            }
             _ => Verdict::Inconclusive,
         };
         let cost = |c: &CellResult| crate::plan::cost::human_duration(c.train_seconds);
@@ -153,8 +181,9 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
 
     // 4. Reading needs pixels: OCR of the unlocked encoder rises with resolution.
     if nu.scores.get(Family::Ocr).is_some() && !unlocked.is_empty() {
-        let series: Vec<(usize, Estimate)> =
-            std::iter::once((native_px, binomial(nu, Some(Family::Ocr)))).chain(unlocked.iter().map(|(p, c)| (*p, binomial(c, Some(Family::Ocr))))).collect();
+        let series: Vec<(usize, Estimate)> = std::iter::once((native_px, binomial(nu, Some(Family::Ocr))))
+            .chain(unlocked.iter().map(|(p, c)| (*p, binomial(c, Some(Family::Ocr)))))
+            .collect();
         let (first, last) = (series[0].1, series[series.len() - 1].1);
         let rise = Estimate::diff(first, last);
         let verdict = match rise.sign() {
@@ -205,12 +234,20 @@ mod tests {
             Resolution::Native => 64,
             Resolution::Pixels(p) => p,
         };
-        r.scores = Scores::new(vec![FamilyScore { family: Family::Ocr, score: ocr, accuracy: ocr, yes_ratio: None, n: 200 }]);
+        r.scores =
+            Scores::new(vec![FamilyScore { family: Family::Ocr, score: ocr, accuracy: ocr, yes_ratio: None, n: 200 }]);
         let mut s = crate::report::rows::tests::settings();
         s.resolution = res;
         s.unlock = Unlock::All(unlock);
         r.settings = Some(s);
-        r.experts = vec![crate::plan::ExpertGeometry { expert: crate::spec::ExpertKind::Clip, resolution: px, native_resolution: 64, grid: px / 8, tiles: 0, tokens: (px / 8).pow(2) }];
+        r.experts = vec![crate::plan::ExpertGeometry {
+            expert: crate::spec::ExpertKind::Clip,
+            resolution: px,
+            native_resolution: 64,
+            grid: px / 8,
+            tiles: 0,
+            tokens: (px / 8).pow(2),
+        }];
         r
     }
 
@@ -227,18 +264,37 @@ mod tests {
         use Resolution::{Native, Pixels};
         // Clear effects (±~9.8 points on a difference of two 200-question scores): unlocking gains
         // +2 at native and +40 at 128 px; frozen 128 px loses 20; OCR unlocked rises 52 → 70.
-        let clear = [ocr_cell(Native, false, 50.0), ocr_cell(Native, true, 52.0), ocr_cell(Pixels(128), false, 30.0), ocr_cell(Pixels(128), true, 70.0)];
+        let clear = [
+            ocr_cell(Native, false, 50.0),
+            ocr_cell(Native, true, 52.0),
+            ocr_cell(Pixels(128), false, 30.0),
+            ocr_cell(Pixels(128), true, 70.0),
+        ];
         let v = verdicts(&clear);
         assert_eq!(verdict_of(&v, "Unlocking the encoder helps more"), Verdict::Reproduced);
         assert_eq!(verdict_of(&v, "A frozen encoder stretched"), Verdict::Reproduced);
         assert_eq!(verdict_of(&v, "OCR accuracy of the unlocked encoder rises"), Verdict::Reproduced);
-        assert_eq!(verdict_of(&v, "Unlocked at 2x"), Verdict::Reproduced, "128 px = 2x native beats native by 18 points");
+        assert_eq!(
+            verdict_of(&v, "Unlocked at 2x"),
+            Verdict::Reproduced,
+            "128 px = 2x native beats native by 18 points"
+        );
         // Differences of a point or two: within noise.
-        let noise = [ocr_cell(Native, false, 50.0), ocr_cell(Native, true, 51.0), ocr_cell(Pixels(128), false, 49.0), ocr_cell(Pixels(128), true, 52.0)];
+        let noise = [
+            ocr_cell(Native, false, 50.0),
+            ocr_cell(Native, true, 51.0),
+            ocr_cell(Pixels(128), false, 49.0),
+            ocr_cell(Pixels(128), true, 52.0),
+        ];
         let v = verdicts(&noise);
         assert!(v.iter().all(|(_, x)| *x == Verdict::Inconclusive), "{v:?}");
         // The opposite beyond noise: frozen 128 px is 25 points better, unlocked OCR falls 30.
-        let opposite = [ocr_cell(Native, false, 40.0), ocr_cell(Native, true, 70.0), ocr_cell(Pixels(128), false, 65.0), ocr_cell(Pixels(128), true, 40.0)];
+        let opposite = [
+            ocr_cell(Native, false, 40.0),
+            ocr_cell(Native, true, 70.0),
+            ocr_cell(Pixels(128), false, 65.0),
+            ocr_cell(Pixels(128), true, 40.0),
+        ];
         let v = verdicts(&opposite);
         assert_eq!(verdict_of(&v, "A frozen encoder stretched"), Verdict::NotReproduced);
         assert_eq!(verdict_of(&v, "OCR accuracy of the unlocked encoder rises"), Verdict::NotReproduced);

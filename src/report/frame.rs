@@ -18,13 +18,16 @@ pub fn frame(results: &[CellResult], axes: &[Axis]) -> PolarsResult<DataFrame> {
         let numeric = rows.iter().all(|r| !matches!(r[j], Value::Text(_)));
         let s = if numeric && INTEGER_COLUMNS.contains(&name.as_str()) {
             // Counts (seed, tokens, parameters) stay integers in CSV and parquet.
-            let v: Vec<Option<i64>> = rows.iter().map(|r| if let Value::Number(x) = r[j] { Some(x as i64) } else { None }).collect();
+            let v: Vec<Option<i64>> =
+                rows.iter().map(|r| if let Value::Number(x) = r[j] { Some(x as i64) } else { None }).collect();
             Series::new(name.as_str().into(), v)
         } else if numeric {
-            let v: Vec<Option<f64>> = rows.iter().map(|r| if let Value::Number(x) = r[j] { Some(x) } else { None }).collect();
+            let v: Vec<Option<f64>> =
+                rows.iter().map(|r| if let Value::Number(x) = r[j] { Some(x) } else { None }).collect();
             Series::new(name.as_str().into(), v)
         } else {
-            let v: Vec<Option<String>> = rows.iter().map(|r| if let Value::Text(t) = &r[j] { Some(t.clone()) } else { None }).collect();
+            let v: Vec<Option<String>> =
+                rows.iter().map(|r| if let Value::Text(t) = &r[j] { Some(t.clone()) } else { None }).collect();
             Series::new(name.as_str().into(), v)
         };
         series.push(s.into_column());

@@ -52,19 +52,24 @@ pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
     order
         .into_iter()
         .filter_map(|fusion| {
-            let rs: Vec<&CellResult> = results.iter().filter(|r| r.settings.as_ref().is_some_and(|s| s.fusion == fusion)).collect();
+            let rs: Vec<&CellResult> =
+                results.iter().filter(|r| r.settings.as_ref().is_some_and(|s| s.fusion == fusion)).collect();
             let (cfg, batch) = fusion_config(plan, &rs.first()?.cell)?;
             let families = rs[0]
                 .scores
                 .families
                 .iter()
                 .map(|f| {
-                    let xs: Vec<f64> = rs.iter().filter_map(|r| r.scores.families.iter().find(|g| g.family == f.family).map(|g| g.score)).collect();
+                    let xs: Vec<f64> = rs
+                        .iter()
+                        .filter_map(|r| r.scores.families.iter().find(|g| g.family == f.family).map(|g| g.score))
+                        .collect();
                     let (m, h) = mean_interval(&xs);
                     (f.family, m, h)
                 })
                 .collect();
-            let step_ms = rs.iter().map(|r| 1000.0 * batch as f64 / r.sft_samples_per_second.max(1e-9)).sum::<f64>() / rs.len() as f64;
+            let step_ms = rs.iter().map(|r| 1000.0 * batch as f64 / r.sft_samples_per_second.max(1e-9)).sum::<f64>()
+                / rs.len() as f64;
             Some(FusionRow {
                 fusion,
                 seeds: rs.iter().map(|r| r.seed).collect(),
@@ -100,9 +105,16 @@ pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
         )
     };
     if best.fusion == FusionKind::ChannelConcat {
-        let runner = rows.iter().filter(|r| r.fusion != FusionKind::ChannelConcat).max_by(|a, b| mean(a).total_cmp(&mean(b)));
+        let runner =
+            rows.iter().filter(|r| r.fusion != FusionKind::ChannelConcat).max_by(|a, b| mean(a).total_cmp(&mean(b)));
         let text = match runner {
-            Some(r) => format!("channel concat has the best average ({:.1}; next {} {:.1}). {}", mean(concat), r.fusion, mean(r), cost(r)),
+            Some(r) => format!(
+                "channel concat has the best average ({:.1}; next {} {:.1}). {}",
+                mean(concat),
+                r.fusion,
+                mean(r),
+                cost(r)
+            ),
             None => format!("channel concat has the best average ({:.1}).", mean(concat)),
         };
         return Some((Verdict::Reproduced, text));
@@ -129,7 +141,13 @@ pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
         mean(concat),
         diffs.len(),
         Estimate { mean: d, half: h }.to_string(),
-        if h.is_nan() { "one seed: no interval" } else if within { "within noise" } else { "beyond noise" },
+        if h.is_nan() {
+            "one seed: no interval"
+        } else if within {
+            "within noise"
+        } else {
+            "beyond noise"
+        },
         cost(best)
     );
     Some((v, text))
@@ -140,18 +158,31 @@ pub fn markdown(rows: &[FusionRow]) -> String {
     let Some(first) = rows.first() else { return String::new() };
     let mut head: Vec<String> = vec!["fusion".into()];
     head.extend(first.families.iter().map(|(f, _, _)| f.column().to_string()));
-    head.extend(["average".into(), "visual tokens".into(), "fusion params".into(), "fusion MFLOPs".into(), "SFT ms/step".into()]);
+    head.extend([
+        "average".into(),
+        "visual tokens".into(),
+        "fusion params".into(),
+        "fusion MFLOPs".into(),
+        "SFT ms/step".into(),
+    ]);
     let mut out = format!("| {} |\n|{}|\n", head.join(" | "), vec!["---"; head.len()].join("|"));
     for r in rows {
         let mut cells = vec![r.fusion.to_string()];
         cells.extend(r.families.iter().map(|&(_, m, h)| Estimate { mean: m, half: h }.to_string()));
         let (m, h) = mean_interval(&r.average_by_seed);
         cells.push(Estimate { mean: m, half: h }.to_string());
-        cells.extend([r.tokens.to_string(), r.params.to_string(), format!("{:.2}", r.flops / 1e6), format!("{:.0}", r.step_ms)]);
+        cells.extend([
+            r.tokens.to_string(),
+            r.params.to_string(),
+            format!("{:.2}", r.flops / 1e6),
+            format!("{:.0}", r.step_ms),
+        ]);
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     if let Some((v, text)) = verdict(rows) {
-        out.push_str(&format!("\n**Channel concat is as good as the complex fusions and the cheapest: {v}.** {text}\n"));
+        out.push_str(&format!(
+            "\n**Channel concat is as good as the complex fusions and the cheapest: {v}.** {text}\n"
+        ));
     }
     out
 }
@@ -185,10 +216,12 @@ mod tests {
     #[test]
     fn verdict_follows_the_paired_interval() {
         // Best beats concat by 5 ± ~0 on every seed: beyond noise.
-        let rows = [row(FusionKind::ChannelConcat, &[50.0, 51.0, 52.0]), row(FusionKind::MiniGemini, &[55.0, 56.0, 57.1])];
+        let rows =
+            [row(FusionKind::ChannelConcat, &[50.0, 51.0, 52.0]), row(FusionKind::MiniGemini, &[55.0, 56.0, 57.1])];
         assert_eq!(verdict(&rows).unwrap().0, Verdict::NotReproduced);
         // Differences +6, -4, +1: mean 1, interval wide: within noise.
-        let rows = [row(FusionKind::ChannelConcat, &[50.0, 56.0, 52.0]), row(FusionKind::Deformable, &[56.0, 52.0, 53.0])];
+        let rows =
+            [row(FusionKind::ChannelConcat, &[50.0, 56.0, 52.0]), row(FusionKind::Deformable, &[56.0, 52.0, 53.0])];
         assert_eq!(verdict(&rows).unwrap().0, Verdict::Reproduced);
         // Concat best outright.
         let rows = [row(FusionKind::ChannelConcat, &[60.0, 61.0, 62.0]), row(FusionKind::LlavaHr, &[55.0, 56.0, 57.0])];

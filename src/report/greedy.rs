@@ -38,7 +38,11 @@ pub fn markdown(o: &GreedyOutcome) -> String {
         o.metric, o.stop
     );
     md.push_str("| round | candidate set | score | gain over the round's start | note |\n|---|---|---|---|---|\n");
-    md.push_str(&format!("| 0 | {} (start) | {} |  |  |\n", set_label(&o.start.set), score_text(o.start.mean, o.start.half_width)));
+    md.push_str(&format!(
+        "| 0 | {} (start) | {} |  |  |\n",
+        set_label(&o.start.set),
+        score_text(o.start.mean, o.start.half_width)
+    ));
     for r in &o.rounds {
         for (i, c) in r.candidates.iter().enumerate() {
             let note = if i == 0 {
@@ -53,13 +57,20 @@ pub fn markdown(o: &GreedyOutcome) -> String {
                 String::new()
             };
             let set = if i == 0 { format!("**{}**", set_label(&c.set)) } else { set_label(&c.set) };
-            md.push_str(&format!("| {} | {set} | {} | {:+.1} | {note} |\n", r.index, score_text(c.mean, c.half_width), c.mean - r.from_mean));
+            md.push_str(&format!(
+                "| {} | {set} | {} | {:+.1} | {note} |\n",
+                r.index,
+                score_text(c.mean, c.half_width),
+                c.mean - r.from_mean
+            ));
         }
     }
     md.push_str("\nTrajectory of the best score: ");
     let traj: Vec<String> = o.trajectory().iter().map(|(s, m)| format!("{} {m:.1}", set_label(s))).collect();
     md.push_str(&traj.join(" → "));
-    md.push_str("\n\nBeside the paper's order (CLIP → +ConvNeXt → … X4 = CLIP, ConvNeXt, Pix2Struct, EVA-02; X5 adds SAM):\n\n");
+    md.push_str(
+        "\n\nBeside the paper's order (CLIP → +ConvNeXt → … X4 = CLIP, ConvNeXt, Pix2Struct, EVA-02; X5 adds SAM):\n\n",
+    );
     md.push_str("| after round | chosen here | paper | same experts |\n|---|---|---|---|\n");
     for (k, (set, _)) in o.trajectory().iter().enumerate().skip(1) {
         let (paper, same) = match paper_set(k) {

@@ -26,11 +26,7 @@ pub fn escape(text: &str) -> String {
 fn cell(e: Option<Estimate>, best: Option<f64>) -> String {
     let Some(e) = e else { return "--".into() };
     let mean = format!("{:.1}", e.mean);
-    let mean = if best.is_some_and(|b| (b - e.mean).abs() < 1e-9) {
-        format!(r"\textbf{{{mean}}}")
-    } else {
-        mean
-    };
+    let mean = if best.is_some_and(|b| (b - e.mean).abs() < 1e-9) { format!(r"\textbf{{{mean}}}") } else { mean };
     if e.half.is_finite() {
         format!(r"{mean} {{\scriptsize $\pm$ {:.1}}}", e.half)
     } else {
@@ -51,39 +47,23 @@ pub fn table(cells: &[CellEstimates], caption: &str) -> String {
     };
     let mut out = String::new();
     out.push_str("% requires \\usepackage{booktabs}\n\\begin{table}[t]\n\\centering\n\\small\n");
-    out.push_str(&format!(
-        "\\begin{{tabular}}{{lr{}r}}\n\\toprule\n",
-        "r".repeat(fams.len())
-    ));
+    out.push_str(&format!("\\begin{{tabular}}{{lr{}r}}\n\\toprule\n", "r".repeat(fams.len())));
     let mut head = vec!["cell".to_string(), "seeds".into()];
     head.extend(fams.iter().map(|f| escape(&f.to_string())));
     head.push("average".into());
     out.push_str(&format!("{} \\\\\n\\midrule\n", head.join(" & ")));
-    let fam_best: Vec<Option<f64>> = fams
-        .iter()
-        .map(|f| best(&|c: &CellEstimates| c.family(*f)))
-        .collect();
+    let fam_best: Vec<Option<f64>> = fams.iter().map(|f| best(&|c: &CellEstimates| c.family(*f))).collect();
     let avg_best = best(&|c: &CellEstimates| Some(c.average));
     for (i, c) in cells.iter().enumerate() {
         if c.settings.is_none() && i > 0 {
             out.push_str("\\midrule\n");
         }
-        let mut row = vec![
-            format!("\\texttt{{{}}}", escape(&c.label)),
-            c.seeds.to_string(),
-        ];
-        row.extend(
-            fams.iter()
-                .zip(&fam_best)
-                .map(|(f, b)| cell(c.family(*f), *b)),
-        );
+        let mut row = vec![format!("\\texttt{{{}}}", escape(&c.label)), c.seeds.to_string()];
+        row.extend(fams.iter().zip(&fam_best).map(|(f, b)| cell(c.family(*f), *b)));
         row.push(cell(Some(c.average), avg_best));
         out.push_str(&format!("{} \\\\\n", row.join(" & ")));
     }
-    out.push_str(&format!(
-        "\\bottomrule\n\\end{{tabular}}\n\\caption{{{}}}\n\\end{{table}}\n",
-        escape(caption)
-    ));
+    out.push_str(&format!("\\bottomrule\n\\end{{tabular}}\n\\caption{{{}}}\n\\end{{table}}\n", escape(caption)));
     out
 }
 
@@ -129,19 +109,11 @@ mod tests {
         let blind = result("blind", 0, 90.0, 90.0);
         let tex = table(&by_cell(&[a, b, blind]), "Scores (%) of run_1");
         assert!(balanced(&tex), "{tex}");
-        assert!(
-            tex.contains(r"\begin{tabular}{lrrrr}")
-                && tex.contains(r"\toprule")
-                && tex.contains(r"\bottomrule")
-        );
+        assert!(tex.contains(r"\begin{tabular}{lrrrr}") && tex.contains(r"\toprule") && tex.contains(r"\bottomrule"));
         assert!(tex.contains(r"clip/channel\_concat/frozen") && tex.contains(r"run\_1"));
         assert!(!tex.contains("channel_concat"), "no raw underscore");
         // vqa best is 55.0 (b), pope best 70.0 (a), average best 57.5 (b); blind's 90 is not bold.
-        assert!(
-            tex.contains(r"\textbf{55.0}")
-                && tex.contains(r"\textbf{70.0}")
-                && tex.contains(r"\textbf{57.5}")
-        );
+        assert!(tex.contains(r"\textbf{55.0}") && tex.contains(r"\textbf{70.0}") && tex.contains(r"\textbf{57.5}"));
         assert!(!tex.contains(r"\textbf{90.0}"));
         assert_eq!(tex.matches(r"\textbf").count(), 3);
     }

@@ -8,18 +8,11 @@ use crate::spec::{Axis, Family};
 use crate::store::CellResult;
 
 fn families_evaluated(results: &[CellResult]) -> Vec<Family> {
-    Family::ALL
-        .iter()
-        .copied()
-        .filter(|f| results.iter().any(|r| r.scores.get(*f).is_some()))
-        .collect()
+    Family::ALL.iter().copied().filter(|f| results.iter().any(|r| r.scores.get(*f).is_some())).collect()
 }
 
 fn blind_average(results: &[CellResult], seed: u64) -> Option<f64> {
-    results
-        .iter()
-        .find(|r| r.settings.is_none() && r.seed == seed)
-        .map(|r| r.scores.average)
+    results.iter().find(|r| r.settings.is_none() && r.seed == seed).map(|r| r.scores.average)
 }
 
 /// The results table: one row per cell and seed, scores in percent.
@@ -39,26 +32,15 @@ pub fn table(results: &[CellResult]) -> String {
         ]
         .map(String::from),
     );
-    let mut out = format!(
-        "| {} |\n|{}|\n",
-        head.join(" | "),
-        head.iter().map(|_| "---").collect::<Vec<_>>().join("|")
-    );
+    let mut out = format!("| {} |\n|{}|\n", head.join(" | "), head.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
     for r in results {
         let mut cells = vec![r.label.clone(), r.seed.to_string()];
-        cells.extend(fams.iter().map(|f| {
-            r.scores
-                .get(*f)
-                .map(|s| format!("{s:.1}"))
-                .unwrap_or_default()
-        }));
+        cells.extend(fams.iter().map(|f| r.scores.get(*f).map(|s| format!("{s:.1}")).unwrap_or_default()));
         cells.push(format!("{:.1}", r.scores.average));
-        cells.push(
-            match (r.settings.is_some(), blind_average(results, r.seed)) {
-                (true, Some(b)) => format!("{:+.1}", r.scores.average - b),
-                _ => String::new(),
-            },
-        );
+        cells.push(match (r.settings.is_some(), blind_average(results, r.seed)) {
+            (true, Some(b)) => format!("{:+.1}", r.scores.average - b),
+            _ => String::new(),
+        });
         cells.push(r.visual_tokens.to_string());
         cells.push(format!("{} ({})", r.params_total, r.params_trainable));
         cells.push(human_duration(r.train_seconds));
@@ -76,17 +58,10 @@ pub fn summary(cells: &[CellEstimates]) -> String {
     let mut head = vec!["cell".to_string(), "seeds".into()];
     head.extend(fams.iter().map(|f| f.to_string()));
     head.extend(["average", "visual tokens", "train time"].map(String::from));
-    let mut out = format!(
-        "| {} |\n|{}|\n",
-        head.join(" | "),
-        vec!["---"; head.len()].join("|")
-    );
+    let mut out = format!("| {} |\n|{}|\n", head.join(" | "), vec!["---"; head.len()].join("|"));
     for c in cells {
         let mut row = vec![c.label.clone(), c.seeds.to_string()];
-        row.extend(
-            fams.iter()
-                .map(|f| c.family(*f).map(|e| e.to_string()).unwrap_or_default()),
-        );
+        row.extend(fams.iter().map(|f| c.family(*f).map(|e| e.to_string()).unwrap_or_default()));
         row.push(c.average.to_string());
         row.push(c.visual_tokens.to_string());
         row.push(human_duration(c.train_seconds));
@@ -110,20 +85,15 @@ pub fn interval_words(cells: &[CellEstimates]) -> &'static str {
 pub fn pivot(lines: &OrderedLines) -> String {
     let mut head = vec![lines.x_desc.clone()];
     head.extend(lines.series.iter().map(|s| s.name.clone()));
-    let mut out = format!(
-        "| {} |\n|{}|\n",
-        head.join(" | "),
-        vec!["---"; head.len()].join("|")
-    );
+    let mut out = format!("| {} |\n|{}|\n", head.join(" | "), vec!["---"; head.len()].join("|"));
     for (x, label) in lines.x_labels.iter().enumerate() {
         let mut row = vec![label.clone()];
-        row.extend(lines.series.iter().map(|s| {
-            s.points
+        row.extend(
+            lines
+                .series
                 .iter()
-                .find(|p| p.0 == x)
-                .map(|p| p.1.to_string())
-                .unwrap_or_default()
-        }));
+                .map(|s| s.points.iter().find(|p| p.0 == x).map(|p| p.1.to_string()).unwrap_or_default()),
+        );
         out.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     if let Some((name, v)) = &lines.reference {
@@ -160,11 +130,7 @@ pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
         // Values in the order the experiment lists them (native before 96 px, false before true).
         let order: Vec<String> = {
             let mut seen: Vec<String> = Vec::new();
-            for v in results
-                .iter()
-                .filter_map(|r| r.settings.as_ref())
-                .map(|s| axis.value_of(s))
-            {
+            for v in results.iter().filter_map(|r| r.settings.as_ref()).map(|s| axis.value_of(s)) {
                 if !seen.contains(&v) {
                     seen.push(v);
                 }
@@ -179,19 +145,13 @@ pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
                 if a.seed != b.seed || rank(&axis.value_of(sa)) >= rank(&axis.value_of(sb)) {
                     continue;
                 }
-                let same_elsewhere = Axis::ALL
-                    .iter()
-                    .filter(|x| **x != axis)
-                    .all(|x| x.value_of(sa) == x.value_of(sb));
+                let same_elsewhere = Axis::ALL.iter().filter(|x| **x != axis).all(|x| x.value_of(sa) == x.value_of(sb));
                 if !same_elsewhere {
                     continue;
                 }
                 let (va, vb) = (axis.value_of(sa), axis.value_of(sb));
                 let diff = b.scores.average - a.scores.average;
-                let fam: Vec<Option<f64>> = fams
-                    .iter()
-                    .map(|f| Some(b.scores.get(*f)? - a.scores.get(*f)?))
-                    .collect();
+                let fam: Vec<Option<f64>> = fams.iter().map(|f| Some(b.scores.get(*f)? - a.scores.get(*f)?)).collect();
                 match pairs.iter_mut().find(|(x, y, _)| *x == va && *y == vb) {
                     Some(p) => p.2.push((diff, fam)),
                     None => pairs.push((va, vb, vec![(diff, fam)])),
@@ -206,8 +166,7 @@ pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
                 .enumerate()
                 .filter_map(|(i, f)| {
                     let v: Vec<f64> = diffs.iter().filter_map(|d| d.1[i]).collect();
-                    (!v.is_empty())
-                        .then(|| format!("{f} {:+.1}", v.iter().sum::<f64>() / v.len() as f64))
+                    (!v.is_empty()).then(|| format!("{f} {:+.1}", v.iter().sum::<f64>() / v.len() as f64))
                 })
                 .collect();
             out.push_str(&format!(
@@ -230,11 +189,7 @@ mod tests {
 
     fn cell(res: Resolution, tiling: Tiling, vqa: f64) -> CellResult {
         let mut r = result("c", vqa, 50.0);
-        r.settings = Some(CellSettings {
-            resolution: res,
-            tiling,
-            ..settings()
-        });
+        r.settings = Some(CellSettings { resolution: res, tiling, ..settings() });
         r
     }
 
@@ -247,14 +202,8 @@ mod tests {
         ];
         let text = effects(&rows, &[Axis::Resolution, Axis::Tiling]);
         // native → 96 pairs only with the interpolated 96 px cell: vqa +10 (average +5), one pair.
-        assert!(
-            text.contains("`resolution`: native → 96: average +5.0 (vqa +10.0, pope +0.0; 1 pair)"),
-            "{text}"
-        );
-        assert!(
-            text.contains("`tiling`: interpolate → tile: average +10.0"),
-            "{text}"
-        );
+        assert!(text.contains("`resolution`: native → 96: average +5.0 (vqa +10.0, pope +0.0; 1 pair)"), "{text}");
+        assert!(text.contains("`tiling`: interpolate → tile: average +10.0"), "{text}");
         assert!(!text.contains("96 → native"), "{text}");
     }
 }

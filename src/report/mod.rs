@@ -40,10 +40,7 @@ pub enum ReportError {
 
 /// The stored results of every cell of `plan` that is done, in plan order.
 pub fn collect(plan: &Plan, store: &Store) -> Vec<CellResult> {
-    plan.cells
-        .iter()
-        .filter_map(|c| store.read_result(&plan.experiment, &c.id))
-        .collect()
+    plan.cells.iter().filter_map(|c| store.read_result(&plan.experiment, &c.id)).collect()
 }
 
 /// The plan of what last ran for `experiment`, from `results/<experiment>/plan.json`, if stored and
@@ -75,10 +72,7 @@ pub fn write(
     use options::TableFormat;
     let results = collect(plan, store);
     if results.is_empty() {
-        return Err(ReportError::NoResults(
-            plan.experiment.clone(),
-            store.root.display().to_string(),
-        ));
+        return Err(ReportError::NoResults(plan.experiment.clone(), store.root.display().to_string()));
     }
     let exp = store.experiment_dir(&plan.experiment);
     let csv = exp.join("results.csv");
@@ -99,27 +93,14 @@ pub fn write(
         std::fs::write(out_dir.join("table.md"), &summary)?;
     }
     if options.tables.contains(&TableFormat::Tex) {
-        let caption = format!(
-            "{}: scores in percent (POPE: F1), mean and 95% interval.",
-            plan.experiment
-        );
+        let caption = format!("{}: scores in percent (POPE: F1), mean and 95% interval.", plan.experiment);
         std::fs::write(out_dir.join("table.tex"), latex::table(&cells, &caption))?;
     }
     let outcome = crate::search::rounds::read_outcome(store, &plan.experiment);
     let lines = figures::over_ordered_axis(&cells, &spec.axes);
-    let figures = figures::write_all(
-        &results,
-        &cells,
-        lines.as_ref(),
-        outcome.as_ref(),
-        store,
-        &out_dir,
-        &options.plots,
-    )?;
-    let backend = results
-        .first()
-        .map(|r| r.backend.clone())
-        .unwrap_or_default();
+    let figures =
+        figures::write_all(&results, &cells, lines.as_ref(), outcome.as_ref(), store, &out_dir, &options.plots)?;
+    let backend = results.first().map(|r| r.backend.clone()).unwrap_or_default();
     let mut md = format!("# {}\n\n", plan.experiment);
     if let Some(d) = &spec.description {
         md.push_str(&format!("{d}\n\n"));
@@ -140,16 +121,10 @@ pub fn write(
     md.push_str(&provenance::cost_line(&results));
     md.push_str(&provenance::spec_block(spec, store));
     md.push_str("## Summary\n\n");
-    md.push_str(&format!(
-        "Mean ± half-width of the 95% interval: {}.\n\n",
-        markdown::interval_words(&cells)
-    ));
+    md.push_str(&format!("Mean ± half-width of the 95% interval: {}.\n\n", markdown::interval_words(&cells)));
     md.push_str(&summary);
     if let Some(lines) = &lines {
-        md.push_str(&format!(
-            "\n### Average score by {} (rows) and the other axes (columns)\n\n",
-            lines.x_desc
-        ));
+        md.push_str(&format!("\n### Average score by {} (rows) and the other axes (columns)\n\n", lines.x_desc));
         md.push_str(&markdown::pivot(lines));
     }
     md.push_str("\n## Results\n\nOne row per cell and seed.\n\n");
@@ -189,9 +164,5 @@ pub fn write(
     md.push_str(&markdown::files_line(&options.tables));
     let markdown_path = out_dir.join("report.md");
     std::fs::write(&markdown_path, md)?;
-    Ok(Written {
-        csv,
-        parquet,
-        markdown: markdown_path,
-    })
+    Ok(Written { csv, parquet, markdown: markdown_path })
 }

@@ -24,19 +24,14 @@ impl FromStr for TableFormat {
             "csv" => Ok(TableFormat::Csv),
             "tex" => Ok(TableFormat::Tex),
             "parquet" => Ok(TableFormat::Parquet),
-            other => Err(format!(
-                "unknown table format `{other}`; known: md, csv, tex, parquet"
-            )),
+            other => Err(format!("unknown table format `{other}`; known: md, csv, tex, parquet")),
         }
     }
 }
 
 /// Parses a comma-separated list (`md,csv`); an empty string is an empty list.
 pub fn parse_list<T: FromStr<Err = String>>(text: &str) -> Result<Vec<T>, String> {
-    text.split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(str::parse)
-        .collect()
+    text.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
 }
 
 /// Which files a report writes besides report.md.
@@ -52,12 +47,7 @@ impl Default for ReportOptions {
     /// Every table format, PNG and SVG plots.
     fn default() -> Self {
         ReportOptions {
-            tables: vec![
-                TableFormat::Md,
-                TableFormat::Csv,
-                TableFormat::Tex,
-                TableFormat::Parquet,
-            ],
+            tables: vec![TableFormat::Md, TableFormat::Csv, TableFormat::Tex, TableFormat::Parquet],
             plots: vec![PlotFormat::Png, PlotFormat::Svg],
         }
     }
@@ -69,15 +59,9 @@ mod tests {
 
     #[test]
     fn lists_parse_and_unknown_names_list_the_known_ones() {
-        assert_eq!(
-            parse_list::<TableFormat>("md,tex").unwrap(),
-            vec![TableFormat::Md, TableFormat::Tex]
-        );
+        assert_eq!(parse_list::<TableFormat>("md,tex").unwrap(), vec![TableFormat::Md, TableFormat::Tex]);
         assert_eq!(parse_list::<PlotFormat>("").unwrap(), vec![]);
         let e = parse_list::<TableFormat>("md,xlsx").unwrap_err();
-        assert!(
-            e.contains("xlsx") && e.contains("md, csv, tex, parquet"),
-            "{e}"
-        );
+        assert!(e.contains("xlsx") && e.contains("md, csv, tex, parquet"), "{e}");
     }
 }

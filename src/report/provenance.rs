@@ -32,7 +32,17 @@ pub struct RunRecord {
 impl RunRecord {
     /// The record of a run that has just started (nothing computed yet, marked unfinished).
     pub fn started(command: String, commit: String, backend: String, device: String, workers: usize) -> Self {
-        RunRecord { command, commit, backend, device, workers, wall_seconds: 0.0, stages_computed: 0, stages_cached: 0, unfinished: true }
+        RunRecord {
+            command,
+            commit,
+            backend,
+            device,
+            workers,
+            wall_seconds: 0.0,
+            stages_computed: 0,
+            stages_cached: 0,
+            unfinished: true,
+        }
     }
 
     fn on(&self) -> String {
@@ -74,10 +84,7 @@ fn path(store: &Store, experiment: &str) -> std::path::PathBuf {
 /// Stores `record` for `experiment`.
 pub fn write(store: &Store, experiment: &str, record: &RunRecord) -> std::io::Result<()> {
     std::fs::create_dir_all(store.experiment_dir(experiment))?;
-    std::fs::write(
-        path(store, experiment),
-        serde_json::to_string_pretty(record).expect("run record serialises"),
-    )
+    std::fs::write(path(store, experiment), serde_json::to_string_pretty(record).expect("run record serialises"))
 }
 
 /// The stored record of `experiment`, if any.
@@ -112,11 +119,7 @@ pub fn spec_block(spec: &crate::spec::Spec, store: &Store) -> String {
         spec.file.display(),
         spec.cells.len(),
         spec.seeds.len(),
-        if spec.blind_baseline {
-            " + the blind baseline"
-        } else {
-            ""
-        }
+        if spec.blind_baseline { " + the blind baseline" } else { "" }
     );
     if !text.is_empty() {
         out.push_str(&format!(

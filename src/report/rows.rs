@@ -9,9 +9,18 @@ pub fn columns(axes: &[Axis]) -> Vec<String> {
     c.extend(axes.iter().map(|a| a.key().to_string()));
     c.extend(Family::ALL.iter().map(|f| f.column().to_string()));
     c.extend(
-        ["average", "visual_tokens", "params_total", "params_trainable", "train_seconds", "sft_samples_per_second", "pope_yes_ratio", "experts"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "average",
+            "visual_tokens",
+            "params_total",
+            "params_trainable",
+            "train_seconds",
+            "sft_samples_per_second",
+            "pope_yes_ratio",
+            "experts",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     c
 }
@@ -77,7 +86,13 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn result(label: &str, vqa: f64, pope: f64) -> CellResult {
-        let fam = |family, score| FamilyScore { family, score, accuracy: score, yes_ratio: (family == Family::Pope).then_some(50.0), n: 10 };
+        let fam = |family, score| FamilyScore {
+            family,
+            score,
+            accuracy: score,
+            yes_ratio: (family == Family::Pope).then_some(50.0),
+            n: 10,
+        };
         CellResult {
             experiment: "t".into(),
             cell: format!("id-{label}"),

@@ -10,10 +10,7 @@ use crate::store::CellResult;
 /// of its average from the same cell without pre-alignment; reproduced when the interval is above
 /// zero, not reproduced when it is below, inconclusive when it holds zero or there is one seed.
 pub fn pre_alignment(results: &[CellResult]) -> Vec<(String, Verdict, String)> {
-    let without = |s: &CellSettings| CellSettings {
-        pre_align: false,
-        ..s.clone()
-    };
+    let without = |s: &CellSettings| CellSettings { pre_align: false, ..s.clone() };
     let mut out = Vec::new();
     let mut done: Vec<String> = Vec::new();
     for r in results {

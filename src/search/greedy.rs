@@ -102,7 +102,9 @@ pub struct GreedyOutcome {
 impl GreedyOutcome {
     /// Every set the search evaluated, in order (the start set first).
     pub fn evaluated_sets(&self) -> Vec<Vec<ExpertKind>> {
-        std::iter::once(self.start.set.clone()).chain(self.rounds.iter().flat_map(|r| r.candidates.iter().map(|c| c.set.clone()))).collect()
+        std::iter::once(self.start.set.clone())
+            .chain(self.rounds.iter().flat_map(|r| r.candidates.iter().map(|c| c.set.clone())))
+            .collect()
     }
 
     /// The best mean score after the start and after each kept round.
@@ -130,7 +132,10 @@ pub fn metric_value(metric: &Metric, scores: &Scores) -> f64 {
 }
 
 /// Runs the search. `evaluate` gets a round's sets and returns, for each, the metric per seed.
-pub fn search<E>(g: &GreedySpec, evaluate: &mut dyn FnMut(&[Vec<ExpertKind>]) -> Result<Vec<Vec<f64>>, E>) -> Result<GreedyOutcome, E> {
+pub fn search<E>(
+    g: &GreedySpec,
+    evaluate: &mut dyn FnMut(&[Vec<ExpertKind>]) -> Result<Vec<Vec<f64>>, E>,
+) -> Result<GreedyOutcome, E> {
     let start_scores = evaluate(std::slice::from_ref(&g.start))?.remove(0);
     let start = SetScore::new(None, g.start.clone(), start_scores);
     let (mut current, mut current_mean) = (g.start.clone(), start.mean);
@@ -142,16 +147,27 @@ pub fn search<E>(g: &GreedySpec, evaluate: &mut dyn FnMut(&[Vec<ExpertKind>]) ->
             stop = StopReason::NoCandidates;
             break;
         }
-        let sets: Vec<Vec<ExpertKind>> = remaining.iter().map(|&c| current.iter().copied().chain([c]).collect()).collect();
+        let sets: Vec<Vec<ExpertKind>> =
+            remaining.iter().map(|&c| current.iter().copied().chain([c]).collect()).collect();
         let scores = evaluate(&sets)?;
-        let mut candidates: Vec<SetScore> = remaining.iter().zip(sets).zip(scores).map(|((&c, set), s)| SetScore::new(Some(c), set, s)).collect();
+        let mut candidates: Vec<SetScore> =
+            remaining.iter().zip(sets).zip(scores).map(|((&c, set), s)| SetScore::new(Some(c), set, s)).collect();
         // Best first; ties keep the candidates' written order (a stable sort).
         candidates.sort_by(|a, b| b.mean.total_cmp(&a.mean));
         let winner = candidates[0].added.expect("a round's sets each add one candidate");
         let gain = candidates[0].mean - current_mean;
         let over_runner_up = candidates.get(1).map(|r| paired_difference(&candidates[0].per_seed, &r.per_seed));
         let kept = gain >= g.min_gain;
-        rounds.push(Round { index, from: current.clone(), from_mean: current_mean, candidates, winner, gain, over_runner_up, kept });
+        rounds.push(Round {
+            index,
+            from: current.clone(),
+            from_mean: current_mean,
+            candidates,
+            winner,
+            gain,
+            over_runner_up,
+            kept,
+        });
         if !kept {
             stop = StopReason::MinGain;
             break;

@@ -39,7 +39,10 @@ pub fn seed_metrics(results: &[CellResult], sets: &[Vec<ExpertKind>], seeds: &[u
 pub fn write_outcome(store: &Store, experiment: &str, outcome: &GreedyOutcome) -> std::io::Result<()> {
     let dir = store.experiment_dir(experiment);
     std::fs::create_dir_all(&dir)?;
-    write_atomic(&dir.join("greedy.json"), serde_json::to_string_pretty(outcome).expect("outcome serialises").as_bytes())
+    write_atomic(
+        &dir.join("greedy.json"),
+        serde_json::to_string_pretty(outcome).expect("outcome serialises").as_bytes(),
+    )
 }
 
 /// The search's record, if one was written.

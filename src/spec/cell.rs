@@ -84,7 +84,9 @@ impl std::fmt::Display for Unlock {
         match self {
             Unlock::All(true) => f.write_str("unlocked"),
             Unlock::All(false) => f.write_str("frozen"),
-            Unlock::Only(list) => write!(f, "unlocked[{}]", list.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+")),
+            Unlock::Only(list) => {
+                write!(f, "unlocked[{}]", list.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"))
+            }
         }
     }
 }

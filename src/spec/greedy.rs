@@ -92,24 +92,58 @@ pub(crate) enum RawMetric {
 pub(crate) fn resolve_greedy(loc: &Locator, raw: &RawGreedy, families: &[Family]) -> Result<GreedySpec, SpecError> {
     let start = raw.start.get_ref().clone();
     if start.is_empty() {
-        return Err(loc.error(Some(raw.start.span()), "greedy.start", "the start set is empty", Some("e.g. start = [\"clip\"]".into())));
+        return Err(loc.error(
+            Some(raw.start.span()),
+            "greedy.start",
+            "the start set is empty",
+            Some("e.g. start = [\"clip\"]".into()),
+        ));
     }
     let candidates = raw.candidates.get_ref().clone();
     if candidates.is_empty() {
-        return Err(loc.error(Some(raw.candidates.span()), "greedy.candidates", "no candidates to add", Some(format!("name experts from: {}", ExpertKind::known()))));
+        return Err(loc.error(
+            Some(raw.candidates.span()),
+            "greedy.candidates",
+            "no candidates to add",
+            Some(format!("name experts from: {}", ExpertKind::known())),
+        ));
     }
     let mut all: Vec<ExpertKind> = start.iter().chain(&candidates).copied().collect();
     all.sort();
     for w in all.windows(2) {
         if w[0] == w[1] {
-            let (key, span) = if candidates.contains(&w[0]) { ("greedy.candidates", raw.candidates.span()) } else { ("greedy.start", raw.start.span()) };
-            return Err(loc.error(Some(span), key, format!("`{}` is named twice (a candidate must not be in the start set or listed again)", w[0]), None));
+            let (key, span) = if candidates.contains(&w[0]) {
+                ("greedy.candidates", raw.candidates.span())
+            } else {
+                ("greedy.start", raw.start.span())
+            };
+            return Err(loc.error(
+                Some(span),
+                key,
+                format!("`{}` is named twice (a candidate must not be in the start set or listed again)", w[0]),
+                None,
+            ));
         }
     }
     let family_of = |name: &str, span: std::ops::Range<usize>| -> Result<Family, SpecError> {
-        let f: Family = name.parse().map_err(|_| loc.error(Some(span.clone()), "greedy.metric", format!("unknown metric or family `{name}`"), Some(format!("\"average\", or one of: {}", Family::known()))))?;
+        let f: Family = name.parse().map_err(|_| {
+            loc.error(
+                Some(span.clone()),
+                "greedy.metric",
+                format!("unknown metric or family `{name}`"),
+                Some(format!("\"average\", or one of: {}", Family::known())),
+            )
+        })?;
         if !families.contains(&f) {
-            return Err(loc.error(Some(span), "greedy.metric", format!("family `{f}` is not evaluated by the cells"), Some(format!("add it to base.families (now: {})", families.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")))));
+            return Err(loc.error(
+                Some(span),
+                "greedy.metric",
+                format!("family `{f}` is not evaluated by the cells"),
+                Some(format!(
+                    "add it to base.families (now: {})",
+                    families.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+            ));
         }
         Ok(f)
     };
@@ -120,21 +154,42 @@ pub(crate) fn resolve_greedy(loc: &Locator, raw: &RawGreedy, families: &[Family]
             RawMetric::Name(n) => Metric::Family(family_of(n, m.span())?),
             RawMetric::Weights(w) => {
                 if w.is_empty() || w.values().any(|x| !x.is_finite() || *x <= 0.0) {
-                    return Err(loc.error(Some(m.span()), "greedy.metric", "weights must be positive numbers, at least one", Some("e.g. metric = { ocr = 2, vqa = 1 }".into())));
+                    return Err(loc.error(
+                        Some(m.span()),
+                        "greedy.metric",
+                        "weights must be positive numbers, at least one",
+                        Some("e.g. metric = { ocr = 2, vqa = 1 }".into()),
+                    ));
                 }
-                Metric::Weighted(w.iter().map(|(k, x)| Ok((family_of(k, m.span())?, *x))).collect::<Result<_, SpecError>>()?)
+                Metric::Weighted(
+                    w.iter().map(|(k, x)| Ok((family_of(k, m.span())?, *x))).collect::<Result<_, SpecError>>()?,
+                )
             }
         },
     };
     let max_rounds = match &raw.max_rounds {
         None => candidates.len(),
         Some(r) if *r.get_ref() >= 1 => (*r.get_ref() as usize).min(candidates.len()),
-        Some(r) => return Err(loc.error(Some(r.span()), "greedy.max-rounds", format!("max-rounds must be at least 1, got {}", r.get_ref()), None)),
+        Some(r) => {
+            return Err(loc.error(
+                Some(r.span()),
+                "greedy.max-rounds",
+                format!("max-rounds must be at least 1, got {}", r.get_ref()),
+                None,
+            ))
+        }
     };
     let min_gain = match &raw.min_gain {
         None => 0.0,
         Some(g) if g.get_ref().is_finite() => *g.get_ref(),
-        Some(g) => return Err(loc.error(Some(g.span()), "greedy.min-gain", "min-gain must be a finite number of score points", None)),
+        Some(g) => {
+            return Err(loc.error(
+                Some(g.span()),
+                "greedy.min-gain",
+                "min-gain must be a finite number of score points",
+                None,
+            ))
+        }
     };
     Ok(GreedySpec { start, candidates, metric, max_rounds, min_gain })
 }

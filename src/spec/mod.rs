@@ -23,7 +23,6 @@ use toml::Spanned;
 /// slower than the projector and LM (at the full rate they lose what pretraining gave them).
 pub const DEFAULT_VISION_LR_SCALE: f64 = 0.1;
 
-
 /// A validated experiment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Spec {
@@ -65,9 +64,8 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
 /// Parses and validates experiment text (`path` is used in messages only).
 pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
     let loc = Locator { file: path.to_path_buf(), text };
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        loc.error(e.span(), "", e.message().trim().to_string(), None)
-    })?;
+    let de =
+        toml::Deserializer::parse(text).map_err(|e| loc.error(e.span(), "", e.message().trim().to_string(), None))?;
     let raw: RawSpec = serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string().replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
@@ -149,7 +147,12 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     }
     let seeds = match &raw.experiment.seeds {
         Some(s) if s.get_ref().is_empty() => {
-            return Err(loc.error(Some(s.span()), "experiment.seeds", "no seeds given", Some("e.g. seeds = [0, 1, 2]".into())))
+            return Err(loc.error(
+                Some(s.span()),
+                "experiment.seeds",
+                "no seeds given",
+                Some("e.g. seeds = [0, 1, 2]".into()),
+            ))
         }
         Some(s) => s.get_ref().clone(),
         None => vec![0],
@@ -160,13 +163,23 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         greedy_shape(loc, &mut raw)?;
     } else if raw.greedy.is_some() {
         let span = raw.experiment.search.as_ref().map(|s| s.span());
-        return Err(loc.error(span, "experiment.search", "a [greedy] table without search = \"greedy\"", Some("add search = \"greedy\" to [experiment], or remove [greedy]".into())));
+        return Err(loc.error(
+            span,
+            "experiment.search",
+            "a [greedy] table without search = \"greedy\"",
+            Some("add search = \"greedy\" to [experiment], or remove [greedy]".into()),
+        ));
     }
     let g = &raw.grid;
     let b = &raw.base;
     let encoders_check = |a: At<Vec<ExpertKind>>| -> Result<At<Vec<ExpertKind>>, SpecError> {
         if a.value.is_empty() {
-            return Err(loc.error(a.span.clone(), &a.key, "empty encoder set", Some(format!("name at least one of: {}", ExpertKind::known()))));
+            return Err(loc.error(
+                a.span.clone(),
+                &a.key,
+                "empty encoder set",
+                Some(format!("name at least one of: {}", ExpertKind::known())),
+            ));
         }
         let mut seen = a.value.clone();
         seen.sort();
@@ -178,7 +191,12 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     };
     let families_check = |a: At<Vec<Family>>| -> Result<At<Vec<Family>>, SpecError> {
         if a.value.is_empty() {
-            return Err(loc.error(a.span.clone(), &a.key, "empty family list", Some(format!("known families: {}", Family::known()))));
+            return Err(loc.error(
+                a.span.clone(),
+                &a.key,
+                "empty family list",
+                Some(format!("known families: {}", Family::known())),
+            ));
         }
         Ok(a)
     };
@@ -187,7 +205,12 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             RawSize::Word(w) if w == "native" => Resolution::Native,
             RawSize::Pixels(p) if *p >= 16 && *p <= 4096 => Resolution::Pixels(*p as usize),
             other => {
-                return Err(loc.error(a.span.clone(), &a.key, format!("bad resolution {other:?}"), Some("an integer from 16 to 4096 pixels, or \"native\"".into())))
+                return Err(loc.error(
+                    a.span.clone(),
+                    &a.key,
+                    format!("bad resolution {other:?}"),
+                    Some("an integer from 16 to 4096 pixels, or \"native\"".into()),
+                ))
             }
         };
         Ok(At { value, key: a.key, span: a.span })
@@ -195,7 +218,12 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     let positive = |what: &'static str, lo: i64| {
         move |a: At<i64>| -> Result<At<usize>, SpecError> {
             if a.value < lo {
-                return Err(loc.error(a.span.clone(), &a.key, format!("{what} must be at least {lo}, got {}", a.value), None));
+                return Err(loc.error(
+                    a.span.clone(),
+                    &a.key,
+                    format!("{what} must be at least {lo}, got {}", a.value),
+                    None,
+                ));
             }
             Ok(At { value: a.value as usize, key: a.key, span: a.span })
         }
@@ -204,13 +232,25 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         let value = match &a.value {
             RawSize::Word(w) if w == "auto" => TokenGrid::Auto,
             RawSize::Pixels(p) if (1..=64).contains(p) => TokenGrid::Side(*p as usize),
-            other => return Err(loc.error(a.span.clone(), &a.key, format!("bad grid {other:?}"), Some("a side from 1 to 64 tokens, or \"auto\" (the largest expert map)".into()))),
+            other => {
+                return Err(loc.error(
+                    a.span.clone(),
+                    &a.key,
+                    format!("bad grid {other:?}"),
+                    Some("a side from 1 to 64 tokens, or \"auto\" (the largest expert map)".into()),
+                ))
+            }
         };
         Ok(At { value, key: a.key, span: a.span })
     };
     let lr_check = |a: At<f64>| -> Result<At<f64>, SpecError> {
         if !(a.value > 0.0 && a.value < 1.0) {
-            return Err(loc.error(a.span.clone(), &a.key, format!("learning rate must be in (0, 1), got {}", a.value), None));
+            return Err(loc.error(
+                a.span.clone(),
+                &a.key,
+                format!("learning rate must be in (0, 1), got {}", a.value),
+                None,
+            ));
         }
         Ok(a)
     };
@@ -222,14 +262,21 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         if let RawUnlock::PerExpert(map) = &a.value {
             for name in map.keys() {
                 let Ok(kind) = name.parse::<ExpertKind>() else {
-                    return Err(loc.error(a.span.clone(), &a.key, format!("unknown expert `{name}` in unlock"), Some(format!("known encoders: {}", ExpertKind::known()))));
+                    return Err(loc.error(
+                        a.span.clone(),
+                        &a.key,
+                        format!("unknown expert `{name}` in unlock"),
+                        Some(format!("known encoders: {}", ExpertKind::known())),
+                    ));
                 };
                 if !in_some_set.contains(&kind) {
                     return Err(loc.error(
                         a.span.clone(),
                         &a.key,
                         format!("unlock names `{name}`, which is not in any encoder set"),
-                        Some("name experts of the `encoders` sets (a cell ignores the experts it does not have)".into()),
+                        Some(
+                            "name experts of the `encoders` sets (a cell ignores the experts it does not have)".into(),
+                        ),
                     ));
                 }
             }
@@ -238,7 +285,8 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     };
     let (tilings, v_til) = axis(&g.tiling, &b.tiling, "tiling", Tiling::Interpolate, &ident)?;
     let (unlocks, v_unl) = axis(&g.unlock, &b.unlock, "unlock", RawUnlock::All(false), &unlock_check)?;
-    let (families, v_fam) = axis(&g.families, &b.families, "families", vec![Family::Vqa, Family::Count, Family::Pope], &families_check)?;
+    let (families, v_fam) =
+        axis(&g.families, &b.families, "families", vec![Family::Vqa, Family::Count, Family::Pope], &families_check)?;
     let (grids, v_grid) = axis(&g.grid, &b.grid, "grid", TokenGrid::Side(4), &grid_convert)?;
     let sft_raw = axis(&g.sft_steps, &b.sft_steps, "sft-steps", 0usize, &positive("sft-steps", 1))?;
     let (lrs, v_lr) = match (&g.lr, &b.lr) {
@@ -250,11 +298,17 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     };
     let scale_check = |a: At<f64>| -> Result<At<f64>, SpecError> {
         if !(a.value > 0.0 && a.value <= 10.0) {
-            return Err(loc.error(a.span.clone(), &a.key, format!("vision-lr-scale must be in (0, 10], got {}", a.value), None));
+            return Err(loc.error(
+                a.span.clone(),
+                &a.key,
+                format!("vision-lr-scale must be in (0, 10], got {}", a.value),
+                None,
+            ));
         }
         Ok(a)
     };
-    let (vscales, v_vs) = axis(&g.vision_lr_scale, &b.vision_lr_scale, "vision-lr-scale", DEFAULT_VISION_LR_SCALE, &scale_check)?;
+    let (vscales, v_vs) =
+        axis(&g.vision_lr_scale, &b.vision_lr_scale, "vision-lr-scale", DEFAULT_VISION_LR_SCALE, &scale_check)?;
     let (pre_aligns, v_pre) = axis(&g.pre_align, &b.pre_align, "pre-align", false, &ident)?;
     let explicit_sft = g.sft_steps.is_some() || b.sft_steps.is_some();
     let sft: Vec<Option<usize>> = sft_raw.0.iter().map(|a| explicit_sft.then_some(a.value)).collect();
@@ -279,7 +333,18 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     }
 
     let lr_vs: Vec<(Option<f64>, f64)> = lrs.iter().flat_map(|l| vscales.iter().map(move |v| (*l, v.value))).collect();
-    let dims = [encoders.len(), fusions.len(), resolutions.len(), tilings.len(), unlocks.len(), families.len(), grids.len(), sft.len(), lr_vs.len(), pre_aligns.len()];
+    let dims = [
+        encoders.len(),
+        fusions.len(),
+        resolutions.len(),
+        tilings.len(),
+        unlocks.len(),
+        families.len(),
+        grids.len(),
+        sft.len(),
+        lr_vs.len(),
+        pre_aligns.len(),
+    ];
     let mut cells = Vec::new();
     for k in 0..dims.iter().product::<usize>() {
         // Odometer over the axes, the last one fastest (file order of nested loops).
@@ -314,7 +379,12 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
                 return Err(loc.error(
                     Some(q.span()),
                     "base.query-expert",
-                    format!("query-expert `{}` is not in the encoder set [{}] of a `{}` cell", q.get_ref(), Axis::Encoders.value_of(&cell), cell.fusion),
+                    format!(
+                        "query-expert `{}` is not in the encoder set [{}] of a `{}` cell",
+                        q.get_ref(),
+                        Axis::Encoders.value_of(&cell),
+                        cell.fusion
+                    ),
                     Some("name an expert of every set that uses a fusion with roles, or exclude the other sets".into()),
                 ));
             }
@@ -322,7 +392,12 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         cells.push(cell);
     }
     if cells.is_empty() {
-        return Err(loc.error(None, "exclude", "every cell of the grid is excluded", Some("loosen the [[exclude]] rules".into())));
+        return Err(loc.error(
+            None,
+            "exclude",
+            "every cell of the grid is excluded",
+            Some("loosen the [[exclude]] rules".into()),
+        ));
     }
     let greedy = match &raw.greedy {
         Some(rg) if greedy_search => Some(greedy::resolve_greedy(loc, rg, &cells[0].families)?),
@@ -346,13 +421,28 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
 fn greedy_shape(loc: &Locator, raw: &mut RawSpec) -> Result<(), SpecError> {
     let Some(rg) = &raw.greedy else {
         let span = raw.experiment.search.as_ref().map(|s| s.span());
-        return Err(loc.error(span, "greedy", "search = \"greedy\" needs a [greedy] table", Some("[greedy] with start = [...] and candidates = [...]".into())));
+        return Err(loc.error(
+            span,
+            "greedy",
+            "search = \"greedy\" needs a [greedy] table",
+            Some("[greedy] with start = [...] and candidates = [...]".into()),
+        ));
     };
     if rg.start.get_ref().is_empty() {
-        return Err(loc.error(Some(rg.start.span()), "greedy.start", "the start set is empty", Some("e.g. start = [\"clip\"]".into())));
+        return Err(loc.error(
+            Some(rg.start.span()),
+            "greedy.start",
+            "the start set is empty",
+            Some("e.g. start = [\"clip\"]".into()),
+        ));
     }
     if let Some(e) = &raw.base.encoders {
-        return Err(loc.error(Some(e.span()), "base.encoders", "a greedy search chooses the encoders", Some("name the first set in greedy.start".into())));
+        return Err(loc.error(
+            Some(e.span()),
+            "base.encoders",
+            "a greedy search chooses the encoders",
+            Some("name the first set in greedy.start".into()),
+        ));
     }
     let g = &raw.grid;
     let varied = [
@@ -369,7 +459,12 @@ fn greedy_shape(loc: &Locator, raw: &mut RawSpec) -> Result<(), SpecError> {
         ("pre-align", g.pre_align.is_some()),
     ];
     if let Some((key, _)) = varied.iter().find(|(_, v)| *v) {
-        return Err(loc.error(None, format!("grid.{key}"), "a greedy search varies only the encoder set", Some("fix the other settings in [base] (one search per setting)".into())));
+        return Err(loc.error(
+            None,
+            format!("grid.{key}"),
+            "a greedy search varies only the encoder set",
+            Some("fix the other settings in [base] (one search per setting)".into()),
+        ));
     }
     if !raw.exclude.is_empty() {
         return Err(loc.error(None, "exclude", "a greedy search has no grid to exclude from", None));
@@ -399,8 +494,16 @@ fn check_cell(
         return Err(loc.error(
             fusion.span.clone().or(enc.span.clone()),
             &fusion.key,
-            format!("fusion `{}` needs at least {need} experts, but the encoder set [{}] has {}", cell.fusion, Axis::Encoders.value_of(cell), cell.encoders.len()),
-            Some(format!("use channel-concat for a single expert, or exclude this combination with [[exclude]] encoders = {:?}", cell.encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>())),
+            format!(
+                "fusion `{}` needs at least {need} experts, but the encoder set [{}] has {}",
+                cell.fusion,
+                Axis::Encoders.value_of(cell),
+                cell.encoders.len()
+            ),
+            Some(format!(
+                "use channel-concat for a single expert, or exclude this combination with [[exclude]] encoders = {:?}",
+                cell.encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>()
+            )),
         ));
     }
     if cell.fusion == FusionKind::LlavaHr {
@@ -444,7 +547,10 @@ fn resolve_unlock(u: &At<RawUnlock>, encoders: &[ExpertKind]) -> Unlock {
     match &u.value {
         RawUnlock::All(b) => Unlock::All(*b),
         RawUnlock::PerExpert(map) => {
-            let on = map.iter().filter(|(_, &v)| v).map(|(name, _)| name.parse::<ExpertKind>().expect("checked when the axis was read"));
+            let on = map
+                .iter()
+                .filter(|(_, &v)| v)
+                .map(|(name, _)| name.parse::<ExpertKind>().expect("checked when the axis was read"));
             Unlock::Only(on.collect()).normalised(encoders)
         }
     }
@@ -472,7 +578,8 @@ fn excluded(rule: &RawCell, cell: &CellSettings) -> bool {
     check!(tiling, |v: &Spanned<Tiling>, c: &CellSettings| *v.get_ref() == c.tiling);
     check!(unlock, |v: &Spanned<RawUnlock>, c: &CellSettings| match v.get_ref() {
         RawUnlock::All(b) => c.unlock == Unlock::All(*b),
-        RawUnlock::PerExpert(map) => c.encoders.iter().all(|e| map.get(e.as_str()).copied().unwrap_or(false) == c.unlock.unlocks(*e)),
+        RawUnlock::PerExpert(map) =>
+            c.encoders.iter().all(|e| map.get(e.as_str()).copied().unwrap_or(false) == c.unlock.unlocks(*e)),
     });
     check!(families, |v: &Spanned<Vec<Family>>, c: &CellSettings| v.get_ref() == &c.families);
     check!(grid, |v: &Spanned<RawSize>, c: &CellSettings| match (v.get_ref(), c.grid) {

@@ -2,8 +2,8 @@
 
 use super::greedy::{RawGreedy, SearchKind};
 use super::names::{ExpertKind, Family, FusionKind, Scale, Tiling};
-use std::collections::BTreeMap;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// The whole file.

@@ -123,7 +123,11 @@ fn unlock_per_expert_resolves_against_the_set() {
     assert!(s.cells[0].unlock.unlocks(ExpertKind::Clip) && !s.cells[0].unlock.unlocks(ExpertKind::Sam));
     assert_eq!(s.cells[0].label(), "clip+sam/channel-concat/unlocked[clip]");
     // Every expert named true is the same as `unlock = true`.
-    let all = parse(Path::new("exp.toml"), "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"sam\"]\nunlock = { clip = true, sam = true }\n").unwrap();
+    let all = parse(
+        Path::new("exp.toml"),
+        "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"sam\"]\nunlock = { clip = true, sam = true }\n",
+    )
+    .unwrap();
     assert_eq!(all.cells[0].unlock, Unlock::All(true));
 }
 
@@ -205,9 +209,14 @@ fn greedy_search_parses_into_the_start_cell_and_its_settings() {
     assert_eq!(s.cells[0].encoders, vec![ExpertKind::Clip]);
     assert_eq!((g.max_rounds, g.min_gain, g.metric.clone()), (3, 0.5, Metric::Average));
     assert_eq!(g.worst_case_sets(), 1 + 4 + 3 + 2);
-    let weighted = parse(Path::new("rr.toml"), &GREEDY.replace("metric = \"average\"", "metric = { ocr = 2, vqa = 1 }")).unwrap();
+    let weighted =
+        parse(Path::new("rr.toml"), &GREEDY.replace("metric = \"average\"", "metric = { ocr = 2, vqa = 1 }")).unwrap();
     assert_eq!(weighted.greedy.unwrap().metric, Metric::Weighted(vec![(Family::Ocr, 2.0), (Family::Vqa, 1.0)]));
-    let one = parse(Path::new("rr.toml"), &GREEDY.replace("metric = \"average\"", "metric = \"ocr\"").replace("max-rounds = 3\n", "")).unwrap();
+    let one = parse(
+        Path::new("rr.toml"),
+        &GREEDY.replace("metric = \"average\"", "metric = \"ocr\"").replace("max-rounds = 3\n", ""),
+    )
+    .unwrap();
     assert_eq!(one.greedy.as_ref().unwrap().metric, Metric::Family(Family::Ocr));
     assert_eq!(one.greedy.unwrap().max_rounds, 4, "default: one round per candidate");
     assert!(parse(Path::new("a.toml"), OK).unwrap().greedy.is_none());
@@ -216,7 +225,11 @@ fn greedy_search_parses_into_the_start_cell_and_its_settings() {
 #[test]
 fn bad_greedy_specs_are_refused_naming_the_key() {
     let cases = [
-        (GREEDY.replace("candidates = [\"convnext\",", "candidates = [\"clip\", \"convnext\","), "greedy.candidates", "named twice"),
+        (
+            GREEDY.replace("candidates = [\"convnext\",", "candidates = [\"clip\", \"convnext\","),
+            "greedy.candidates",
+            "named twice",
+        ),
         (GREEDY.replace("start = [\"clip\"]", "start = []"), "greedy.start", "empty"),
         (GREEDY.replace("metric = \"average\"", "metric = \"chart\""), "greedy.metric", "not evaluated"),
         (GREEDY.replace("metric = \"average\"", "metric = \"best\""), "greedy.metric", "unknown metric"),
@@ -227,7 +240,11 @@ fn bad_greedy_specs_are_refused_naming_the_key() {
         (GREEDY.replace("search = \"greedy\"\n", ""), "experiment.search", "without search"),
         (GREEDY[..GREEDY.find("[greedy]").unwrap()].to_string(), "greedy", "needs a [greedy] table"),
         (GREEDY.replace("min-gain = 0.5", "min-gian = 0.5"), "greedy.min-gian", "unknown field"),
-        (GREEDY.replace("candidates = [\"convnext\",", "candidates = [\"dino\","), "greedy.candidates", "unknown variant"),
+        (
+            GREEDY.replace("candidates = [\"convnext\",", "candidates = [\"dino\","),
+            "greedy.candidates",
+            "unknown variant",
+        ),
     ];
     for (text, key, words) in cases {
         let e = err(&text);

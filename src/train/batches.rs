@@ -30,7 +30,12 @@ pub fn images<B: Backend>(pool: &Pool, indices: &[usize], side: usize, device: &
 ///
 /// # Shapes
 /// - returns `([b, t] Int, [b, t] Int, [b, t])`
-pub fn tokens<B: Backend>(pool: &Pool, indices: &[usize], task: TextTask, device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2, Int>, Tensor<B, 2>) {
+pub fn tokens<B: Backend>(
+    pool: &Pool,
+    indices: &[usize],
+    task: TextTask,
+    device: &B::Device,
+) -> (Tensor<B, 2, Int>, Tensor<B, 2, Int>, Tensor<B, 2>) {
     let tb = text_batch(indices.iter().map(|&i| &pool.samples[i]), task);
     let shape = [tb.batch, tb.len];
     (

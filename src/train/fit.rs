@@ -1,9 +1,9 @@
 //! The training loop shared by every stage: AdamW, cosine schedule, gradient clipping, loss log.
 
 use super::schedule::{cosine_with_warmup, warmup_steps};
+use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
-use burn::grad_clipping::GradientClippingConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,13 @@ pub type GroupSplit<'a, B, M> = &'a dyn Fn(&mut <B as AutodiffBackend>::Gradient
 
 /// Trains `model` for `settings.steps` steps; `loss_at(&model, step)` builds the step's loss.
 /// Returns the trained model and the loss log.
-pub fn fit<B, M, F>(model: M, settings: &FitSettings, stage: &str, progress: &dyn Progress, loss_at: F) -> (M, Vec<StepLog>)
+pub fn fit<B, M, F>(
+    model: M,
+    settings: &FitSettings,
+    stage: &str,
+    progress: &dyn Progress,
+    loss_at: F,
+) -> (M, Vec<StepLog>)
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,

@@ -2,11 +2,11 @@
 
 use super::batches::{batch_indices, images, tokens};
 use super::fit::{fit_groups, FitSettings, Progress, StepLog};
-use burn::optim::GradientsParams;
 use crate::data::{Pool, TextTask};
 use crate::model::loss::masked_cross_entropy;
 use crate::model::{Mllm, MllmConfig};
 use crate::spec::{ExpertKind, Unlock};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 

@@ -15,7 +15,12 @@ pub fn done_stages(results: &Path) -> Vec<(String, String)> {
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter(|e| e.path().join("meta.json").exists())
-                .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read_to_string(e.path().join("meta.json")).unwrap()))
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().to_string(),
+                        std::fs::read_to_string(e.path().join("meta.json")).unwrap(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();

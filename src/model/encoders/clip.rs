@@ -1,12 +1,12 @@
 //! `clip`: a ViT with learned position embeddings, bicubically interpolated to other input grids.
 
 use crate::model::dense::linear;
+use crate::model::layer_norm::layer_norm;
 use crate::model::resample::{resample, ResampleMode};
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
 use burn::tensor::Distribution;
 
 /// Configuration of [`ClipVit`].

@@ -1,13 +1,13 @@
 //! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
 
+use crate::model::activation::gelu;
 use crate::model::dense::{linear, patch_conv, patch_conv_channels_last};
 use crate::model::depthwise::depthwise_conv_channels_last;
+use crate::model::layer_norm::layer_norm;
 use crate::model::layout::{to_channels_first, to_channels_last};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
-use crate::model::activation::gelu;
 
 /// Configuration of [`ConvNext`].
 #[derive(Config, Debug)]
@@ -73,7 +73,10 @@ pub struct ConvNextBlock<B: Backend> {
 impl<B: Backend> ConvNextBlock<B> {
     fn new(c: usize, device: &B::Device) -> Self {
         Self {
-            dw: Conv2dConfig::new([c, c], [7, 7]).with_groups(c).with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3)).init(device),
+            dw: Conv2dConfig::new([c, c], [7, 7])
+                .with_groups(c)
+                .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
+                .init(device),
             norm: LayerNormConfig::new(c).init(device),
             fc1: LinearConfig::new(c, 4 * c).init(device),
             fc2: LinearConfig::new(4 * c, c).init(device),

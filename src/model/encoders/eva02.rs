@@ -2,13 +2,13 @@
 //! is SwiGLU, after EVA-02. No learned position table: RoPE positions are scaled to the native grid,
 //! so any input grid works.
 
-use crate::model::dense::linear;
 use super::clip::patchify;
 use crate::model::attention::{SelfAttention, SelfAttentionConfig};
+use crate::model::dense::linear;
+use crate::model::layer_norm::layer_norm;
 use crate::model::rope::Rope2d;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
 use burn::tensor::activation::silu;
 
 /// Configuration of [`Eva02Vit`].

@@ -1,13 +1,13 @@
 //! `pix2struct`: a ViT over variable-resolution patches that keeps the image's aspect ratio within a
 //! patch budget, with learned row and column embeddings instead of a fixed position grid.
 
-use crate::model::dense::linear;
 use super::clip::patchify;
+use crate::model::dense::linear;
+use crate::model::layer_norm::layer_norm;
 use crate::model::resample::{resample, ResampleMode};
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
 use burn::tensor::TensorData;
 
 /// Configuration of [`Pix2StructVit`].
@@ -86,7 +86,8 @@ impl<B: Backend> Pix2StructVit<B> {
         let [b, _, hh, ww] = x.dims();
         let (rows, cols) = fit_patches(hh, ww, self.patch, self.max_patches);
         let p = self.patch;
-        let x = if (rows * p, cols * p) == (hh, ww) { x } else { resample(x, rows * p, cols * p, ResampleMode::Bilinear) };
+        let x =
+            if (rows * p, cols * p) == (hh, ww) { x } else { resample(x, rows * p, cols * p, ResampleMode::Bilinear) };
         let t = linear(&self.patch_embed, patchify(x, p));
         let d = t.dims()[2];
         let device = t.device();

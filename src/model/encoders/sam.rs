@@ -1,9 +1,9 @@
 //! `sam`: a ViT whose blocks attend within local windows, with a few global blocks, and a conv neck
 //! (1×1 conv, LayerNorm, 3×3 conv, LayerNorm), after SAM's image encoder.
 
-use crate::model::dense::linear;
 use super::clip::{patchify, position_tokens};
 use super::convnext::channel_norm;
+use crate::model::dense::linear;
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -52,7 +52,10 @@ impl SamVitConfig {
             global: (0..self.depth).map(|i| self.is_global(i)).collect(),
             neck1: Conv2dConfig::new([d, d], [1, 1]).with_bias(false).init(device),
             neck_norm1: LayerNormConfig::new(d).init(device),
-            neck2: Conv2dConfig::new([d, d], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).with_bias(false).init(device),
+            neck2: Conv2dConfig::new([d, d], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false)
+                .init(device),
             neck_norm2: LayerNormConfig::new(d).init(device),
             patch: self.patch,
             window: self.window,

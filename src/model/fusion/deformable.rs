@@ -2,13 +2,13 @@
 //! query token samples every expert map (level) at a few learned offsets around its reference
 //! point, per head, and mixes the samples with softmax weights over levels and points.
 
-use crate::model::dense::linear;
 use super::to_tokens;
 use crate::model::bilinear::{bilinear_sample, reference_points};
+use crate::model::dense::linear;
+use crate::model::layer_norm::layer_norm;
 use crate::model::projector::{Projector, ProjectorConfig};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
 use burn::tensor::activation::softmax;
 
 /// Sampling points per head and level (Deformable DETR's default).
@@ -36,7 +36,11 @@ impl DeformableConfig {
     /// Builds the fusion on `device`; offsets start at zero, so sampling starts at the reference points.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Deformable<B> {
         let c = self.query_channels;
-        assert!(self.heads > 0 && c % self.heads == 0, "deformable heads ({}) must divide the query channels ({c})", self.heads);
+        assert!(
+            self.heads > 0 && c % self.heads == 0,
+            "deformable heads ({}) must divide the query channels ({c})",
+            self.heads
+        );
         let samples = self.heads * self.levels.len() * self.points;
         Deformable {
             norm: LayerNormConfig::new(c).init(device),
@@ -105,7 +109,12 @@ impl<B: Backend> Deformable<B> {
             let pts = points.clone().slice([0..b, 0..n, 0..h, l..l + 1, 0..p, 0..2]).reshape([b, n, h, p, 2]);
             let pts = pts.permute([0, 2, 1, 3, 4]).reshape([b * h, n * p, 2]);
             let sampled = bilinear_sample(v, pts).reshape([b, h, n, p, dh]);
-            let w = weights.clone().slice([0..b, 0..n, 0..h, l..l + 1, 0..p]).reshape([b, n, h, p]).permute([0, 2, 1, 3]).reshape([b, h, n, p, 1]);
+            let w = weights
+                .clone()
+                .slice([0..b, 0..n, 0..h, l..l + 1, 0..p])
+                .reshape([b, n, h, p])
+                .permute([0, 2, 1, 3])
+                .reshape([b, h, n, p, 1]);
             let part = (sampled * w).sum_dim(3).reshape([b, h, n, dh]);
             acc = Some(match acc {
                 None => part,

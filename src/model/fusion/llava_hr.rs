@@ -6,16 +6,16 @@
 //! Simplification: the high-resolution expert runs once and every adapter reads its final map
 //! (LLaVA-HR interleaves the two networks stage by stage).
 
-use crate::model::dense::linear;
 use super::to_tokens;
+use crate::model::activation::gelu;
+use crate::model::dense::linear;
+use crate::model::depthwise::depthwise_conv;
 use crate::model::encoders::clip::ClipVit;
 use crate::model::projector::{Projector, ProjectorConfig};
 use crate::model::resample::{resample, ResampleMode};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use crate::model::activation::gelu;
-use crate::model::depthwise::depthwise_conv;
 
 /// Configuration of [`LlavaHr`].
 #[derive(Config, Debug)]
@@ -59,11 +59,15 @@ pub struct MrAdapter<B: Backend> {
 
 impl<B: Backend> MrAdapter<B> {
     fn new(c: usize, hr: usize, device: &B::Device) -> Self {
-        let zero = |a: usize, b: usize| Conv2dConfig::new([a, b], [1, 1]).with_initializer(Initializer::Zeros).init(device);
+        let zero =
+            |a: usize, b: usize| Conv2dConfig::new([a, b], [1, 1]).with_initializer(Initializer::Zeros).init(device);
         Self {
             hr_in: Conv2dConfig::new([hr, c], [1, 1]).init(device),
             hr_out: zero(c, c),
-            dw: Conv2dConfig::new([c, c], [7, 7]).with_groups(c).with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3)).init(device),
+            dw: Conv2dConfig::new([c, c], [7, 7])
+                .with_groups(c)
+                .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
+                .init(device),
             vit_out: zero(c, c),
             gate_in: LinearConfig::new(2 * c, c / 2).init(device),
             gate_out: LinearConfig::new(c / 2, 1).init(device),

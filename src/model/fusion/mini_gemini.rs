@@ -1,13 +1,13 @@
 //! Mini-Gemini patch-info mining: each low-resolution query token attends to the k×k window of
 //! every high-resolution map that lies under it; the result is added to the query and projected.
 
-use crate::model::dense::linear;
 use super::to_tokens;
+use crate::model::dense::linear;
+use crate::model::layer_norm::layer_norm;
 use crate::model::projector::{Projector, ProjectorConfig};
 use crate::model::resample::{resample, ResampleMode};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
 use burn::tensor::activation::softmax;
 
 /// Configuration of [`MiniGemini`].
@@ -95,7 +95,8 @@ impl<B: Backend> MiniGemini<B> {
         let x = to_tokens(query, self.grid);
         let [b, n, c] = x.dims();
         let q = linear(&self.query, layer_norm(&self.query_norm, x.clone())).reshape([b, n, 1, c]);
-        let (keys, values): (Vec<_>, Vec<_>) = self.levels.iter().zip(high_res).map(|(l, m)| l.forward(m, self.grid)).unzip();
+        let (keys, values): (Vec<_>, Vec<_>) =
+            self.levels.iter().zip(high_res).map(|(l, m)| l.forward(m, self.grid)).unzip();
         let (k, v) = (Tensor::cat(keys, 2), Tensor::cat(values, 2));
         let s = k.dims()[2];
         let scores = (q * k).sum_dim(3).reshape([b, n, s]) / (c as f64).sqrt();

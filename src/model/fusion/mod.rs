@@ -42,7 +42,9 @@ impl FusionConfig {
     /// Number of visual tokens the LM receives.
     pub fn num_tokens(&self) -> usize {
         match self.kind {
-            FusionKind::ChannelConcat | FusionKind::MiniGemini | FusionKind::Deformable | FusionKind::LlavaHr => self.grid * self.grid,
+            FusionKind::ChannelConcat | FusionKind::MiniGemini | FusionKind::Deformable | FusionKind::LlavaHr => {
+                self.grid * self.grid
+            }
             FusionKind::SequenceAppend => self.grid * self.grid * self.channels.len(),
         }
     }
@@ -64,15 +66,24 @@ impl FusionConfig {
             FusionKind::ChannelConcat => projector(self.channels.iter().sum()),
             FusionKind::SequenceAppend => self.channels.iter().map(|&c| projector(c)).sum(),
             FusionKind::MiniGemini => {
-                norm(cq) + linear(cq, cq) + self.high_res().iter().map(|&(c, _)| norm(c) + 2 * linear(c, cq)).sum::<usize>() + projector(cq)
+                norm(cq)
+                    + linear(cq, cq)
+                    + self.high_res().iter().map(|&(c, _)| norm(c) + 2 * linear(c, cq)).sum::<usize>()
+                    + projector(cq)
             }
             FusionKind::Deformable => {
                 let samples = self.heads * self.channels.len() * deformable::POINTS;
-                norm(cq) + self.channels.iter().map(|&c| linear(c, cq)).sum::<usize>() + linear(cq, 2 * samples) + linear(cq, samples) + linear(cq, cq) + projector(cq)
+                norm(cq)
+                    + self.channels.iter().map(|&c| linear(c, cq)).sum::<usize>()
+                    + linear(cq, 2 * samples)
+                    + linear(cq, samples)
+                    + linear(cq, cq)
+                    + projector(cq)
             }
             FusionKind::LlavaHr => {
                 let hr: usize = self.high_res().iter().map(|&(c, _)| c).sum();
-                let adapter = linear(hr, cq) + 2 * linear(cq, cq) + (49 * cq + cq) + linear(2 * cq, cq / 2) + linear(cq / 2, 1);
+                let adapter =
+                    linear(hr, cq) + 2 * linear(cq, cq) + (49 * cq + cq) + linear(2 * cq, cq / 2) + linear(cq / 2, 1);
                 self.adapter_blocks.len() * adapter + projector(cq) + linear(hr, d)
             }
         }
@@ -109,9 +120,14 @@ impl FusionConfig {
             FusionKind::Deformable => {
                 let levels = self.channels.len() as f64;
                 let samples = self.heads as f64 * levels * deformable::POINTS as f64;
-                let values: f64 = self.channels.iter().zip(&self.sides).map(|(&c, &s)| 2.0 * (s * s) as f64 * c as f64 * cq).sum();
+                let values: f64 =
+                    self.channels.iter().zip(&self.sides).map(|(&c, &s)| 2.0 * (s * s) as f64 * c as f64 * cq).sum();
                 // offsets + weights, bilinear sampling (4 corners) and mixing, output projection
-                2.0 * n * cq * 3.0 * samples + values + 2.0 * n * samples * 4.0 * (cq / self.heads as f64) + 2.0 * n * cq * cq + projector(self.channels[self.query])
+                2.0 * n * cq * 3.0 * samples
+                    + values
+                    + 2.0 * n * samples * 4.0 * (cq / self.heads as f64)
+                    + 2.0 * n * cq * cq
+                    + projector(self.channels[self.query])
             }
         }
     }
@@ -119,12 +135,12 @@ impl FusionConfig {
     /// Builds the fusion (with its projector) on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Fusion<B> {
         match self.kind {
-            FusionKind::ChannelConcat => {
-                Fusion::ChannelConcat(ChannelConcatConfig::new(self.channels.clone(), self.grid, self.lm_dim).init(device))
-            }
-            FusionKind::SequenceAppend => {
-                Fusion::SequenceAppend(SequenceAppendConfig::new(self.channels.clone(), self.grid, self.lm_dim).init(device))
-            }
+            FusionKind::ChannelConcat => Fusion::ChannelConcat(
+                ChannelConcatConfig::new(self.channels.clone(), self.grid, self.lm_dim).init(device),
+            ),
+            FusionKind::SequenceAppend => Fusion::SequenceAppend(
+                SequenceAppendConfig::new(self.channels.clone(), self.grid, self.lm_dim).init(device),
+            ),
             FusionKind::MiniGemini => Fusion::MiniGemini(
                 MiniGeminiConfig::new(self.channels[self.query], self.high_res(), self.grid, self.lm_dim).init(device),
             ),
@@ -139,7 +155,14 @@ impl FusionConfig {
                 .init(device),
             ),
             FusionKind::Deformable => Fusion::Deformable(
-                DeformableConfig::new(self.channels[self.query], self.channels.clone(), self.grid, self.lm_dim, self.heads).init(device),
+                DeformableConfig::new(
+                    self.channels[self.query],
+                    self.channels.clone(),
+                    self.grid,
+                    self.lm_dim,
+                    self.heads,
+                )
+                .init(device),
             ),
         }
     }
@@ -178,7 +201,9 @@ impl<B: Backend> Fusion<B> {
                 let q = maps[query].clone();
                 f.forward(q, maps)
             }
-            Fusion::LlavaHr(_) => panic!("llava-hr fuses inside its ViT: call LlavaHr::forward with the ViT and its image"),
+            Fusion::LlavaHr(_) => {
+                panic!("llava-hr fuses inside its ViT: call LlavaHr::forward with the ViT and its image")
+            }
         }
     }
 }

@@ -1,12 +1,12 @@
 use super::deformable::DeformableConfig;
 use super::{Fusion, FusionConfig};
+use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::model::encoders::{Expert, ExpertConfig};
+use crate::model::grad_check::without_gradient;
 use crate::model::lm::LmConfig;
 use crate::model::mllm::MllmConfig;
-use crate::spec::{ExpertKind, Scale, Tiling};
-use crate::model::grad_check::without_gradient;
-use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::spec::FusionKind;
+use crate::spec::{ExpertKind, Scale, Tiling};
 use burn::backend::{Autodiff, Flex};
 use burn::module::Module;
 use burn::prelude::*;
@@ -27,7 +27,16 @@ fn odd_query_grid_over_a_larger_map() {
     // A 7x7 query grid over a 12x12 map (windows of 2x2 after resampling to 14x14).
     let dev = Default::default();
     for kind in ROLE_FUSIONS {
-        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![7, 12], query: 0, heads: 2, adapter_blocks: vec![0], grid: 7, lm_dim: 10 };
+        let cfg = FusionConfig {
+            kind,
+            channels: vec![8, 6],
+            sides: vec![7, 12],
+            query: 0,
+            heads: 2,
+            adapter_blocks: vec![0],
+            grid: 7,
+            lm_dim: 10,
+        };
         let out = cfg.init::<B>(&dev).forward(vec![map::<B>(8, 7, &dev), map::<B>(6, 12, &dev)], 0);
         assert_eq!(out.dims(), [2, 49, 10], "{kind}");
         assert_eq!(cfg.num_tokens(), 49);
@@ -39,8 +48,18 @@ fn odd_query_grid_over_a_larger_map() {
 fn the_query_map_may_come_second() {
     let dev = Default::default();
     for kind in ROLE_FUSIONS {
-        let cfg = FusionConfig { kind, channels: vec![6, 8, 4], sides: vec![12, 5, 9], query: 1, heads: 4, adapter_blocks: vec![0], grid: 5, lm_dim: 10 };
-        let out = cfg.init::<B>(&dev).forward(vec![map::<B>(6, 12, &dev), map::<B>(8, 5, &dev), map::<B>(4, 9, &dev)], 1);
+        let cfg = FusionConfig {
+            kind,
+            channels: vec![6, 8, 4],
+            sides: vec![12, 5, 9],
+            query: 1,
+            heads: 4,
+            adapter_blocks: vec![0],
+            grid: 5,
+            lm_dim: 10,
+        };
+        let out =
+            cfg.init::<B>(&dev).forward(vec![map::<B>(6, 12, &dev), map::<B>(8, 5, &dev), map::<B>(4, 9, &dev)], 1);
         assert_eq!(out.dims(), [2, 25, 10], "{kind}");
     }
 }
@@ -49,7 +68,16 @@ fn the_query_map_may_come_second() {
 fn gradients_reach_every_parameter_of_every_strategy() {
     let dev = Default::default();
     for kind in FusionKind::ALL.iter().copied().filter(|k| *k != FusionKind::LlavaHr) {
-        let cfg = FusionConfig { kind, channels: vec![8, 6], sides: vec![5, 9], query: 0, heads: 2, adapter_blocks: vec![0], grid: 5, lm_dim: 10 };
+        let cfg = FusionConfig {
+            kind,
+            channels: vec![8, 6],
+            sides: vec![5, 9],
+            query: 0,
+            heads: 2,
+            adapter_blocks: vec![0],
+            grid: 5,
+            lm_dim: 10,
+        };
         let f = cfg.init::<AD>(&dev);
         let loss = f.forward(vec![map::<AD>(8, 5, &dev), map::<AD>(6, 9, &dev)], 0).powf_scalar(2.0).mean();
         let grads = loss.backward();
@@ -64,7 +92,10 @@ fn bilinear_sampling_matches_a_hand_computed_case() {
     let dev = Default::default();
     // One channel, 2x3: [[0, 1, 2], [3, 4, 5]].
     let m = Tensor::<B, 4>::from_floats([[[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]]], &dev);
-    let points = Tensor::<B, 3>::from_floats([[[0.5, 0.5], [2.0, 1.0], [1.25, 0.0], [2.5, 1.0], [-1.0, 0.0], [0.0, 0.75]]], &dev);
+    let points = Tensor::<B, 3>::from_floats(
+        [[[0.5, 0.5], [2.0, 1.0], [1.25, 0.0], [2.5, 1.0], [-1.0, 0.0], [0.0, 0.75]]],
+        &dev,
+    );
     let got = bilinear_sample(m, points);
     // (0.5, 0.5): mean of 0, 1, 3, 4; (2, 1): 5; (1.25, 0): 0.75·1 + 0.25·2; (2.5, 1): half of 5,
     // the other half outside; (-1, 0): outside; (0, 0.75): 0.25·0 + 0.75·3.
@@ -91,7 +122,11 @@ fn deformable_with_zero_offsets_samples_exactly_the_reference_points() {
     let points = f.sampling_points(q, &sides);
     assert_eq!(points.dims(), [2, 9, 2, 2, 4, 2]);
     for (l, &(h, w)) in sides.iter().enumerate() {
-        let refs = reference_points::<B>(3, 3, h, w, &dev).reshape([1, 9, 1, 1, 1, 2]).repeat_dim(0, 2).repeat_dim(2, 2).repeat_dim(4, 4);
+        let refs = reference_points::<B>(3, 3, h, w, &dev)
+            .reshape([1, 9, 1, 1, 1, 2])
+            .repeat_dim(0, 2)
+            .repeat_dim(2, 2)
+            .repeat_dim(4, 4);
         let got = points.clone().slice([0..2, 0..9, 0..2, l..l + 1, 0..4, 0..2]);
         assert_eq!(got.into_data(), refs.into_data(), "level {l}");
     }
@@ -100,12 +135,17 @@ fn deformable_with_zero_offsets_samples_exactly_the_reference_points() {
     let m = map::<B>(3, 3, &dev);
     let refs = reference_points::<B>(3, 3, 3, 3, &dev).reshape([1, 9, 2]).repeat_dim(0, 2);
     let sampled = bilinear_sample(m.clone(), refs);
-    sampled.into_data().assert_approx_eq::<f32>(&m.reshape([2, 3, 9]).swap_dims(1, 2).into_data(), Tolerance::default());
+    sampled
+        .into_data()
+        .assert_approx_eq::<f32>(&m.reshape([2, 3, 9]).swap_dims(1, 2).into_data(), Tolerance::default());
 }
 
 fn llava_hr_config() -> MllmConfig {
     MllmConfig {
-        experts: vec![(ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32), (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64)],
+        experts: vec![
+            (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
+            (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),
+        ],
         fusion: FusionKind::LlavaHr,
         tiling: Tiling::Interpolate,
         grid: 4,
@@ -118,7 +158,9 @@ fn llava_hr_config() -> MllmConfig {
 fn llava_hr_at_initialisation_equals_its_vit_alone() {
     let dev = Default::default();
     let m = llava_hr_config().init::<B>(&dev);
-    let (Some(Fusion::LlavaHr(f)), Expert::Clip(vit)) = (&m.fusion, &m.experts[0]) else { panic!("llava-hr over clip") };
+    let (Some(Fusion::LlavaHr(f)), Expert::Clip(vit)) = (&m.fusion, &m.experts[0]) else {
+        panic!("llava-hr over clip")
+    };
     let x = map::<B>(3, 32, &dev);
     let high_res = m.experts[1].forward(map::<B>(3, 64, &dev));
     let adapted = f.adapted_vit(vit, x.clone(), &high_res);
@@ -135,7 +177,10 @@ fn llava_hr_trains_every_parameter_after_its_first_step() {
     let mut m = llava_hr_config().init::<AD>(&dev);
     let mut optim = SgdConfig::new().init();
     let loss = |m: &crate::model::mllm::Mllm<AD>| {
-        m.encode_images(vec![map::<AD>(3, 32, &Default::default()), map::<AD>(3, 64, &Default::default())]).unwrap().powf_scalar(2.0).mean()
+        m.encode_images(vec![map::<AD>(3, 32, &Default::default()), map::<AD>(3, 64, &Default::default())])
+            .unwrap()
+            .powf_scalar(2.0)
+            .mean()
     };
     // Step 0: the zero-initialised outputs hide the convolutions behind them (as in LLaVA-HR);
     // after one step every parameter of the fusion learns.
@@ -151,7 +196,16 @@ fn llava_hr_trains_every_parameter_after_its_first_step() {
 fn parameter_counts_by_formula_match_the_built_modules() {
     let dev = Default::default();
     for kind in FusionKind::ALL.iter().copied() {
-        let cfg = FusionConfig { kind, channels: vec![16, 24, 12], sides: vec![4, 8, 6], query: 0, heads: 2, adapter_blocks: vec![0, 1], grid: 4, lm_dim: 20 };
+        let cfg = FusionConfig {
+            kind,
+            channels: vec![16, 24, 12],
+            sides: vec![4, 8, 6],
+            query: 0,
+            heads: 2,
+            adapter_blocks: vec![0, 1],
+            grid: 4,
+            lm_dim: 20,
+        };
         assert_eq!(cfg.num_params(), cfg.init::<B>(&dev).num_params(), "{kind}");
     }
 }

@@ -41,20 +41,11 @@ impl GroupedBars {
     }
 
     fn label_width(&self) -> u32 {
-        self.groups
-            .iter()
-            .map(|g| style::text_width(&g.label, style::LABEL))
-            .max()
-            .unwrap_or(40)
-            + 16
+        self.groups.iter().map(|g| style::text_width(&g.label, style::LABEL)).max().unwrap_or(40) + 16
     }
 
     fn x_max(&self) -> f64 {
-        let top = self
-            .groups
-            .iter()
-            .flat_map(|g| g.values.iter().flatten().map(|e| e.high()))
-            .fold(0.0f64, f64::max);
+        let top = self.groups.iter().flat_map(|g| g.values.iter().flatten().map(|e| e.high())).fold(0.0f64, f64::max);
         if top <= 100.0 {
             100.0
         } else {
@@ -65,21 +56,15 @@ impl GroupedBars {
 
 impl Figure for GroupedBars {
     fn is_empty(&self) -> bool {
-        self.groups
-            .iter()
-            .all(|g| g.values.iter().all(Option::is_none))
+        self.groups.iter().all(|g| g.values.iter().all(Option::is_none))
     }
 
     /// # Shapes
     /// `groups[i].values.len() == series.len()` for every group.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (width, _) = root.dim_in_pixel();
-        let entries: Vec<(String, ShapeStyle)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), style::fill(i)))
-            .collect();
+        let entries: Vec<(String, ShapeStyle)> =
+            self.series.iter().enumerate().map(|(i, s)| (s.clone(), style::fill(i))).collect();
         let label_w = self.label_width().min(width / 2);
         let title_h = style::header_height(&self.note);
         let legend_h = style::legend_height(&entries, width, label_w as i32);
@@ -124,10 +109,7 @@ impl Figure for GroupedBars {
                 let y1 = top - si as f64 * band;
                 let y0 = y1 - band * 0.9;
                 chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(0.0, y0), (e.mean.max(0.0), y1)],
-                        style::fill(si),
-                    )))
+                    .draw_series(std::iter::once(Rectangle::new([(0.0, y0), (e.mean.max(0.0), y1)], style::fill(si))))
                     .map_err(err)?;
                 let mid = (y0 + y1) / 2.0;
                 if e.half.is_finite() && e.half > 0.0 {
@@ -136,14 +118,8 @@ impl Figure for GroupedBars {
                     chart
                         .draw_series([
                             PathElement::new(vec![(e.low().max(0.0), mid), (e.high(), mid)], black),
-                            PathElement::new(
-                                vec![(e.low().max(0.0), mid - cap), (e.low().max(0.0), mid + cap)],
-                                black,
-                            ),
-                            PathElement::new(
-                                vec![(e.high(), mid - cap), (e.high(), mid + cap)],
-                                black,
-                            ),
+                            PathElement::new(vec![(e.low().max(0.0), mid - cap), (e.low().max(0.0), mid + cap)], black),
+                            PathElement::new(vec![(e.high(), mid - cap), (e.high(), mid + cap)], black),
                         ])
                         .map_err(err)?;
                 }
@@ -183,10 +159,7 @@ mod tests {
                     label: "clip/channel-concat/frozen".into(),
                     values: vec![est(52.0, 4.0), est(30.0, f64::NAN)],
                 },
-                BarGroup {
-                    label: "blind".into(),
-                    values: vec![est(24.0, 2.0), None],
-                },
+                BarGroup { label: "blind".into(), values: vec![est(24.0, 2.0), None] },
             ],
         };
         super::super::tests::check_both(&fig, (640, 300));
@@ -200,18 +173,9 @@ mod tests {
             note: String::new(),
             value_desc: "v".into(),
             series: vec!["vqa".into()],
-            groups: vec![BarGroup {
-                label: "a".into(),
-                values: vec![None],
-            }],
+            groups: vec![BarGroup { label: "a".into(), values: vec![None] }],
         };
         let dir = tempfile::tempdir().unwrap();
-        assert!(super::super::save(
-            &fig,
-            &dir.path().join("x"),
-            (300, 200),
-            &[super::super::PlotFormat::Png]
-        )
-        .is_err());
+        assert!(super::super::save(&fig, &dir.path().join("x"), (300, 200), &[super::super::PlotFormat::Png]).is_err());
     }
 }

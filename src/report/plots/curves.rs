@@ -30,30 +30,18 @@ pub struct Curves {
 impl Curves {
     /// 900 × 540 pixels plus room for a long legend.
     pub fn natural_size(&self) -> (u32, u32) {
-        let entries: Vec<(String, ShapeStyle)> = self
-            .curves
-            .iter()
-            .map(|c| (c.name.clone(), BLACK.filled()))
-            .collect();
+        let entries: Vec<(String, ShapeStyle)> = self.curves.iter().map(|c| (c.name.clone(), BLACK.filled())).collect();
         (900, 480 + style::legend_height(&entries, 900, 70))
     }
 
     fn ranges(&self) -> ((f64, f64), (f64, f64)) {
-        let pts = || {
-            self.curves
-                .iter()
-                .flat_map(|c| c.points.iter())
-                .filter(|p| p.1.is_finite())
-        };
+        let pts = || self.curves.iter().flat_map(|c| c.points.iter()).filter(|p| p.1.is_finite());
         let x0 = pts().map(|p| p.0).fold(f64::INFINITY, f64::min);
         let x1 = pts().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
         let y0 = pts().map(|p| p.1).fold(f64::INFINITY, f64::min);
         let y1 = pts().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
         let pad = ((y1 - y0) * 0.05).max(1e-3);
-        (
-            (x0, if x1 > x0 { x1 } else { x0 + 1.0 }),
-            ((y0 - pad).max(0.0), y1 + pad),
-        )
+        ((x0, if x1 > x0 { x1 } else { x0 + 1.0 }), ((y0 - pad).max(0.0), y1 + pad))
     }
 }
 
@@ -64,12 +52,8 @@ impl Figure for Curves {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (width, _) = root.dim_in_pixel();
-        let entries: Vec<(String, ShapeStyle)> = self
-            .curves
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.name.clone(), style::fill(i)))
-            .collect();
+        let entries: Vec<(String, ShapeStyle)> =
+            self.curves.iter().enumerate().map(|(i, c)| (c.name.clone(), style::fill(i))).collect();
         let title_h = style::header_height("");
         let legend_h = style::legend_height(&entries, width, 70);
         let (head, body) = root.split_vertically(title_h + legend_h);
@@ -86,12 +70,7 @@ impl Figure for Curves {
             .map_err(err)?;
         style::numeric_mesh(&mut chart, &self.x_desc, &self.y_desc)?;
         for (i, c) in self.curves.iter().enumerate() {
-            let pts: Vec<(f64, f64)> = c
-                .points
-                .iter()
-                .copied()
-                .filter(|p| p.1.is_finite())
-                .collect();
+            let pts: Vec<(f64, f64)> = c.points.iter().copied().filter(|p| p.1.is_finite()).collect();
             style::series_line(&mut chart, pts, i, 2)?;
         }
         Ok(())
@@ -111,15 +90,11 @@ mod tests {
             curves: vec![
                 Curve {
                     name: "clip/frozen".into(),
-                    points: (0..50)
-                        .map(|s| (s as f64 * 10.0, 3.0 / (1.0 + s as f64 * 0.1)))
-                        .collect(),
+                    points: (0..50).map(|s| (s as f64 * 10.0, 3.0 / (1.0 + s as f64 * 0.1))).collect(),
                 },
                 Curve {
                     name: "blind".into(),
-                    points: (0..50)
-                        .map(|s| (s as f64 * 10.0, 2.5 - s as f64 * 0.01))
-                        .collect(),
+                    points: (0..50).map(|s| (s as f64 * 10.0, 2.5 - s as f64 * 0.01)).collect(),
                 },
             ],
         };

@@ -43,11 +43,7 @@ impl OrderedLines {
     fn y_range(&self) -> (f64, f64) {
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
-        for e in self
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.1))
-        {
+        for e in self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)) {
             lo = lo.min(e.low());
             hi = hi.max(e.high());
         }
@@ -56,10 +52,7 @@ impl OrderedLines {
             hi = hi.max(r);
         }
         let pad = ((hi - lo) * 0.1).max(2.0);
-        (
-            (lo - pad).max(0.0),
-            (hi + pad).min(if hi <= 100.0 { 100.0 } else { hi + pad }),
-        )
+        ((lo - pad).max(0.0), (hi + pad).min(if hi <= 100.0 { 100.0 } else { hi + pad }))
     }
 }
 
@@ -70,12 +63,8 @@ impl Figure for OrderedLines {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (width, _) = root.dim_in_pixel();
-        let mut entries: Vec<(String, ShapeStyle)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), style::fill(i)))
-            .collect();
+        let mut entries: Vec<(String, ShapeStyle)> =
+            self.series.iter().enumerate().map(|(i, s)| (s.name.clone(), style::fill(i))).collect();
         if let Some((name, _)) = &self.reference {
             entries.push((name.clone(), RGBColor(150, 150, 150).filled()));
         }
@@ -88,9 +77,7 @@ impl Figure for OrderedLines {
 
         let n = self.x_labels.len().max(1);
         let labels = self.x_labels.clone();
-        let label_of = move |x: &f64| -> String {
-            labels.get(x.round() as usize).cloned().unwrap_or_default()
-        };
+        let label_of = move |x: &f64| -> String { labels.get(x.round() as usize).cloned().unwrap_or_default() };
         let (lo, hi) = self.y_range();
         let mut chart = ChartBuilder::on(&body)
             .margin_right(30)
@@ -98,10 +85,7 @@ impl Figure for OrderedLines {
             .x_label_area_size(52)
             .y_label_area_size(70)
             .build_cartesian_2d(
-                style::KeyedAxis::new(
-                    -0.4f64..(n as f64 - 0.6),
-                    (0..n).map(|i| i as f64).collect(),
-                ),
+                style::KeyedAxis::new(-0.4f64..(n as f64 - 0.6), (0..n).map(|i| i as f64).collect()),
                 lo..hi,
             )
             .map_err(err)?;
@@ -121,50 +105,24 @@ impl Figure for OrderedLines {
             .map_err(err)?;
         if let Some((_, r)) = self.reference {
             let grey = RGBColor(150, 150, 150).stroke_width(2);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(-0.4, r), (n as f64 - 0.6, r)],
-                    8,
-                    6,
-                    grey,
-                ))
-                .map_err(err)?;
+            chart.draw_series(DashedLineSeries::new(vec![(-0.4, r), (n as f64 - 0.6, r)], 8, 6, grey)).map_err(err)?;
         }
         // Series side by side around each position so their whiskers do not hide each other.
         let k = self.series.len().max(1) as f64;
         for (si, s) in self.series.iter().enumerate() {
             let c = colour(si);
-            let dx = if k > 1.0 {
-                (si as f64 - (k - 1.0) / 2.0) * 0.06
-            } else {
-                0.0
-            };
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .map(|(x, e)| (*x as f64 + dx, e.mean))
-                .collect();
+            let dx = if k > 1.0 { (si as f64 - (k - 1.0) / 2.0) * 0.06 } else { 0.0 };
+            let pts: Vec<(f64, f64)> = s.points.iter().map(|(x, e)| (*x as f64 + dx, e.mean)).collect();
             style::series_line(&mut chart, pts.clone(), si, 3)?;
-            chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, 5, style::fill(si))))
-                .map_err(err)?;
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 5, style::fill(si)))).map_err(err)?;
             for (x, e) in &s.points {
                 if e.half.is_finite() && e.half > 0.0 {
                     let xx = *x as f64 + dx;
                     chart
                         .draw_series([
-                            PathElement::new(
-                                vec![(xx, e.low()), (xx, e.high())],
-                                c.stroke_width(2),
-                            ),
-                            PathElement::new(
-                                vec![(xx - 0.03, e.low()), (xx + 0.03, e.low())],
-                                c.stroke_width(2),
-                            ),
-                            PathElement::new(
-                                vec![(xx - 0.03, e.high()), (xx + 0.03, e.high())],
-                                c.stroke_width(2),
-                            ),
+                            PathElement::new(vec![(xx, e.low()), (xx, e.high())], c.stroke_width(2)),
+                            PathElement::new(vec![(xx - 0.03, e.low()), (xx + 0.03, e.low())], c.stroke_width(2)),
+                            PathElement::new(vec![(xx - 0.03, e.high()), (xx + 0.03, e.high())], c.stroke_width(2)),
                         ])
                         .map_err(err)?;
                 }
@@ -192,10 +150,7 @@ mod tests {
                     name: "frozen".into(),
                     points: vec![(0, e(59.0, 6.8)), (1, e(56.0, 6.9)), (2, e(50.0, 7.0))],
                 },
-                LineSeries {
-                    name: "unlocked".into(),
-                    points: vec![(0, e(52.5, 6.9)), (2, e(60.0, f64::NAN))],
-                },
+                LineSeries { name: "unlocked".into(), points: vec![(0, e(52.5, 6.9)), (2, e(60.0, f64::NAN))] },
             ],
             reference: Some(("blind".into(), 5.5)),
         };

@@ -102,7 +102,11 @@ pub fn save<F: Figure>(
 }
 
 /// Fills `root` white, draws `figure` on it and flushes it.
-fn paint<F: Figure, DB: DrawingBackend>(figure: &F, root: DrawingArea<DB, Shift>, shown: &str) -> Result<(), PlotError> {
+fn paint<F: Figure, DB: DrawingBackend>(
+    figure: &F,
+    root: DrawingArea<DB, Shift>,
+    shown: &str,
+) -> Result<(), PlotError> {
     let fail = |e: String| PlotError::Draw(shown.to_string(), e);
     root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
     figure.draw(&root).map_err(fail)?;
@@ -136,13 +140,7 @@ pub(crate) mod tests {
     /// Saves `figure` in both formats under a temp folder and checks each file's size and content.
     pub fn check_both<F: Figure>(figure: &F, size: (u32, u32)) {
         let dir = tempfile::tempdir().unwrap();
-        let files = save(
-            figure,
-            &dir.path().join("plot"),
-            size,
-            &[PlotFormat::Png, PlotFormat::Svg],
-        )
-        .unwrap();
+        let files = save(figure, &dir.path().join("plot"), size, &[PlotFormat::Png, PlotFormat::Svg]).unwrap();
         assert_eq!(files.len(), 2);
         assert_eq!(png_size(&files[0]), size);
         assert_eq!(svg_size(&files[1]), size);
@@ -151,24 +149,15 @@ pub(crate) mod tests {
         // More than a blank canvas: the PNG has dark (text/axes) and coloured pixels.
         let img = image::open(&files[0]).unwrap().to_rgb8();
         let dark = img.pixels().filter(|p| p.0.iter().all(|&c| c < 80)).count();
-        let coloured = img
-            .pixels()
-            .filter(|p| p.0.iter().max().unwrap() - p.0.iter().min().unwrap() > 60)
-            .count();
+        let coloured = img.pixels().filter(|p| p.0.iter().max().unwrap() - p.0.iter().min().unwrap() > 60).count();
         assert!(dark > 200, "axes and text drawn ({dark} dark pixels)");
-        assert!(
-            coloured > 200,
-            "data drawn in colour ({coloured} coloured pixels)"
-        );
+        assert!(coloured > 200, "data drawn in colour ({coloured} coloured pixels)");
     }
 
     #[test]
     fn formats_parse_and_refuse_unknown_names() {
         assert_eq!("png".parse::<PlotFormat>().unwrap(), PlotFormat::Png);
         assert_eq!("svg".parse::<PlotFormat>().unwrap(), PlotFormat::Svg);
-        assert!("jpg"
-            .parse::<PlotFormat>()
-            .unwrap_err()
-            .contains("png, svg"));
+        assert!("jpg".parse::<PlotFormat>().unwrap_err().contains("png, svg"));
     }
 }

@@ -38,9 +38,7 @@ pub struct ScoreVsCost {
 pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
     let dominated = |i: usize| {
         let (ci, si) = points[i];
-        points
-            .iter()
-            .any(|&(c, s)| c <= ci && s >= si && (c < ci || s > si))
+        points.iter().any(|&(c, s)| c <= ci && s >= si && (c < ci || s > si))
     };
     let mut front: Vec<usize> = (0..points.len()).filter(|&i| !dominated(i)).collect();
     front.sort_by(|&a, &b| points[a].0.total_cmp(&points[b].0));
@@ -54,34 +52,16 @@ impl ScoreVsCost {
     }
 
     fn entries(&self) -> Vec<(String, ShapeStyle)> {
-        self.points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (format!("{} {}", i + 1, p.label), style::fill(i)))
-            .collect()
+        self.points.iter().enumerate().map(|(i, p)| (format!("{} {}", i + 1, p.label), style::fill(i))).collect()
     }
 
     fn front(&self) -> Vec<usize> {
-        pareto_front(
-            &self
-                .points
-                .iter()
-                .map(|p| (p.cost, p.score.mean))
-                .collect::<Vec<_>>(),
-        )
+        pareto_front(&self.points.iter().map(|p| (p.cost, p.score.mean)).collect::<Vec<_>>())
     }
 
     fn y_range(&self) -> (f64, f64) {
-        let lo = self
-            .points
-            .iter()
-            .map(|p| p.score.low())
-            .fold(f64::INFINITY, f64::min);
-        let hi = self
-            .points
-            .iter()
-            .map(|p| p.score.high())
-            .fold(f64::NEG_INFINITY, f64::max);
+        let lo = self.points.iter().map(|p| p.score.low()).fold(f64::INFINITY, f64::min);
+        let hi = self.points.iter().map(|p| p.score.high()).fold(f64::NEG_INFINITY, f64::max);
         let pad = ((hi - lo) * 0.1).max(2.0);
         ((lo - pad).max(0.0), hi + pad)
     }
@@ -92,11 +72,7 @@ impl ScoreVsCost {
         let mut out = Vec::with_capacity(self.points.len());
         for (i, p) in self.points.iter().enumerate() {
             let ties = self.points[..i].iter().filter(|q| q.cost == p.cost).count() as f64;
-            out.push(if self.log_x {
-                p.cost * (1.0 + step).powf(ties)
-            } else {
-                p.cost + step * ties
-            });
+            out.push(if self.log_x { p.cost * (1.0 + step).powf(ties) } else { p.cost + step * ties });
         }
         out
     }
@@ -108,20 +84,12 @@ impl ScoreVsCost {
     ) -> Result<(), String> {
         let front = self.front();
         let xs = self.drawn_costs(step);
-        let line: Vec<(f64, f64)> = front
-            .iter()
-            .map(|&i| (xs[i], self.points[i].score.mean))
-            .collect();
-        chart
-            .draw_series(DashedLineSeries::new(line, 8, 5, BLACK.stroke_width(2)))
-            .map_err(err)?;
+        let line: Vec<(f64, f64)> = front.iter().map(|&i| (xs[i], self.points[i].score.mean)).collect();
+        chart.draw_series(DashedLineSeries::new(line, 8, 5, BLACK.stroke_width(2))).map_err(err)?;
         for (i, p) in self.points.iter().enumerate() {
             let c = colour(i);
             let e = p.score;
-            let p = CostPoint {
-                cost: xs[i],
-                ..p.clone()
-            };
+            let p = CostPoint { cost: xs[i], ..p.clone() };
             if e.half.is_finite() && e.half > 0.0 {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
@@ -130,20 +98,10 @@ impl ScoreVsCost {
                     )))
                     .map_err(err)?;
             }
-            chart
-                .draw_series(std::iter::once(Circle::new(
-                    (p.cost, e.mean),
-                    6,
-                    style::fill(i),
-                )))
-                .map_err(err)?;
+            chart.draw_series(std::iter::once(Circle::new((p.cost, e.mean), 6, style::fill(i)))).map_err(err)?;
             if front.contains(&i) {
                 chart
-                    .draw_series(std::iter::once(Circle::new(
-                        (p.cost, e.mean),
-                        10,
-                        BLACK.stroke_width(2),
-                    )))
+                    .draw_series(std::iter::once(Circle::new((p.cost, e.mean), 10, BLACK.stroke_width(2))))
                     .map_err(err)?;
             }
             chart
@@ -169,9 +127,7 @@ impl Figure for ScoreVsCost {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (width, _) = root.dim_in_pixel();
         let entries = self.entries();
-        let title_h = style::header_height(
-            "points of equal cost are spread sideways; whiskers: 95% interval",
-        );
+        let title_h = style::header_height("points of equal cost are spread sideways; whiskers: 95% interval");
         let legend_h = style::legend_height(&entries, width, 70);
         let (head, body) = root.split_vertically(title_h + legend_h);
         style::header(
@@ -181,16 +137,8 @@ impl Figure for ScoreVsCost {
         )?;
         let (_, legend) = head.split_vertically(title_h);
         style::legend_row(&legend, &entries, 70)?;
-        let c0 = self
-            .points
-            .iter()
-            .map(|p| p.cost)
-            .fold(f64::INFINITY, f64::min);
-        let c1 = self
-            .points
-            .iter()
-            .map(|p| p.cost)
-            .fold(f64::NEG_INFINITY, f64::max);
+        let c0 = self.points.iter().map(|p| p.cost).fold(f64::INFINITY, f64::min);
+        let c1 = self.points.iter().map(|p| p.cost).fold(f64::NEG_INFINITY, f64::max);
         let (y0, y1) = self.y_range();
         let builder = || {
             let mut b = ChartBuilder::on(&body);
@@ -217,13 +165,7 @@ mod tests {
     #[test]
     fn the_front_keeps_exactly_the_undominated_points_by_cost() {
         // (cost, score): b beats a (cheaper, better); c is dearer but best; d ties c's score at more cost.
-        let pts = [
-            (10.0, 50.0),
-            (5.0, 55.0),
-            (20.0, 70.0),
-            (30.0, 70.0),
-            (1.0, 20.0),
-        ];
+        let pts = [(10.0, 50.0), (5.0, 55.0), (20.0, 70.0), (30.0, 70.0), (1.0, 20.0)];
         assert_eq!(pareto_front(&pts), vec![4, 1, 2]);
     }
 
@@ -236,21 +178,9 @@ mod tests {
                 x_desc: "visual tokens per image".into(),
                 y_desc: "average (%)".into(),
                 points: vec![
-                    CostPoint {
-                        label: "clip native".into(),
-                        cost: 64.0,
-                        score: e(59.0, 6.0),
-                    },
-                    CostPoint {
-                        label: "clip 2x".into(),
-                        cost: 256.0,
-                        score: e(62.0, f64::NAN),
-                    },
-                    CostPoint {
-                        label: "clip 3x".into(),
-                        cost: 576.0,
-                        score: e(55.0, 6.0),
-                    },
+                    CostPoint { label: "clip native".into(), cost: 64.0, score: e(59.0, 6.0) },
+                    CostPoint { label: "clip 2x".into(), cost: 256.0, score: e(62.0, f64::NAN) },
+                    CostPoint { label: "clip 3x".into(), cost: 576.0, score: e(55.0, 6.0) },
                 ],
                 log_x,
             };

@@ -75,8 +75,7 @@ where
 pub fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_err()
-        {
+        if plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_err() {
             panic!("the embedded DejaVu Sans font does not parse");
         }
         if plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_err() {
@@ -117,10 +116,8 @@ pub fn legend_row<DB: plotters::prelude::DrawingBackend>(
             x = left;
             y += LABEL as i32 + 8;
         }
-        area.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 2 + 12)], *swatch))
-        .map_err(super::err)?;
-        area.draw(&Text::new(name.clone(), (x + 18, y), font.clone()))
-            .map_err(super::err)?;
+        area.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 2 + 12)], *swatch)).map_err(super::err)?;
+        area.draw(&Text::new(name.clone(), (x + 18, y), font.clone())).map_err(super::err)?;
         x += w;
     }
     Ok(())
@@ -160,11 +157,7 @@ impl plotters::coord::ranged1d::Ranged for KeyedAxis {
     type ValueType = f64;
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
         let span = self.range.end - self.range.start;
-        let t = if span == 0.0 {
-            0.0
-        } else {
-            (value - self.range.start) / span
-        };
+        let t = if span == 0.0 { 0.0 } else { (value - self.range.start) / span };
         limit.0 + (t * (limit.1 - limit.0) as f64).round() as i32
     }
     fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
@@ -212,16 +205,10 @@ pub fn header<DB: plotters::prelude::DrawingBackend>(
     note: &str,
 ) -> Result<(), String> {
     use plotters::prelude::*;
-    area.draw(&Text::new(
-        title.to_string(),
-        (10, 6),
-        (FONT, TITLE).into_font(),
-    ))
-    .map_err(super::err)?;
+    area.draw(&Text::new(title.to_string(), (10, 6), (FONT, TITLE).into_font())).map_err(super::err)?;
     if !note.is_empty() {
         let grey = (FONT, LABEL).into_font().color(&RGBColor(90, 90, 90));
-        area.draw(&Text::new(note.to_string(), (10, TITLE as i32 + 12), grey))
-            .map_err(super::err)?;
+        area.draw(&Text::new(note.to_string(), (10, TITLE as i32 + 12), grey)).map_err(super::err)?;
     }
     Ok(())
 }

@@ -4,7 +4,13 @@ use crate::spec::Family;
 use ExpertKind::*;
 
 fn spec(min_gain: f64, max_rounds: usize) -> GreedySpec {
-    GreedySpec { start: vec![Clip], candidates: vec![Sam, Eva02, ConvNext, Pix2Struct], metric: Metric::Average, max_rounds, min_gain }
+    GreedySpec {
+        start: vec![Clip],
+        candidates: vec![Sam, Eva02, ConvNext, Pix2Struct],
+        metric: Metric::Average,
+        max_rounds,
+        min_gain,
+    }
 }
 
 /// Hand-made results: a base score plus a fixed gain per expert, and a per-seed offset.
@@ -67,7 +73,11 @@ fn errors_from_evaluation_stop_the_search() {
     let mut calls = 0;
     let r = search(&spec(0.0, 4), &mut |sets| {
         calls += 1;
-        if calls == 3 { Err("killed") } else { Ok(sets.iter().map(|s| additive(s, &[0.0])).collect()) }
+        if calls == 3 {
+            Err("killed")
+        } else {
+            Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())
+        }
     });
     assert_eq!(r.unwrap_err(), "killed");
 }
@@ -83,7 +93,10 @@ fn winner_over_runner_up_is_paired_by_seed() {
             _ => vec![20.0, 20.0, 20.0],
         }
     };
-    let out = search::<()>(&spec(100.0, 4), &mut |sets| Ok(sets.iter().map(|s| if s.len() == 1 { vec![35.0; 3] } else { table(s) }).collect())).unwrap();
+    let out = search::<()>(&spec(100.0, 4), &mut |sets| {
+        Ok(sets.iter().map(|s| if s.len() == 1 { vec![35.0; 3] } else { table(s) }).collect())
+    })
+    .unwrap();
     let r = &out.rounds[0];
     assert_eq!(r.winner, ConvNext);
     let (d, h) = r.over_runner_up.unwrap();
@@ -93,7 +106,18 @@ fn winner_over_runner_up_is_paired_by_seed() {
     assert!((r.candidates[0].half_width - 4.303 * 1.0 / 3f64.sqrt()).abs() < 1e-9, "sd of [41, 43, 42] is 1");
     // The same winner with a consistent lead is beyond noise.
     let out = search::<()>(&spec(100.0, 4), &mut |sets| {
-        Ok(sets.iter().map(|s| if s.len() == 1 { vec![35.0; 3] } else if s.last() == Some(&Pix2Struct) { vec![40.0, 42.2, 40.8] } else { table(s) }).collect())
+        Ok(sets
+            .iter()
+            .map(|s| {
+                if s.len() == 1 {
+                    vec![35.0; 3]
+                } else if s.last() == Some(&Pix2Struct) {
+                    vec![40.0, 42.2, 40.8]
+                } else {
+                    table(s)
+                }
+            })
+            .collect())
     })
     .unwrap();
     assert_eq!(out.rounds[0].beats_runner_up(), Some(true));

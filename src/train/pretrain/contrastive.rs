@@ -1,9 +1,9 @@
 //! `clip` and `convnext` pretraining: image-caption contrastive (text side: a bag of caption words).
 
 use crate::data::Pool;
-use crate::spec::Family;
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::loss::contrastive;
+use crate::spec::Family;
 use crate::train::batches::images;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::prelude::*;
@@ -67,20 +67,40 @@ fn caption_bag<B: Backend>(pool: &Pool, idx: &[usize], device: &B::Device) -> (T
 }
 
 /// Image-caption retrieval accuracy (image → caption, top-1) over `pool`, in percent.
-pub fn retrieval_accuracy<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
+pub fn retrieval_accuracy<B: Backend>(
+    model: &ContrastiveModel<B>,
+    pool: &Pool,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
     let all: Vec<usize> = (0..pool.len()).collect();
     retrieval_accuracy_among(model, pool, &all, side, batch, device)
 }
 
 /// Retrieval accuracy among the `family` scenes of `pool` alone (each image against the captions of
 /// its own batch of that family), in percent: for text scenes, whether the expert reads the word.
-pub fn family_retrieval_accuracy<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, family: Family, side: usize, batch: usize, device: &B::Device) -> f64 {
+pub fn family_retrieval_accuracy<B: Backend>(
+    model: &ContrastiveModel<B>,
+    pool: &Pool,
+    family: Family,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
     let chosen: Vec<usize> = (0..pool.len()).filter(|&i| pool.samples[i].family == Some(family)).collect();
     retrieval_accuracy_among(model, pool, &chosen, side, batch, device)
 }
 
 /// Retrieval accuracy over the images `chosen` of `pool`, in batches of `batch`, in percent.
-fn retrieval_accuracy_among<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool, chosen: &[usize], side: usize, batch: usize, device: &B::Device) -> f64 {
+fn retrieval_accuracy_among<B: Backend>(
+    model: &ContrastiveModel<B>,
+    pool: &Pool,
+    chosen: &[usize],
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
     let mut hits = 0usize;
     let mut total = 0usize;
     for idx in chosen.chunks(batch) {
@@ -103,7 +123,13 @@ fn retrieval_accuracy_among<B: Backend>(model: &ContrastiveModel<B>, pool: &Pool
 }
 
 /// The contrastive loss of batch `idx` at `side` pixels.
-pub fn loss<B: Backend>(m: &ContrastiveModel<B>, pool: &Pool, idx: &[usize], side: usize, device: &B::Device) -> Tensor<B, 1> {
+pub fn loss<B: Backend>(
+    m: &ContrastiveModel<B>,
+    pool: &Pool,
+    idx: &[usize],
+    side: usize,
+    device: &B::Device,
+) -> Tensor<B, 1> {
     let (ids, mask) = caption_bag(pool, idx, device);
     let (a, b) = m.forward(images(pool, idx, side, device), ids, mask);
     contrastive(a, b, 0.1)

@@ -62,7 +62,11 @@ fn targets<B: Backend>(pool: &Pool, idx: &[usize], g: usize, device: &B::Device)
             let k = j * n + r * g + c;
             obj[k] = 1.0;
             class[k] = t.class as i64;
-            bx[k * 3..k * 3 + 3].copy_from_slice(&[t.x * g as f32 - c as f32, t.y * g as f32 - r as f32, t.half * g as f32]);
+            bx[k * 3..k * 3 + 3].copy_from_slice(&[
+                t.x * g as f32 - c as f32,
+                t.y * g as f32 - r as f32,
+                t.half * g as f32,
+            ]);
         }
     }
     let b = idx.len();
@@ -86,7 +90,13 @@ fn split<B: Backend>(out: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>, Tensor<B
 }
 
 /// Objectness (binary cross-entropy) + class cross-entropy + box L1 on positive cells.
-pub fn loss<B: Backend>(m: &DetectionModel<B>, pool: &Pool, idx: &[usize], side: usize, device: &B::Device) -> Tensor<B, 1> {
+pub fn loss<B: Backend>(
+    m: &DetectionModel<B>,
+    pool: &Pool,
+    idx: &[usize],
+    side: usize,
+    device: &B::Device,
+) -> Tensor<B, 1> {
     let (out, g) = m.forward(images(pool, idx, side, device));
     let t = targets::<B>(pool, idx, g, device);
     let (obj, cls, bx) = split(out);
@@ -100,7 +110,13 @@ pub fn loss<B: Backend>(m: &DetectionModel<B>, pool: &Pool, idx: &[usize], side:
 }
 
 /// Percent of objects found: objectness above 0.5 in the object's cell, the right class, IoU ≥ 0.5.
-pub fn box_recall<B: Backend>(m: &DetectionModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
+pub fn box_recall<B: Backend>(
+    m: &DetectionModel<B>,
+    pool: &Pool,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
     let (mut found, mut total) = (0usize, 0usize);
     for start in (0..pool.len()).step_by(batch) {
         let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
@@ -116,7 +132,12 @@ pub fn box_recall<B: Backend>(m: &DetectionModel<B>, pool: &Pool, side: usize, b
                 let (r, c) = cell_of(&t, g);
                 let k = j * n + r * g + c;
                 let gf = g as f32;
-                let pred = BoxTarget { class: cls[k] as usize, x: (c as f32 + bx[k * 3]) / gf, y: (r as f32 + bx[k * 3 + 1]) / gf, half: bx[k * 3 + 2] / gf };
+                let pred = BoxTarget {
+                    class: cls[k] as usize,
+                    x: (c as f32 + bx[k * 3]) / gf,
+                    y: (r as f32 + bx[k * 3 + 1]) / gf,
+                    half: bx[k * 3 + 2] / gf,
+                };
                 found += (obj[k] > 0.0 && pred.class == t.class && box_iou(&pred, &t) >= 0.5) as usize;
             }
         }

@@ -79,7 +79,11 @@ where
 }
 
 /// Pretrains an expert on its own task ([`ExpertConfig::kind`]'s [`PretrainTask`]).
-pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device, progress: &dyn Progress) -> Pretrained<B> {
+pub fn pretrain_expert<B: AutodiffBackend>(
+    job: &PretrainJob,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> Pretrained<B> {
     let (cfg, side, pool, val) = (job.cfg, job.cfg.native_resolution, job.pool, job.val);
     let eval_batch = 64;
     match cfg.kind.pretrain_task() {
@@ -90,7 +94,12 @@ pub fn pretrain_expert<B: AutodiffBackend>(job: &PretrainJob, device: &B::Device
             || ContrastiveModel::<B>::new(cfg, job.vocab, 64, device),
             |m, idx| contrastive::loss(m, pool, idx, side, device),
             |m| contrastive::retrieval_accuracy(m, val, side, eval_batch, device),
-            |m| vec![("ocr_retrieval".into(), contrastive::family_retrieval_accuracy(m, val, Family::Ocr, side, eval_batch, device))],
+            |m| {
+                vec![(
+                    "ocr_retrieval".into(),
+                    contrastive::family_retrieval_accuracy(m, val, Family::Ocr, side, eval_batch, device),
+                )]
+            },
             |m| m.expert,
         ),
         PretrainTask::Segmentation => {

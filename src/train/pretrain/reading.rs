@@ -4,15 +4,15 @@
 
 use crate::data::targets::{reading_target, READ_CHARS, READ_LEN};
 use crate::data::Pool;
+use crate::model::activation::gelu;
 use crate::model::attention::{CrossAttention, CrossAttentionConfig, SelfAttention, SelfAttentionConfig};
 use crate::model::encoders::{Expert, ExpertConfig};
+use crate::model::layer_norm::layer_norm;
 use crate::model::loss::masked_cross_entropy;
 use crate::train::batches::images;
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use crate::model::layer_norm::layer_norm;
-use crate::model::activation::gelu;
 use burn::tensor::{Distribution, TensorData};
 
 /// Output classes: end of text, then each reading character.
@@ -111,7 +111,13 @@ fn targets(pool: &Pool, idx: &[usize]) -> (Vec<i64>, Vec<f32>) {
 }
 
 /// Cross-entropy over every position (images without text learn to emit the end marker at once).
-pub fn loss<B: Backend>(m: &ReadingModel<B>, pool: &Pool, idx: &[usize], side: usize, device: &B::Device) -> Tensor<B, 1> {
+pub fn loss<B: Backend>(
+    m: &ReadingModel<B>,
+    pool: &Pool,
+    idx: &[usize],
+    side: usize,
+    device: &B::Device,
+) -> Tensor<B, 1> {
     let logits = m.forward(images(pool, idx, side, device));
     let (t, _) = targets(pool, idx);
     let t = Tensor::from_data(TensorData::new(t, [idx.len(), READ_LEN]), device);
@@ -119,11 +125,18 @@ pub fn loss<B: Backend>(m: &ReadingModel<B>, pool: &Pool, idx: &[usize], side: u
 }
 
 /// Percent of characters (and end markers) read right, over images that show text.
-pub fn char_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
+pub fn char_accuracy<B: Backend>(
+    m: &ReadingModel<B>,
+    pool: &Pool,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
     let (mut right, mut total) = (0.0f64, 0.0f64);
     for start in (0..pool.len()).step_by(batch) {
         let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
-        let pred = m.forward(images(pool, &idx, side, device)).argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
+        let pred =
+            m.forward(images(pool, &idx, side, device)).argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
         let (truth, mask) = targets(pool, &idx);
         for k in 0..truth.len() {
             total += mask[k] as f64;
@@ -134,11 +147,24 @@ pub fn char_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, 
 }
 
 /// Percent of one-word images (the `ocr` family's scenes) whose word is read exactly.
-pub fn word_accuracy<B: Backend>(m: &ReadingModel<B>, pool: &Pool, side: usize, batch: usize, device: &B::Device) -> f64 {
-    let words: Vec<usize> = (0..pool.len()).filter(|&i| matches!(pool.samples[i].scene, crate::data::scene::Scene::Text { .. })).collect();
+pub fn word_accuracy<B: Backend>(
+    m: &ReadingModel<B>,
+    pool: &Pool,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
+    let words: Vec<usize> =
+        (0..pool.len()).filter(|&i| matches!(pool.samples[i].scene, crate::data::scene::Scene::Text { .. })).collect();
     let (mut right, mut total) = (0usize, 0usize);
     for chunk in words.chunks(batch.max(1)) {
-        let pred = m.forward(images(pool, chunk, side, device)).argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
+        let pred = m
+            .forward(images(pool, chunk, side, device))
+            .argmax(2)
+            .into_data()
+            .convert::<i64>()
+            .to_vec::<i64>()
+            .unwrap();
         let (truth, _) = targets(pool, chunk);
         for j in 0..chunk.len() {
             total += 1;

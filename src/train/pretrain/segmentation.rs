@@ -25,7 +25,10 @@ pub struct SegmentationModel<B: Backend> {
 impl<B: Backend> SegmentationModel<B> {
     /// Builds the expert and a fresh head.
     pub fn new(cfg: &ExpertConfig, device: &B::Device) -> Self {
-        Self { expert: cfg.init(device), head: LinearConfig::new(cfg.out_channels(), SEG_CLASSES * UPSAMPLE * UPSAMPLE).init(device) }
+        Self {
+            expert: cfg.init(device),
+            head: LinearConfig::new(cfg.out_channels(), SEG_CLASSES * UPSAMPLE * UPSAMPLE).init(device),
+        }
     }
 
     /// Class logits of every label cell, row-major over a `2g × 2g` grid.
@@ -37,7 +40,11 @@ impl<B: Backend> SegmentationModel<B> {
         let [b, c, h, w] = map.dims();
         let u = UPSAMPLE;
         let logits = self.head.forward(map.permute([0, 2, 3, 1]).reshape([b, h * w, c]));
-        logits.reshape([b, h, w, u, u, SEG_CLASSES]).permute([0, 1, 3, 2, 4, 5]).reshape([b, h * u * w * u, SEG_CLASSES])
+        logits.reshape([b, h, w, u, u, SEG_CLASSES]).permute([0, 1, 3, 2, 4, 5]).reshape([
+            b,
+            h * u * w * u,
+            SEG_CLASSES,
+        ])
     }
 }
 
@@ -74,14 +81,28 @@ impl SegmentationLabels {
 }
 
 /// The segmentation loss of batch `idx`.
-pub fn loss<B: Backend>(m: &SegmentationModel<B>, labels: &SegmentationLabels, pool: &Pool, idx: &[usize], side: usize, device: &B::Device) -> Tensor<B, 1> {
+pub fn loss<B: Backend>(
+    m: &SegmentationModel<B>,
+    labels: &SegmentationLabels,
+    pool: &Pool,
+    idx: &[usize],
+    side: usize,
+    device: &B::Device,
+) -> Tensor<B, 1> {
     let logits = m.forward(images(pool, idx, side, device));
     let [b, n, _] = logits.dims();
     masked_cross_entropy(logits, labels.batch(idx, device), Tensor::ones([b, n], device))
 }
 
 /// Mean intersection-over-union (percent) over the classes present in the pool's labels or predictions.
-pub fn mean_iou<B: Backend>(m: &SegmentationModel<B>, pool: &Pool, labels: &SegmentationLabels, side: usize, batch: usize, device: &B::Device) -> f64 {
+pub fn mean_iou<B: Backend>(
+    m: &SegmentationModel<B>,
+    pool: &Pool,
+    labels: &SegmentationLabels,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
     let mut confusion = [[0usize; SEG_CLASSES]; SEG_CLASSES];
     for start in (0..pool.len()).step_by(batch) {
         let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
