@@ -44,9 +44,9 @@ impl Image {
         }
         let a = alpha.min(1.0);
         let i = (y as usize * self.width + x as usize) * 3;
-        for c in 0..3 {
-            let old = self.pixels[i + c] as f32;
-            self.pixels[i + c] = (old + (colour[c] as f32 - old) * a).round() as u8;
+        for (pixel, &target) in self.pixels[i..i + 3].iter_mut().zip(&colour) {
+            let old = *pixel as f32;
+            *pixel = (old + (target as f32 - old) * a).round() as u8;
         }
     }
 

@@ -43,7 +43,7 @@ fn pixel_class(scene: &Scene, img: &Image, x: usize, y: usize) -> u8 {
 /// if it covers at least a quarter of the cell, else background.
 pub fn segmentation(scene: &Scene, img: &Image, cells: usize) -> Vec<u8> {
     let step = img.width / cells;
-    assert!(step > 0 && img.width % cells == 0, "label grid {cells} must divide the image side {}", img.width);
+    assert!(step > 0 && img.width.is_multiple_of(cells), "label grid {cells} must divide the image side {}", img.width);
     let mut out = vec![0u8; cells * cells];
     for cy in 0..cells {
         for cx in 0..cells {

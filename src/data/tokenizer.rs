@@ -84,7 +84,8 @@ impl Tokenizer {
             let Some(w) = self.words.get(id as usize) else { continue };
             let is_char = w.starts_with('#') && w.len() > 1;
             let piece = if is_char { &w[1..] } else { w.as_str() };
-            if !out.is_empty() && !(is_char && prev_char) {
+            let joins_previous_char = is_char && prev_char;
+            if !out.is_empty() && !joins_previous_char {
                 out.push(' ');
             }
             out.push_str(piece);

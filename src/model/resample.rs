@@ -20,7 +20,7 @@ pub fn weights(n_in: usize, n_out: usize, mode: ResampleMode) -> Vec<f32> {
         return w;
     }
     match mode {
-        ResampleMode::Bilinear if n_in > n_out && n_in % n_out == 0 => {
+        ResampleMode::Bilinear if n_in > n_out && n_in.is_multiple_of(n_out) => {
             let k = n_in / n_out;
             for o in 0..n_out {
                 for j in 0..k {

@@ -131,11 +131,14 @@ pub fn metric_value(metric: &Metric, scores: &Scores) -> f64 {
     }
 }
 
+/// A round's evaluation: for each expert set, the metric per seed.
+pub type RoundScores = Vec<Vec<f64>>;
+
 /// Runs the search. `evaluate` gets a round's sets and returns, for each, the metric per seed.
-pub fn search<E>(
-    g: &GreedySpec,
-    evaluate: &mut dyn FnMut(&[Vec<ExpertKind>]) -> Result<Vec<Vec<f64>>, E>,
-) -> Result<GreedyOutcome, E> {
+pub fn search<E, F>(g: &GreedySpec, evaluate: &mut F) -> Result<GreedyOutcome, E>
+where
+    F: FnMut(&[Vec<ExpertKind>]) -> Result<RoundScores, E>,
+{
     let start_scores = evaluate(std::slice::from_ref(&g.start))?.remove(0);
     let start = SetScore::new(None, g.start.clone(), start_scores);
     let (mut current, mut current_mean) = (g.start.clone(), start.mean);

@@ -156,6 +156,6 @@ mod tests {
         };
         super::super::tests::check_both(&fig, (700, 420));
         let (lo, hi) = fig.y_range();
-        assert!(lo <= 5.5 && hi >= 66.9 && hi <= 100.0);
+        assert!(lo <= 5.5 && (66.9..=100.0).contains(&hi));
     }
 }

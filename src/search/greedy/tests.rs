@@ -29,7 +29,7 @@ fn additive(set: &[ExpertKind], seeds: &[f64]) -> Vec<f64> {
 #[test]
 fn picks_the_best_addition_each_round_and_evaluates_each_set_once() {
     let mut asked: Vec<Vec<ExpertKind>> = Vec::new();
-    let out = search::<()>(&spec(0.0, 4), &mut |sets| {
+    let out = search::<(), _>(&spec(0.0, 4), &mut |sets| {
         asked.extend(sets.iter().cloned());
         Ok(sets.iter().map(|s| additive(s, &[0.0, 0.2, -0.2])).collect())
     })
@@ -53,7 +53,7 @@ fn picks_the_best_addition_each_round_and_evaluates_each_set_once() {
 
 #[test]
 fn stops_when_the_best_addition_gains_less_than_min_gain() {
-    let out = search::<()>(&spec(1.0, 4), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
+    let out = search::<(), _>(&spec(1.0, 4), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
     assert_eq!(out.stop, StopReason::MinGain);
     assert_eq!(out.chosen, vec![Clip, ConvNext, Pix2Struct, Eva02], "sam gains 0.5 < 1.0");
     let last = out.rounds.last().unwrap();
@@ -63,7 +63,7 @@ fn stops_when_the_best_addition_gains_less_than_min_gain() {
 
 #[test]
 fn stops_after_max_rounds() {
-    let out = search::<()>(&spec(0.0, 2), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
+    let out = search::<(), _>(&spec(0.0, 2), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
     assert_eq!((out.stop, out.rounds.len()), (StopReason::MaxRounds, 2));
     assert_eq!(out.chosen, vec![Clip, ConvNext, Pix2Struct]);
 }
@@ -93,7 +93,7 @@ fn winner_over_runner_up_is_paired_by_seed() {
             _ => vec![20.0, 20.0, 20.0],
         }
     };
-    let out = search::<()>(&spec(100.0, 4), &mut |sets| {
+    let out = search::<(), _>(&spec(100.0, 4), &mut |sets| {
         Ok(sets.iter().map(|s| if s.len() == 1 { vec![35.0; 3] } else { table(s) }).collect())
     })
     .unwrap();
@@ -105,7 +105,7 @@ fn winner_over_runner_up_is_paired_by_seed() {
     assert_eq!(r.beats_runner_up(), Some(false));
     assert!((r.candidates[0].half_width - 4.303 * 1.0 / 3f64.sqrt()).abs() < 1e-9, "sd of [41, 43, 42] is 1");
     // The same winner with a consistent lead is beyond noise.
-    let out = search::<()>(&spec(100.0, 4), &mut |sets| {
+    let out = search::<(), _>(&spec(100.0, 4), &mut |sets| {
         Ok(sets
             .iter()
             .map(|s| {

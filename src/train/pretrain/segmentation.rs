@@ -121,9 +121,9 @@ pub fn mean_iou<B: Backend>(
 /// Mean IoU (percent) of a confusion matrix `[truth][prediction]`, over classes with any support.
 pub fn iou_from_confusion(c: &[[usize; SEG_CLASSES]; SEG_CLASSES]) -> f64 {
     let mut ious = Vec::new();
-    for k in 0..SEG_CLASSES {
-        let tp = c[k][k];
-        let fn_: usize = c[k].iter().sum::<usize>() - tp;
+    for (k, row) in c.iter().enumerate() {
+        let tp = row[k];
+        let fn_: usize = row.iter().sum::<usize>() - tp;
         let fp: usize = (0..SEG_CLASSES).map(|t| c[t][k]).sum::<usize>() - tp;
         if tp + fn_ + fp > 0 {
             ious.push(tp as f64 / (tp + fn_ + fp) as f64);
