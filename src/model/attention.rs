@@ -1,8 +1,8 @@
 //! Multi-head self-attention with one fused QKV projection, through burn's attention op.
 
 use crate::model::dense::linear;
-use crate::model::fused_attention::scaled_dot_product;
-use crate::model::layout::batched_transpose;
+use crate::model::ops::fused_attention::scaled_dot_product;
+use crate::model::ops::layout::batched_transpose;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 

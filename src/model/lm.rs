@@ -1,7 +1,8 @@
 //! The Llama-style decoder: token embedding, RMSNorm, rotary attention, SwiGLU, tied-free LM head.
 
 use super::attention::{SelfAttention, SelfAttentionConfig};
-use super::rope::{rotate, tables};
+use super::ops::rotary::rotate;
+use super::rope::tables;
 use crate::model::dense::linear;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;

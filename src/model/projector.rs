@@ -1,7 +1,7 @@
 //! The MLP projector into the LM's embedding space: Linear → GELU → Linear.
 
-use crate::model::activation::gelu;
 use crate::model::dense::linear;
+use crate::model::ops::activation::gelu;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 

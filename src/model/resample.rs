@@ -1,6 +1,6 @@
 //! Resampling feature maps and position grids with fixed interpolation matrices (differentiable matmuls).
 
-use crate::model::layout::batched_transpose;
+use crate::model::ops::layout::batched_transpose;
 use burn::prelude::*;
 
 /// How a grid is resampled.

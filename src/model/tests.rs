@@ -116,7 +116,7 @@ fn gradients_reach_every_trainable_parameter() {
     let ids = Tensor::<AD, 2, Int>::from_ints([[1, 5, 7, 3]], &dev);
     let loss = m.forward(vec![images::<AD>(1, 32, &dev), images::<AD>(1, 64, &dev)], ids).powf_scalar(2.0).mean();
     let grads = loss.backward();
-    let (missing, total) = super::grad_check::without_gradient(&m, &grads);
+    let (missing, total) = crate::model::ops::grad_check::without_gradient(&m, &grads);
     assert!(total > 30);
     assert!(missing.is_empty(), "{} of {total} parameters got no gradient: {missing:?}", missing.len());
 }

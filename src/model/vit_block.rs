@@ -1,9 +1,9 @@
 //! The pre-norm transformer block of ViT experts: LayerNorm → attention → LayerNorm → GELU MLP.
 
 use super::attention::{SelfAttention, SelfAttentionConfig};
-use crate::model::activation::gelu;
 use crate::model::dense::linear;
-use crate::model::layer_norm::layer_norm;
+use crate::model::ops::activation::gelu;
+use crate::model::ops::layer_norm::layer_norm;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 

@@ -1,7 +1,7 @@
 //! `clip`: a ViT with learned position embeddings, bicubically interpolated to other input grids.
 
 use crate::model::dense::linear;
-use crate::model::layer_norm::layer_norm;
+use crate::model::ops::layer_norm::layer_norm;
 use crate::model::resample::{resample, ResampleMode};
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::module::Param;
@@ -64,7 +64,7 @@ pub struct ClipVit<B: Backend> {
 /// # Shapes
 /// - `x`: `[batch, 3, h·p, w·p]` → `[batch, h·w, 3·p·p]`
 pub fn patchify<B: Backend>(x: Tensor<B, 4>, p: usize) -> Tensor<B, 3> {
-    crate::model::layout::patches(x, p)
+    crate::model::ops::layout::patches(x, p)
 }
 
 /// Learned position embeddings on their native grid, bicubically resampled to `h × w` (exact at the

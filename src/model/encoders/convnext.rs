@@ -1,10 +1,10 @@
 //! `convnext`: ConvNeXt stages (7×7 depthwise conv, LayerNorm, GELU MLP), stride 16 overall.
 
-use crate::model::activation::gelu;
 use crate::model::dense::{linear, patch_conv, patch_conv_channels_last};
-use crate::model::depthwise::depthwise_conv_channels_last;
-use crate::model::layer_norm::layer_norm;
-use crate::model::layout::{to_channels_first, to_channels_last};
+use crate::model::ops::activation::gelu;
+use crate::model::ops::depthwise::depthwise_conv_channels_last;
+use crate::model::ops::layer_norm::layer_norm;
+use crate::model::ops::layout::{to_channels_first, to_channels_last};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;

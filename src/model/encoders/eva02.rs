@@ -5,7 +5,7 @@
 use super::clip::patchify;
 use crate::model::attention::{SelfAttention, SelfAttentionConfig};
 use crate::model::dense::linear;
-use crate::model::layer_norm::layer_norm;
+use crate::model::ops::layer_norm::layer_norm;
 use crate::model::rope::Rope2d;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;

@@ -3,7 +3,7 @@
 
 use super::clip::patchify;
 use crate::model::dense::linear;
-use crate::model::layer_norm::layer_norm;
+use crate::model::ops::layer_norm::layer_norm;
 use crate::model::resample::{resample, ResampleMode};
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};

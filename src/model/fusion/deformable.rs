@@ -5,7 +5,7 @@
 use super::to_tokens;
 use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::model::dense::linear;
-use crate::model::layer_norm::layer_norm;
+use crate::model::ops::layer_norm::layer_norm;
 use crate::model::projector::{Projector, ProjectorConfig};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
@@ -104,7 +104,7 @@ impl<B: Backend> Deformable<B> {
         let mut acc: Option<Tensor<B, 4>> = None;
         for (l, (map, proj)) in maps.into_iter().zip(&self.values).enumerate() {
             let [_, ch, mh, mw] = map.dims();
-            let v = proj.forward(map.reshape([b, ch, mh * mw]).swap_dims(1, 2));
+            let v = linear(proj, map.reshape([b, ch, mh * mw]).swap_dims(1, 2));
             let v = v.reshape([b, mh, mw, h, dh]).permute([0, 3, 4, 1, 2]).reshape([b * h, dh, mh, mw]);
             let pts = points.clone().slice([0..b, 0..n, 0..h, l..l + 1, 0..p, 0..2]).reshape([b, n, h, p, 2]);
             let pts = pts.permute([0, 2, 1, 3, 4]).reshape([b * h, n * p, 2]);

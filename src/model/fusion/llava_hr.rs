@@ -7,10 +7,10 @@
 //! (LLaVA-HR interleaves the two networks stage by stage).
 
 use super::to_tokens;
-use crate::model::activation::gelu;
 use crate::model::dense::linear;
-use crate::model::depthwise::depthwise_conv;
 use crate::model::encoders::clip::ClipVit;
+use crate::model::ops::activation::gelu;
+use crate::model::ops::depthwise::depthwise_conv;
 use crate::model::projector::{Projector, ProjectorConfig};
 use crate::model::resample::{resample, ResampleMode};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -132,6 +132,14 @@ impl<B: Backend> LlavaHr<B> {
     pub fn forward(&self, vit: &ClipVit<B>, x: Tensor<B, 4>, high_res: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
         let s = Self::join_high_res(high_res);
         let f = self.adapted_vit(vit, x, &s);
-        self.vit_projector.forward(to_tokens(f, self.grid)) + linear(&self.high_res_out, to_tokens(s, self.grid))
+        self.vit_tokens(f) + linear(&self.high_res_out, to_tokens(s, self.grid))
+    }
+
+    /// The ViT branch's share of the tokens: the adapted ViT's map at the token grid, projected.
+    ///
+    /// # Shapes
+    /// - `f`: `[batch, c, h, w]` → `[batch, grid², lm_dim]`
+    pub fn vit_tokens(&self, f: Tensor<B, 4>) -> Tensor<B, 3> {
+        self.vit_projector.forward(to_tokens(f, self.grid))
     }
 }

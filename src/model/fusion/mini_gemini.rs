@@ -3,7 +3,7 @@
 
 use super::to_tokens;
 use crate::model::dense::linear;
-use crate::model::layer_norm::layer_norm;
+use crate::model::ops::layer_norm::layer_norm;
 use crate::model::projector::{Projector, ProjectorConfig};
 use crate::model::resample::{resample, ResampleMode};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};

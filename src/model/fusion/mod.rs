@@ -221,5 +221,5 @@ fn split_query<B: Backend>(mut maps: Vec<Tensor<B, 4>>, query: usize) -> (Tensor
 pub fn to_tokens<B: Backend>(map: Tensor<B, 4>, grid: usize) -> Tensor<B, 3> {
     let [b, c, _, _] = map.dims();
     let map = crate::model::resample::resample(map, grid, grid, crate::model::resample::ResampleMode::Bilinear);
-    crate::model::layout::batched_transpose(map.reshape([b, c, grid * grid, 1])).reshape([b, grid * grid, c])
+    crate::model::ops::layout::batched_transpose(map.reshape([b, c, grid * grid, 1])).reshape([b, grid * grid, c])
 }

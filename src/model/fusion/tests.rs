@@ -2,9 +2,9 @@ use super::deformable::DeformableConfig;
 use super::{Fusion, FusionConfig};
 use crate::model::bilinear::{bilinear_sample, reference_points};
 use crate::model::encoders::{Expert, ExpertConfig};
-use crate::model::grad_check::without_gradient;
 use crate::model::lm::LmConfig;
 use crate::model::mllm::MllmConfig;
+use crate::model::ops::grad_check::without_gradient;
 use crate::spec::FusionKind;
 use crate::spec::{ExpertKind, Scale, Tiling};
 use burn::backend::{Autodiff, Flex};
@@ -168,6 +168,8 @@ fn llava_hr_at_initialisation_equals_its_vit_alone() {
     // And its tokens are the ViT's, projected: the high-resolution read-out starts at zero too.
     let tokens = m.encode_images(vec![x.clone(), map::<B>(3, 64, &dev)]).unwrap();
     assert_eq!(tokens.dims(), [2, 16, 16]);
+    let vit_alone = f.vit_tokens(vit.forward(x));
+    tokens.into_data().assert_approx_eq::<f32>(&vit_alone.into_data(), Tolerance::default());
 }
 
 #[test]

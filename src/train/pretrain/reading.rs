@@ -4,11 +4,11 @@
 
 use crate::data::targets::{reading_target, READ_CHARS, READ_LEN};
 use crate::data::Pool;
-use crate::model::activation::gelu;
 use crate::model::attention::{CrossAttention, CrossAttentionConfig, SelfAttention, SelfAttentionConfig};
 use crate::model::encoders::{Expert, ExpertConfig};
-use crate::model::layer_norm::layer_norm;
 use crate::model::loss::masked_cross_entropy;
+use crate::model::ops::activation::gelu;
+use crate::model::ops::layer_norm::layer_norm;
 use crate::train::batches::images;
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
