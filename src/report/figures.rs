@@ -23,9 +23,6 @@ pub struct FigureLink {
     pub stem: String,
 }
 
-/// Axes whose values have an order worth a line plot.
-const ORDERED: [Axis; 5] = [Axis::Resolution, Axis::Grid, Axis::SftSteps, Axis::Lr, Axis::VisionLrScale];
-
 /// Stages whose loss is drawn per cell (pretraining is shared by every cell, so not per cell).
 const CELL_STAGES: [&str; 3] = ["pre-align", "align", "sft"];
 
@@ -149,7 +146,7 @@ pub fn over_ordered_axis(cells: &[CellEstimates], axes: &[Axis]) -> Option<Order
         }
         v
     };
-    let axis = ORDERED.into_iter().find(|a| axes.contains(a) && distinct(*a).len() > 1)?;
+    let axis = Axis::ALL.iter().copied().find(|a| a.ordered() && axes.contains(a) && distinct(*a).len() > 1)?;
     let x_labels = distinct(axis);
     let others: Vec<Axis> = axes.iter().copied().filter(|a| *a != axis && distinct(*a).len() > 1).collect();
     let mut series: Vec<LineSeries> = Vec::new();

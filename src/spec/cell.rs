@@ -1,4 +1,4 @@
-//! One cell's settings (before seeds) and the axes a grid may vary.
+//! One cell's settings (before seeds).
 
 use super::names::{ExpertKind, Family, FusionKind, Scale, Tiling};
 use super::DEFAULT_VISION_LR_SCALE;
@@ -172,87 +172,5 @@ impl CellSettings {
     /// Index in `encoders` of the query expert of fusions with roles (the first unless named).
     pub fn query_index(&self) -> usize {
         self.query_expert.and_then(|q| self.encoders.iter().position(|e| *e == q)).unwrap_or(0)
-    }
-}
-
-/// An axis that a grid may vary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Axis {
-    /// `encoders`
-    Encoders,
-    /// `fusion`
-    Fusion,
-    /// `resolution`
-    Resolution,
-    /// `tiling`
-    Tiling,
-    /// `unlock`
-    Unlock,
-    /// `families`
-    Families,
-    /// `grid`
-    Grid,
-    /// `sft-steps`
-    SftSteps,
-    /// `lr`
-    Lr,
-    /// `vision-lr-scale`
-    VisionLrScale,
-    /// `pre-align`
-    PreAlign,
-}
-
-impl Axis {
-    /// Every axis.
-    pub const ALL: [Axis; 11] = [
-        Axis::Encoders,
-        Axis::Fusion,
-        Axis::Resolution,
-        Axis::Tiling,
-        Axis::Unlock,
-        Axis::Families,
-        Axis::Grid,
-        Axis::SftSteps,
-        Axis::Lr,
-        Axis::VisionLrScale,
-        Axis::PreAlign,
-    ];
-
-    /// The key as written in experiment files and the column name in tables.
-    pub fn key(self) -> &'static str {
-        match self {
-            Axis::Encoders => "encoders",
-            Axis::Fusion => "fusion",
-            Axis::Resolution => "resolution",
-            Axis::Tiling => "tiling",
-            Axis::Unlock => "unlock",
-            Axis::Families => "families",
-            Axis::Grid => "grid",
-            Axis::SftSteps => "sft-steps",
-            Axis::Lr => "lr",
-            Axis::VisionLrScale => "vision-lr-scale",
-            Axis::PreAlign => "pre-align",
-        }
-    }
-
-    /// This axis's value in `cell`, as text.
-    pub fn value_of(self, cell: &CellSettings) -> String {
-        match self {
-            Axis::Encoders => cell.encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
-            Axis::Fusion => cell.fusion.to_string(),
-            Axis::Resolution => cell.resolution.to_string(),
-            Axis::Tiling => cell.tiling.to_string(),
-            Axis::Unlock => match &cell.unlock {
-                Unlock::All(b) => b.to_string(),
-                only => only.to_string(),
-            },
-            Axis::Families => cell.families.iter().map(|e| e.as_str()).collect::<Vec<_>>().join("+"),
-            Axis::Grid => cell.grid.to_string(),
-            Axis::SftSteps => cell.sft_steps.map(|s| s.to_string()).unwrap_or_else(|| "preset".into()),
-            Axis::Lr => cell.lr.map(|s| s.to_string()).unwrap_or_else(|| "default".into()),
-            Axis::VisionLrScale => cell.vision_lr_scale.to_string(),
-            Axis::PreAlign => cell.pre_align.to_string(),
-        }
     }
 }

@@ -1,7 +1,8 @@
 //! The experiment file as written: private serde types that refuse unknown keys.
 
+pub(crate) use super::axes::{RawCell, RawGrid};
 use super::greedy::{RawGreedy, SearchKind};
-use super::names::{ExpertKind, Family, FusionKind, Scale, Tiling};
+use super::names::Scale;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -52,39 +53,4 @@ pub(crate) enum RawSize {
 pub(crate) enum RawUnlock {
     All(bool),
     PerExpert(BTreeMap<String, bool>),
-}
-
-/// One value per setting: `[base]` and each `[[exclude]]` rule.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct RawCell {
-    pub encoders: Option<Spanned<Vec<ExpertKind>>>,
-    pub fusion: Option<Spanned<FusionKind>>,
-    pub resolution: Option<Spanned<RawSize>>,
-    pub tiling: Option<Spanned<Tiling>>,
-    pub unlock: Option<Spanned<RawUnlock>>,
-    pub families: Option<Spanned<Vec<Family>>>,
-    pub grid: Option<Spanned<RawSize>>,
-    pub sft_steps: Option<Spanned<i64>>,
-    pub lr: Option<Spanned<f64>>,
-    pub vision_lr_scale: Option<Spanned<f64>>,
-    pub query_expert: Option<Spanned<ExpertKind>>,
-    pub pre_align: Option<Spanned<bool>>,
-}
-
-/// `[grid]`: a list of values per axis.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct RawGrid {
-    pub encoders: Option<Vec<Spanned<Vec<ExpertKind>>>>,
-    pub fusion: Option<Vec<Spanned<FusionKind>>>,
-    pub resolution: Option<Vec<Spanned<RawSize>>>,
-    pub tiling: Option<Vec<Spanned<Tiling>>>,
-    pub unlock: Option<Vec<Spanned<RawUnlock>>>,
-    pub families: Option<Vec<Spanned<Vec<Family>>>>,
-    pub grid: Option<Vec<Spanned<RawSize>>>,
-    pub sft_steps: Option<Vec<Spanned<i64>>>,
-    pub lr: Option<Vec<Spanned<f64>>>,
-    pub vision_lr_scale: Option<Vec<Spanned<f64>>>,
-    pub pre_align: Option<Vec<Spanned<bool>>>,
 }

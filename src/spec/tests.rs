@@ -252,3 +252,39 @@ fn bad_greedy_specs_are_refused_naming_the_key() {
         assert!(e.to_string().contains(words), "expected `{words}` in: {e}");
     }
 }
+
+/// A grid over `axis` (its two examples) and the next axis of `Axis::ALL`, on two experts at 128 pixels.
+fn two_axis_grid(axis: Axis) -> String {
+    let next = Axis::ALL[(Axis::ALL.iter().position(|a| *a == axis).unwrap() + 1) % Axis::ALL.len()];
+    let list = |a: Axis| format!("{} = [{}]", a.key(), a.examples().join(", "));
+    format!(
+        "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\nresolution = 128\n[grid]\n{}\n{}\n",
+        list(axis),
+        list(next)
+    )
+}
+
+#[test]
+fn an_exclude_rule_over_any_axis_removes_exactly_its_cells() {
+    for &axis in Axis::ALL {
+        let grid = two_axis_grid(axis);
+        let all = parse(Path::new("t.toml"), &grid).unwrap_or_else(|e| panic!("{}: {e}", axis.key())).cells;
+        assert_eq!(all.len(), 4, "{}", axis.key());
+        let named = axis.value_of(&all[0]);
+        let rule = format!("{grid}[[exclude]]\n{} = {}\n", axis.key(), axis.examples()[0]);
+        let kept = parse(Path::new("t.toml"), &rule).unwrap_or_else(|e| panic!("{}: {e}", axis.key())).cells;
+        let expected: Vec<CellSettings> = all.iter().filter(|c| axis.value_of(c) != named).cloned().collect();
+        assert_eq!(expected.len(), 2, "{}: the examples must differ", axis.key());
+        assert_eq!(kept, expected, "[[exclude]] {} = {}", axis.key(), axis.examples()[0]);
+    }
+}
+
+#[test]
+fn a_greedy_search_refuses_every_grid_axis_by_key() {
+    for &axis in Axis::ALL {
+        let text = format!("{GREEDY}\n[grid]\n{} = [{}]\n", axis.key(), axis.examples().join(", "));
+        let e = err(&text);
+        assert_eq!(e.key, format!("grid.{}", axis.key()), "{e}");
+        assert!(e.to_string().contains("varies only the encoder set"), "{e}");
+    }
+}
