@@ -31,6 +31,19 @@ pub fn paired_difference(a: &[f64], b: &[f64]) -> (f64, f64) {
     mean_interval(&d)
 }
 
+/// Where a 95% interval lies against zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The whole interval is above zero.
+    Above,
+    /// The whole interval is below zero.
+    Below,
+    /// The interval holds zero (an end touching zero counts): within noise.
+    HoldsZero,
+    /// There is no interval (one seed: the half-width is NaN).
+    NoInterval,
+}
+
 /// A mean with the half-width of its 95% interval (NaN: no interval, no whisker).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
@@ -54,14 +67,16 @@ impl Estimate {
         Estimate { mean: b.mean - a.mean, half: (a.half.powi(2) + b.half.powi(2)).sqrt() }
     }
 
-    /// 1 when the interval lies above zero, −1 below, 0 when it holds zero.
-    pub fn sign(self) -> i8 {
-        if self.mean > self.half {
-            1
+    /// Where the interval lies against zero: the one rule every verdict is judged by.
+    pub fn side(self) -> Side {
+        if self.mean.is_nan() || self.half.is_nan() {
+            Side::NoInterval
+        } else if self.mean > self.half {
+            Side::Above
         } else if self.mean < -self.half {
-            -1
+            Side::Below
         } else {
-            0
+            Side::HoldsZero
         }
     }
 

@@ -1,13 +1,13 @@
-//! The fusion table (EAGLE.md §2): every strategy's scores over seeds with 95% intervals, its visual
-//! tokens, parameters, FLOPs and step time, and the verdict on "channel concat is as good as the
-//! complex fusions and the cheapest".
+//! The fusion table: Eagle (arXiv 2408.15998) Sec. 3.4 "Fusion strategy". Every strategy's scores over
+//! seeds with 95% intervals, its visual tokens, parameters, FLOPs and step time, and the finding
+//! "channel concat is as good as the complex fusions and the cheapest".
 
-use super::findings::Verdict;
+use super::finding::{Check, Expect, Finding, Verdict};
 use crate::model::fusion::FusionConfig;
 use crate::plan::{Plan, StageKind};
 use crate::spec::{Family, FusionKind};
 use crate::stats::mean_interval;
-use crate::stats::Estimate;
+use crate::stats::{Estimate, Side};
 use crate::store::CellResult;
 
 /// One strategy's row: scores over seeds and its costs.
@@ -84,9 +84,13 @@ pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
         .collect()
 }
 
-/// The verdict on channel concat against the best strategy by mean average, with the paired
-/// (by seed) difference and its 95% interval.
-pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
+/// The paper's claim.
+pub const CLAIM: &str = "Channel concat is as good as the complex fusions and the cheapest";
+
+/// [`CLAIM`] judged against the best strategy by mean average: reproduced when channel concat is that
+/// strategy, or when the paired (by seed) difference of the best from it is not above zero beyond
+/// noise (its 95% interval); inconclusive with one seed.
+pub fn finding(rows: &[FusionRow]) -> Option<Finding> {
     let concat = rows.iter().find(|r| r.fusion == FusionKind::ChannelConcat)?;
     let mean = |r: &FusionRow| mean_interval(&r.average_by_seed).0;
     let best = rows.iter().max_by(|a, b| mean(a).total_cmp(&mean(b)))?;
@@ -117,7 +121,7 @@ pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
             ),
             None => format!("channel concat has the best average ({:.1}).", mean(concat)),
         };
-        return Some((Verdict::Reproduced, text));
+        return Some(Finding::decided(CLAIM, Verdict::Reproduced, text));
     }
     let diffs: Vec<f64> = best
         .seeds
@@ -126,34 +130,25 @@ pub fn verdict(rows: &[FusionRow]) -> Option<(Verdict, String)> {
         .filter_map(|(s, b)| concat.seeds.iter().position(|t| t == s).map(|i| b - concat.average_by_seed[i]))
         .collect();
     let (d, h) = mean_interval(&diffs);
-    let within = h.is_nan() || d <= h;
-    let v = if h.is_nan() {
-        Verdict::Inconclusive
-    } else if within {
-        Verdict::Reproduced
-    } else {
-        Verdict::NotReproduced
-    };
+    let difference = Estimate { mean: d, half: h };
     let text = format!(
         "best average: {} ({:.1}); channel concat {:.1}; paired difference over {} seeds {} points — {}. {}",
         best.fusion,
         mean(best),
         mean(concat),
         diffs.len(),
-        Estimate { mean: d, half: h }.to_string(),
-        if h.is_nan() {
-            "one seed: no interval"
-        } else if within {
-            "within noise"
-        } else {
-            "beyond noise"
+        difference,
+        match difference.side() {
+            Side::NoInterval => "one seed: no interval",
+            Side::Above => "beyond noise",
+            Side::Below | Side::HoldsZero => "within noise",
         },
         cost(best)
     );
-    Some((v, text))
+    Some(Finding::judged(CLAIM, vec![Check::new(difference, Expect::NotPositive)], text))
 }
 
-/// The markdown section: the table and the verdict.
+/// The markdown section: the table and the finding.
 pub fn markdown(rows: &[FusionRow]) -> String {
     let Some(first) = rows.first() else { return String::new() };
     let mut head: Vec<String> = vec!["fusion".into()];
@@ -179,10 +174,8 @@ pub fn markdown(rows: &[FusionRow]) -> String {
         ]);
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
-    if let Some((v, text)) = verdict(rows) {
-        out.push_str(&format!(
-            "\n**Channel concat is as good as the complex fusions and the cheapest: {v}.** {text}\n"
-        ));
+    if let Some(f) = finding(rows) {
+        out.push_str(&format!("\n**{}: {}.** {}\n", f.claim, f.verdict, f.evidence));
     }
     out
 }
@@ -218,18 +211,18 @@ mod tests {
         // Best beats concat by 5 ± ~0 on every seed: beyond noise.
         let rows =
             [row(FusionKind::ChannelConcat, &[50.0, 51.0, 52.0]), row(FusionKind::MiniGemini, &[55.0, 56.0, 57.1])];
-        assert_eq!(verdict(&rows).unwrap().0, Verdict::NotReproduced);
+        assert_eq!(finding(&rows).unwrap().verdict, Verdict::NotReproduced);
         // Differences +6, -4, +1: mean 1, interval wide: within noise.
         let rows =
             [row(FusionKind::ChannelConcat, &[50.0, 56.0, 52.0]), row(FusionKind::Deformable, &[56.0, 52.0, 53.0])];
-        assert_eq!(verdict(&rows).unwrap().0, Verdict::Reproduced);
+        assert_eq!(finding(&rows).unwrap().verdict, Verdict::Reproduced);
         // Concat best outright.
         let rows = [row(FusionKind::ChannelConcat, &[60.0, 61.0, 62.0]), row(FusionKind::LlavaHr, &[55.0, 56.0, 57.0])];
-        let (v, text) = verdict(&rows).unwrap();
-        assert_eq!(v, Verdict::Reproduced);
-        assert!(text.contains("best average"), "{text}");
+        let f = finding(&rows).unwrap();
+        assert_eq!(f.verdict, Verdict::Reproduced);
+        assert!(f.evidence.contains("best average"), "{}", f.evidence);
         // One seed: no interval.
         let rows = [row(FusionKind::ChannelConcat, &[50.0]), row(FusionKind::MiniGemini, &[55.0])];
-        assert_eq!(verdict(&rows).unwrap().0, Verdict::Inconclusive);
+        assert_eq!(finding(&rows).unwrap().verdict, Verdict::Inconclusive);
     }
 }

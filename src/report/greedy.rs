@@ -1,5 +1,6 @@
-//! The greedy round-robin section of a report (EAGLE.md §3): every round's candidates with their
-//! intervals, the winner and its gain, the trajectory, and the chosen sets beside the paper's.
+//! The greedy round-robin section of a report: Eagle (arXiv 2408.15998) Sec. 3.6 "Extension to
+//! multi-experts". Every round's candidates with their intervals, the winner and its gain, the
+//! trajectory, and the chosen sets beside the paper's.
 
 use crate::search::greedy::{set_label, GreedyOutcome};
 use crate::spec::ExpertKind;
@@ -12,7 +13,7 @@ fn score_text(mean: f64, half: f64) -> String {
     }
 }
 
-/// The paper's set after `round` additions from CLIP, where EAGLE.md names it.
+/// The paper's set after `round` additions from CLIP, where the paper names it (Sec. 3.6).
 fn paper_set(round: usize) -> Option<Vec<ExpertKind>> {
     use ExpertKind::*;
     match round {

@@ -1,4 +1,5 @@
-//! Markdown tables for the terminal and report.md, and the effects of each varied axis.
+//! Markdown for the terminal and report.md: the results and summary tables, the pivot over an ordered
+//! axis, the effects of each varied axis, and the line naming the files written.
 
 use super::estimates::{self, CellEstimates, IntervalKind};
 use super::options::TableFormat;

@@ -1,10 +1,12 @@
-//! Reports from stored results alone: results.csv / .parquet (polars) and report.md.
+//! Reports from stored results alone: results.csv / .parquet (polars) beside the results, and under
+//! reports/<experiment>/ the report.md (summary, results, effects, the paper's findings each section
+//! judges, figures), the tables and the plots the options ask for.
 
 pub mod compare;
 pub mod estimates;
 pub mod experts;
 pub mod figures;
-pub mod findings;
+pub mod finding;
 pub mod frame;
 pub mod fusion;
 pub mod greedy;
@@ -13,6 +15,7 @@ pub mod markdown;
 pub mod options;
 pub mod plots;
 pub mod provenance;
+pub mod resolution;
 pub mod rows;
 pub mod seeds;
 
@@ -134,27 +137,25 @@ pub fn write(
         md.push_str("\n## Effects of each axis\n\nMean change between cells that differ only on one axis:\n\n");
         md.push_str(&effects);
     }
-    let found = findings::resolution(&results, &spec.axes);
+    let found = resolution::findings(&results, &spec.axes);
     if !found.is_empty() {
-        md.push_str("\n## Paper findings (EAGLE.md §1)\n\nEach difference with its 95% interval (binomial over the test questions, one seed); a finding is inconclusive when the interval includes zero.\n\n");
-        md.push_str(&findings::markdown(&found));
+        md.push_str("\n## Paper findings (Eagle, arXiv 2408.15998, Sec. 3.2)\n\nEach difference with its 95% interval (binomial over the test questions, one seed); a finding is inconclusive when the interval includes zero.\n\n");
+        md.push_str(&resolution::markdown(&found));
     }
     if spec.axes.contains(&crate::spec::Axis::Fusion) {
         let table = fusion::markdown(&fusion::rows(plan, &results));
         if !table.is_empty() {
-            md.push_str("\n## Fusion strategies (EAGLE.md §2)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run, beside whatever else shared the machine (other workers): a rough cost, not a benchmark.\n\n");
+            md.push_str("\n## Fusion strategies (Eagle, arXiv 2408.15998, Sec. 3.4)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run, beside whatever else shared the machine (other workers): a rough cost, not a benchmark.\n\n");
             md.push_str(&table);
         }
     }
     let pre = seeds::pre_alignment(&results);
     if !pre.is_empty() {
-        md.push_str("\n## Pre-alignment (EAGLE.md §4)\n\n\"Pre-alignment gives a clear gain under a mixture of encoders\": each pre-aligned cell's average minus the same cell's without pre-alignment, paired by seed, with a 95% t-interval.\n\n");
-        for (_, verdict, evidence) in &pre {
-            md.push_str(&format!("- **{verdict}** — {evidence}\n"));
-        }
+        md.push_str("\n## Pre-alignment (Eagle, arXiv 2408.15998, Sec. 3.5)\n\n\"Pre-alignment gives a clear gain under a mixture of encoders\": each pre-aligned cell's average minus the same cell's without pre-alignment, paired by seed, with a 95% t-interval.\n\n");
+        md.push_str(&seeds::markdown(&pre));
     }
     if let Some(outcome) = &outcome {
-        md.push_str("\n## Greedy round-robin expert selection (EAGLE.md §3)\n\n");
+        md.push_str("\n## Greedy round-robin expert selection (Eagle, arXiv 2408.15998, Sec. 3.6)\n\n");
         md.push_str(&greedy::markdown(outcome));
     }
     if !figures.is_empty() {

@@ -1,15 +1,19 @@
-//! The pre-alignment finding (EAGLE.md §4) from differences paired by seed.
+//! The pre-alignment finding: Eagle (arXiv 2408.15998) Sec. 3.5 "Vision-language Pre-Alignment", judged
+//! from differences paired by seed.
 
-use super::findings::Verdict;
+use super::finding::{Check, Expect, Finding};
 use crate::spec::CellSettings;
 use crate::stats::mean_interval;
 use crate::stats::Estimate;
 use crate::store::CellResult;
 
-/// "Pre-alignment gives a clear gain": for each pre-aligned cell, the paired (by seed) difference
-/// of its average from the same cell without pre-alignment; reproduced when the interval is above
-/// zero, not reproduced when it is below, inconclusive when it holds zero or there is one seed.
-pub fn pre_alignment(results: &[CellResult]) -> Vec<(String, Verdict, String)> {
+/// The paper's claim.
+pub const CLAIM: &str = "Pre-alignment gives a clear gain under a mixture of encoders";
+
+/// [`CLAIM`] for each pre-aligned cell: the paired (by seed) difference of its average from the same
+/// cell without pre-alignment; reproduced when the interval is above zero, not reproduced when it is
+/// below, inconclusive when it holds zero or there is one seed.
+pub fn pre_alignment(results: &[CellResult]) -> Vec<Finding> {
     let without = |s: &CellSettings| CellSettings { pre_align: false, ..s.clone() };
     let mut out = Vec::new();
     let mut done: Vec<String> = Vec::new();
@@ -36,22 +40,17 @@ pub fn pre_alignment(results: &[CellResult]) -> Vec<(String, Verdict, String)> {
             continue;
         }
         let (d, h) = mean_interval(&diffs);
-        let verdict = if h.is_nan() || (d - h <= 0.0 && d + h >= 0.0) {
-            Verdict::Inconclusive
-        } else if d > 0.0 {
-            Verdict::Reproduced
-        } else {
-            Verdict::NotReproduced
-        };
-        let evidence = format!(
-            "{}: pre-aligned − not, paired over {} seed(s): {} points",
-            r.label,
-            diffs.len(),
-            Estimate { mean: d, half: h }.to_string()
-        );
-        out.push((r.label.clone(), verdict, evidence));
+        let difference = Estimate { mean: d, half: h };
+        let evidence =
+            format!("{}: pre-aligned − not, paired over {} seed(s): {} points", r.label, diffs.len(), difference);
+        out.push(Finding::judged(CLAIM, vec![Check::new(difference, Expect::Positive)], evidence));
     }
     out
+}
+
+/// The findings as a markdown list: the verdict, then the evidence.
+pub fn markdown(findings: &[Finding]) -> String {
+    findings.iter().map(|f| format!("- **{}** — {}\n", f.verdict, f.evidence)).collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use crate::eval::Scores;
 use crate::spec::{ExpertKind, GreedySpec, Metric};
-use crate::stats::{mean_interval, paired_difference};
+use crate::stats::{mean_interval, paired_difference, Estimate, Side};
 use serde::{Deserialize, Serialize};
 
 /// One evaluated set: the expert it added (None for the start set) and its metric per seed.
@@ -57,8 +57,12 @@ impl Round {
     /// Whether the winner beat the runner-up beyond noise: the paired interval excludes zero.
     /// None with one candidate or one seed.
     pub fn beats_runner_up(&self) -> Option<bool> {
-        let (d, h) = self.over_runner_up?;
-        (!h.is_nan()).then_some(d - h > 0.0)
+        let (mean, half) = self.over_runner_up?;
+        match (Estimate { mean, half }).side() {
+            Side::NoInterval => None,
+            Side::Above => Some(true),
+            Side::Below | Side::HoldsZero => Some(false),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::report::finding::Verdict;
 use crate::report::rows::tests::{result, settings};
 use crate::spec::ExpertKind;
 
@@ -21,8 +22,8 @@ fn verdict(without: &[f64], with: &[f64]) -> Verdict {
     }
     let found = pre_alignment(&rows);
     assert_eq!(found.len(), 1, "one pre-aligned cell");
-    assert!(found[0].2.contains(&format!("paired over {} seed(s)", with.len())), "{}", found[0].2);
-    found[0].1
+    assert!(found[0].evidence.contains(&format!("paired over {} seed(s)", with.len())), "{}", found[0].evidence);
+    found[0].verdict
 }
 
 #[test]
@@ -33,5 +34,5 @@ fn pre_alignment_verdict_follows_the_paired_interval() {
     assert_eq!(verdict(&[40.0], &[49.0]), Verdict::Inconclusive, "one seed");
     // Seeds that only one side has are left out of the pairing.
     let rows = vec![cell(false, 0, 40.0, 40.0), cell(true, 0, 45.0, 45.0), cell(true, 1, 90.0, 90.0)];
-    assert!(pre_alignment(&rows)[0].2.contains("over 1 seed(s): 5.0 points"), "{:?}", pre_alignment(&rows));
+    assert!(pre_alignment(&rows)[0].evidence.contains("over 1 seed(s): 5.0 points"), "{:?}", pre_alignment(&rows));
 }

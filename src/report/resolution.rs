@@ -1,46 +1,16 @@
-//! The paper's findings that an experiment bears on, each judged from the results with a 95%
-//! interval: reproduced, not reproduced, or inconclusive (the difference is within noise).
+//! The resolution findings: Eagle (arXiv 2408.15998) Sec. 3.2 "Stronger CLIP encoder", judged from an
+//! experiment that varies the resolution and unlocking of one expert, each difference binomial over
+//! the test questions of one seed.
 
 use super::estimates::binomial;
+use super::finding::{Check, Expect, Finding};
 use crate::spec::{Axis, Family, Resolution, Tiling, Unlock};
 use crate::stats::Estimate;
 use crate::store::CellResult;
 
-/// A verdict on one finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The data show the paper's effect beyond noise.
-    Reproduced,
-    /// The data show the opposite, or no effect where the paper saw one, beyond noise.
-    NotReproduced,
-    /// The difference is within the 95% interval.
-    Inconclusive,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Reproduced => "reproduced",
-            Verdict::NotReproduced => "not reproduced",
-            Verdict::Inconclusive => "inconclusive",
-        })
-    }
-}
-
 /// A difference as text: `+3.5 ± 6.9`.
 fn signed(e: Estimate) -> String {
     format!("{:+.1} ± {:.1}", e.mean, e.half)
-}
-
-/// One finding with its verdict and the numbers behind it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    /// The paper's claim.
-    pub claim: String,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The numbers.
-    pub evidence: String,
 }
 
 fn cell<'a>(rows: &'a [CellResult], res: Resolution, tiling: Tiling, unlock: bool) -> Option<&'a CellResult> {
@@ -64,8 +34,8 @@ fn pixels(rows: &[CellResult]) -> Vec<usize> {
     v
 }
 
-/// The resolution findings (EAGLE.md §1) for an experiment that varies `resolution` and `unlock` of one expert.
-pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
+/// The resolution findings for an experiment that varies `resolution` and `unlock` of one expert.
+pub fn findings(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
     if !(axes.contains(&Axis::Resolution) && axes.contains(&Axis::Unlock)) {
         return vec![];
     }
@@ -93,24 +63,15 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
         }
     }
     if !gains.is_empty() {
-        let signs: Vec<i8> = gains.iter().map(|g| g.sign()).collect();
-        let verdict = if signs.iter().all(|&s| s > 0) {
-            Verdict::Reproduced
-        } else if signs.iter().any(|&s| s < 0) {
-            Verdict::NotReproduced
-        } else {
-            Verdict::Inconclusive
-        };
-        out.push(Finding {
-            claim: "Unlocking the encoder helps more when the input resolution differs from its pretraining resolution"
-                .into(),
-            verdict,
-            evidence: format!(
+        out.push(Finding::judged(
+            "Unlocking the encoder helps more when the input resolution differs from its pretraining resolution",
+            gains.iter().map(|g| Check::new(*g, Expect::Positive)).collect(),
+            format!(
                 "{}; gain minus native gain: {}",
                 lines.join(", "),
                 gains.iter().map(|g| signed(*g)).collect::<Vec<_>>().join(", ")
             ),
-        });
+        ));
     }
 
     // 2. Frozen and stretched is worse than frozen at native.
@@ -121,25 +82,15 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
         }
     }
     if !drops.is_empty() {
-        let signs: Vec<i8> = drops.iter().map(|(_, d)| d.sign()).collect();
-        let verdict = if signs.iter().all(|&s| s < 0) {
-            Verdict::Reproduced
-        } else if signs.iter().any(|&s| s > 0) {
-            Verdict::NotReproduced
-        } else {
-            Verdict::Inconclusive
-        };
-        out.push(Finding {
-            claim:
-                "A frozen encoder stretched (interpolated) above its pretraining resolution scores worse than at native"
-                    .into(),
-            verdict,
-            evidence: drops
+        out.push(Finding::judged(
+            "A frozen encoder stretched (interpolated) above its pretraining resolution scores worse than at native",
+            drops.iter().map(|(_, d)| Check::new(*d, Expect::Negative)).collect(),
+            drops
                 .iter()
                 .map(|(p, d)| format!("frozen {p} px vs native: {}", signed(*d)))
                 .collect::<Vec<_>>()
                 .join(", "),
-        });
+        ));
     }
 
     // 3. Unlocked at 2x is the best trade: better than lower resolutions, and higher ones add nothing beyond noise.
@@ -155,20 +106,16 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
             .collect();
         let above: Vec<(usize, Estimate)> =
             unlocked.iter().filter(|(p, _)| *p > p2).map(|(p, c)| (*p, Estimate::diff(est(c2), est(c)))).collect();
-        let better_than_below = below.iter().all(|d| d.sign() > 0);
-        let above_adds_nothing = above.iter().all(|(_, d)| d.sign() <= 0);
-        let verdict = match (better_than_below, above_adds_nothing) {
-            (true, true) => Verdict::Reproduced,
-            _ if below.iter().any(|d| d.sign() < 0) || above.iter().any(|(_, d)| d.sign() > 0) => {
-                Verdict::NotReproduced
-            }
-            _ => Verdict::Inconclusive,
-        };
+        let checks: Vec<Check> = below
+            .iter()
+            .map(|d| Check::new(*d, Expect::Positive))
+            .chain(above.iter().map(|(_, d)| Check::new(*d, Expect::NotPositive)))
+            .collect();
         let cost = |c: &CellResult| crate::plan::cost::human_duration(c.train_seconds);
-        out.push(Finding {
-            claim: format!("Unlocked at 2x ({p2} px) is the best trade of score and cost"),
-            verdict,
-            evidence: format!(
+        out.push(Finding::judged(
+            format!("Unlocked at 2x ({p2} px) is the best trade of score and cost"),
+            checks,
+            format!(
                 "{p2} px unlocked vs lower resolutions: {}; higher resolutions vs {p2} px: {}; training time {} at {p2} px vs {} native{}",
                 below.iter().map(|d| signed(*d)).collect::<Vec<_>>().join(", "),
                 if above.is_empty() { "none".to_string() } else { above.iter().map(|(p, d)| format!("{p} px {}", signed(*d))).collect::<Vec<_>>().join(", ") },
@@ -176,7 +123,7 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
                 cost(nu),
                 above.iter().map(|(p, _)| unlocked.iter().find(|(q, _)| q == p).map(|(_, c)| format!(", {} at {p} px", cost(c))).unwrap_or_default()).collect::<String>()
             ),
-        });
+        ));
     }
 
     // 4. Reading needs pixels: OCR of the unlocked encoder rises with resolution.
@@ -186,20 +133,15 @@ pub fn resolution(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
             .collect();
         let (first, last) = (series[0].1, series[series.len() - 1].1);
         let rise = Estimate::diff(first, last);
-        let verdict = match rise.sign() {
-            1 => Verdict::Reproduced,
-            -1 => Verdict::NotReproduced,
-            _ => Verdict::Inconclusive,
-        };
-        out.push(Finding {
-            claim: "OCR accuracy of the unlocked encoder rises with resolution".into(),
-            verdict,
-            evidence: format!(
+        out.push(Finding::judged(
+            "OCR accuracy of the unlocked encoder rises with resolution",
+            vec![Check::new(rise, Expect::Positive)],
+            format!(
                 "ocr {}; highest vs native {}",
                 series.iter().map(|(p, e)| format!("{p} px {:.1}", e.mean)).collect::<Vec<_>>().join(", "),
                 signed(rise)
             ),
-        });
+        ));
     }
     out
 }
@@ -212,6 +154,8 @@ pub fn markdown(findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::finding::Verdict;
+    use crate::stats::Side;
 
     #[test]
     fn interval_of_a_difference_follows_the_binomial() {
@@ -220,9 +164,9 @@ mod tests {
         assert!((a.half - 6.93).abs() < 0.01);
         let d = Estimate::diff(a, Estimate { mean: 60.0, half: a.half });
         assert!((d.mean - 10.0).abs() < 1e-9 && (d.half - 9.80).abs() < 0.01);
-        assert_eq!(d.sign(), 1);
-        assert_eq!(Estimate { mean: 5.0, half: 9.8 }.sign(), 0);
-        assert_eq!(Estimate { mean: -12.0, half: 9.8 }.sign(), -1);
+        assert_eq!(d.side(), Side::Above);
+        assert_eq!(Estimate { mean: 5.0, half: 9.8 }.side(), Side::HoldsZero);
+        assert_eq!(Estimate { mean: -12.0, half: 9.8 }.side(), Side::Below);
         assert_eq!(signed(d), "+10.0 ± 9.8");
     }
 
@@ -252,7 +196,7 @@ mod tests {
     }
 
     fn verdicts(rows: &[CellResult]) -> Vec<(String, Verdict)> {
-        resolution(rows, &[Axis::Resolution, Axis::Unlock]).into_iter().map(|f| (f.claim, f.verdict)).collect()
+        findings(rows, &[Axis::Resolution, Axis::Unlock]).into_iter().map(|f| (f.claim, f.verdict)).collect()
     }
 
     fn verdict_of(v: &[(String, Verdict)], starts: &str) -> Verdict {
