@@ -19,7 +19,8 @@ pub fn cmd_bench(args: BenchArgs, who: &Provenance) -> Result<()> {
         eyrie::bench::torch::available()?;
     }
     eprintln!(
-        "timing the bench cell (clip + convnext, channel concat, unlocked) at scale {scale} on {kind}: {warmup} + {steps} steps{}",
+        "timing the bench cell (clip + convnext, channel concat, unlocked) at scale {scale} on {kind}: \
+         {warmup} + {steps} steps{}",
         if step_only { "" } else { ", then each part" }
     );
     let result = run_on(kind, index, precision, BenchJob { scale, steps, warmup, parts: !step_only })?;
@@ -60,7 +61,8 @@ pub fn cmd_bench(args: BenchArgs, who: &Provenance) -> Result<()> {
     if let (Some(f), Some(t)) = (run.flops_per_step, run.torch_flops_per_step) {
         if (f - t).abs() > 0.01 * t {
             eprintln!(
-                "warning: Eyrie's cell counts {:.3} GFLOP per step, the reference {:.3}: they do not compute the same network",
+                "warning: Eyrie's cell counts {:.3} GFLOP per step, the reference {:.3}: \
+                 they do not compute the same network",
                 f / 1e9,
                 t / 1e9
             );

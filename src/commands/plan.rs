@@ -19,8 +19,10 @@ pub fn cmd_plan(args: PlanArgs) -> Result<()> {
         Some(g) => {
             let worst = plan(&round_spec(&spec, &worst_case_sets(g)), p.scale);
             println!(
-                "greedy search from {} over {} candidates, metric {}, at most {} rounds: in the worst case {} sets × {} seed(s) = {} cells (+ the blind baseline).\n\
-                 The plan below is that worst case as if the candidates won in their written order; the real sets depend on the winners.\n",
+                "greedy search from {} over {} candidates, metric {}, at most {} rounds: \
+                 in the worst case {} sets × {} seed(s) = {} cells (+ the blind baseline).\n\
+                 The plan below is that worst case as if the candidates won in their written order; \
+                 the real sets depend on the winners.\n",
                 set_label(&g.start),
                 g.candidates.len(),
                 g.metric,
