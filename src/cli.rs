@@ -1,6 +1,12 @@
-//! The command line: run · plan · report · data preview.
+//! The command line: run · plan · report · status · experts · bench · data preview. Every name
+//! (scale, precision, backend, expert, task family, table and plot format) is parsed here into its
+//! type; an unknown one exits 2 with the known ones listed.
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use eyrie::report::options::{parse_list, TableFormat};
+use eyrie::report::plots::PlotFormat;
+use eyrie::spec::{BackendKind, ExpertKind, Family, Precision, Scale};
 use std::path::PathBuf;
 
 /// Eyrie: declarative ablations of mixture-of-encoder multimodal LLMs.
@@ -16,103 +22,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train and evaluate every cell of an experiment (cached stages are reused), then print the table.
-    Run {
-        /// The experiment file (TOML).
-        file: PathBuf,
-        /// Scale preset: smoke | proxy (default: the file's, else proxy).
-        #[arg(long)]
-        scale: Option<String>,
-        /// Where and how to compute.
-        #[command(flatten)]
-        exec: ExecArgs,
-    },
+    Run(RunArgs),
     /// Show the cells and stages that would run, which are cached, and the estimated cost.
-    Plan {
-        /// The experiment file (TOML).
-        file: PathBuf,
-        /// Scale preset: smoke | proxy.
-        #[arg(long)]
-        scale: Option<String>,
-        /// Results folder.
-        #[arg(long, default_value = "results")]
-        results: PathBuf,
-    },
+    Plan(PlanArgs),
     /// Write reports/<experiment>/ (report.md, tables, plots) from stored results alone.
-    Report {
-        /// Experiment files (TOML). With --compare, the experiments to put side by side.
-        files: Vec<PathBuf>,
-        /// Every experiment file in experiments/ that has results.
-        #[arg(long, conflicts_with = "compare")]
-        all: bool,
-        /// One table and plot across the given experiments (cells matched by label).
-        #[arg(long)]
-        compare: bool,
-        /// Scale preset: smoke | proxy.
-        #[arg(long)]
-        scale: Option<String>,
-        /// Results folder.
-        #[arg(long, default_value = "results")]
-        results: PathBuf,
-        /// Reports folder (each report goes to <out>/<experiment>/).
-        #[arg(long = "out", default_value = "reports", alias = "reports")]
-        reports: PathBuf,
-        /// Table formats: md, csv, tex, parquet (comma-separated).
-        #[arg(long, default_value = "md,csv,tex,parquet")]
-        format: String,
-        /// Plot formats: png, svg (comma-separated; empty for none).
-        #[arg(long, default_value = "png,svg")]
-        plots: String,
-    },
+    Report(ReportArgs),
     /// Cells done, running, failed (with the reason) and pending, from the results folder.
-    Status {
-        /// The experiment file (TOML).
-        file: PathBuf,
-        /// Scale preset: smoke | proxy.
-        #[arg(long)]
-        scale: Option<String>,
-        /// Results folder.
-        #[arg(long, default_value = "results")]
-        results: PathBuf,
-    },
+    Status(StatusArgs),
     /// Pretrain (or load) every expert on its own task and print its metric against an untrained copy.
-    Experts {
-        /// Scale preset: smoke | proxy.
-        #[arg(long, default_value = "proxy")]
-        scale: String,
-        /// Only these experts (repeatable; default: all).
-        #[arg(long = "expert")]
-        only: Vec<String>,
-        /// Where and how to compute (the table goes to <reports>/experts/<scale>.md).
-        #[command(flatten)]
-        exec: ExecArgs,
-    },
+    Experts(ExpertsArgs),
     /// Time one representative cell's training step and its parts; append to reports/bench/bench.json.
-    Bench {
-        /// Scale preset of the cell: smoke | proxy.
-        #[arg(long, default_value = "proxy")]
-        scale: String,
-        /// Steps timed (after the warm-up); the median is reported.
-        #[arg(long, default_value_t = 20)]
-        steps: usize,
-        /// Untimed steps first.
-        #[arg(long, default_value_t = 3)]
-        warmup: usize,
-        /// Also time the PyTorch reference (bench/torch_reference.py) on the same shapes, in the same run.
-        #[arg(long)]
-        against_torch: bool,
-        /// Time only the full training step, not each part (quick A/B comparisons).
-        #[arg(long)]
-        step_only: bool,
-        /// Backend: flex | ndarray | wgpu | cuda | cuda-unfused (those compiled in); `cuda:1` picks a device.
-        #[arg(long)]
-        backend: Option<String>,
-        /// Float type: f32 | bf16 | f16 (the PyTorch reference runs in the same type).
-        #[arg(long, default_value = "f32")]
-        precision: String,
-        /// Folder of bench.json.
-        #[arg(long, default_value = "reports/bench")]
-        out: PathBuf,
-    },
+    Bench(BenchArgs),
     /// Look at the proxy world.
     Data {
         /// What to do with the data.
@@ -121,12 +41,123 @@ pub enum Command {
     },
 }
 
+/// `eyrie run`
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Scale preset (default: the file's, else proxy).
+    #[arg(long, value_parser = one_of::<Scale>())]
+    pub scale: Option<Scale>,
+    /// Where and how to compute.
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// `eyrie plan`
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Scale preset (default: the file's).
+    #[arg(long, value_parser = one_of::<Scale>())]
+    pub scale: Option<Scale>,
+    /// Results folder.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+}
+
+/// `eyrie report`
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Experiment files (TOML). With --compare, the experiments to put side by side.
+    pub files: Vec<PathBuf>,
+    /// Every experiment file in experiments/ that has results.
+    #[arg(long, conflicts_with = "compare")]
+    pub all: bool,
+    /// One table and plot across the given experiments (cells matched by label).
+    #[arg(long)]
+    pub compare: bool,
+    /// Scale preset (default: the file's).
+    #[arg(long, value_parser = one_of::<Scale>())]
+    pub scale: Option<Scale>,
+    /// Results folder.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Reports folder (each report goes to <out>/<experiment>/).
+    #[arg(long = "out", default_value = "reports", alias = "reports")]
+    pub reports: PathBuf,
+    /// Table formats: md, csv, tex, parquet (comma-separated).
+    // `::std::vec::Vec`: one comma-separated value, not a repeated flag.
+    #[arg(long, default_value = "md,csv,tex,parquet", value_parser = parse_list::<TableFormat>)]
+    pub format: ::std::vec::Vec<TableFormat>,
+    /// Plot formats: png, svg (comma-separated; empty for none).
+    #[arg(long, default_value = "png,svg", value_parser = parse_list::<PlotFormat>)]
+    pub plots: ::std::vec::Vec<PlotFormat>,
+}
+
+/// `eyrie status`
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Scale preset (default: the file's).
+    #[arg(long, value_parser = one_of::<Scale>())]
+    pub scale: Option<Scale>,
+    /// Results folder.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+}
+
+/// `eyrie experts`
+#[derive(Debug, clap::Args)]
+pub struct ExpertsArgs {
+    /// Scale preset.
+    #[arg(long, default_value = "proxy", value_parser = one_of::<Scale>())]
+    pub scale: Scale,
+    /// Only these experts (repeatable; default: all).
+    #[arg(long = "expert", value_parser = one_of::<ExpertKind>())]
+    pub only: Vec<ExpertKind>,
+    /// Where and how to compute (the table goes to <reports>/experts/<scale>.md).
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// `eyrie bench`
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Scale preset of the cell.
+    #[arg(long, default_value = "proxy", value_parser = one_of::<Scale>())]
+    pub scale: Scale,
+    /// Steps timed (after the warm-up); the median is reported.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Also time the PyTorch reference (bench/torch_reference.py) on the same shapes, in the same run.
+    #[arg(long)]
+    pub against_torch: bool,
+    /// Time only the full training step, not each part (quick A/B comparisons).
+    #[arg(long)]
+    pub step_only: bool,
+    /// Backend: flex | ndarray | wgpu | cuda | cuda-unfused (those compiled in); `cuda:1` picks a device.
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<BackendArg>,
+    /// Float type (the PyTorch reference runs in the same type).
+    #[arg(long, default_value = "f32", value_parser = one_of::<Precision>())]
+    pub precision: Precision,
+    /// Folder of bench.json.
+    #[arg(long, default_value = "reports/bench")]
+    pub out: PathBuf,
+}
+
 /// Options of the commands that train: backend, folders, display, workers.
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
     /// Backend: flex | ndarray | wgpu | cuda | cuda-unfused (those compiled in); `cuda:1` picks a device.
-    #[arg(long)]
-    pub backend: Option<String>,
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<BackendArg>,
     /// Results folder.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
@@ -139,9 +170,9 @@ pub struct ExecArgs {
     /// Stages computed at once (default: one per core, at most 4).
     #[arg(long)]
     pub workers: Option<usize>,
-    /// Float type of weights and arithmetic: f32 | bf16 | f16 (half types on GPUs; stage ids differ per precision).
-    #[arg(long, default_value = "f32")]
-    pub precision: String,
+    /// Float type of weights and arithmetic (half types on GPUs; stage ids differ per precision).
+    #[arg(long, default_value = "f32", value_parser = one_of::<Precision>())]
+    pub precision: Precision,
 }
 
 /// `eyrie data …`
@@ -149,9 +180,9 @@ pub struct ExecArgs {
 pub enum DataAction {
     /// Write a contact sheet of test samples with their questions and answers.
     Preview {
-        /// Task family: vqa | count | ocr | chart | doc | pope.
-        #[arg(long, default_value = "vqa")]
-        family: String,
+        /// Task family.
+        #[arg(long, default_value = "vqa", value_parser = one_of::<Family>())]
+        family: Family,
         /// Render resolution in pixels.
         #[arg(long, default_value_t = 128)]
         resolution: usize,
@@ -165,4 +196,57 @@ pub enum DataAction {
         #[arg(long, default_value = "preview.png")]
         out: PathBuf,
     },
+}
+
+/// A backend and its device (`cuda:1`: the second CUDA device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendArg {
+    /// The backend.
+    pub kind: BackendKind,
+    /// The device index (0 unless given after a colon).
+    pub index: usize,
+}
+
+impl BackendArg {
+    /// The backend asked for, else the default one (the first compiled-in CPU backend), device 0.
+    pub fn or_default(arg: Option<BackendArg>) -> BackendArg {
+        arg.unwrap_or(BackendArg { kind: eyrie::backend::default_backend(), index: 0 })
+    }
+}
+
+/// Parses `--backend`: a backend name, optionally `:<device index>`.
+fn parse_backend(text: &str) -> Result<BackendArg, String> {
+    let (name, index) = match text.split_once(':') {
+        Some((name, i)) => (name, i.parse::<usize>().map_err(|_| format!("bad device index in `{text}`"))?),
+        None => (text, 0),
+    };
+    Ok(BackendArg { kind: name.parse()?, index })
+}
+
+/// A closed set of names from the spec (scales, precisions, experts, families).
+trait Named: Copy + Clone + Send + Sync + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+    /// Its spelling.
+    fn name(self) -> &'static str;
+}
+
+macro_rules! named {
+    ($($t:ident),+) => {$(
+        impl Named for $t {
+            const ALL: &'static [Self] = $t::ALL;
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        }
+    )+};
+}
+
+named!(Scale, Precision, ExpertKind, Family);
+
+/// The value parser of a closed set of names: `--help` lists them, and an unknown one exits 2
+/// listing them.
+fn one_of<T: Named>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::ALL.iter().map(|v| v.name()))
+        .map(|s| *T::ALL.iter().find(|v| v.name() == s).expect("clap accepts only the listed names"))
 }

@@ -71,7 +71,7 @@ fn greedy_search_killed_mid_round_resumes_without_training_a_cell_twice() {
     child.kill().unwrap();
     child.wait().unwrap();
     let before = done_stages(&results);
-    assert!(read_outcome(&Store::new(&results), "rr").is_none(), "no record before the search ends");
+    assert!(read_outcome(&Store::new(&results), "rr").unwrap().is_none(), "no record before the search ends");
 
     let status = run().wait().unwrap();
     assert!(status.success());
@@ -80,7 +80,7 @@ fn greedy_search_killed_mid_round_resumes_without_training_a_cell_twice() {
         let again = after.iter().find(|(i, _)| i == id).map(|(_, m)| m);
         assert_eq!(again, Some(meta), "stage {id} was recomputed or lost after the resume");
     }
-    let outcome = read_outcome(&Store::new(&results), "rr").expect("greedy.json written");
+    let outcome = read_outcome(&Store::new(&results), "rr").unwrap().expect("greedy.json written");
     assert_eq!(outcome.rounds.len(), 2);
     assert_eq!(outcome.stop, StopReason::NoCandidates);
     assert_eq!(outcome.chosen.len(), 3);

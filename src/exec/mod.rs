@@ -24,6 +24,9 @@ pub enum RunError {
     /// A checkpoint could not be saved or loaded.
     #[error(transparent)]
     Checkpoint(#[from] crate::store::checkpoint::CheckpointError),
+    /// A stored record (stage metadata, scores, a cell's result) exists but is unreadable or corrupt.
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
     /// A stage's input is missing although the plan says it ran.
     #[error("stage {0} finished without its outputs; delete results/artifacts/{0} and rerun")]
     Missing(String),
@@ -92,7 +95,7 @@ pub fn run_plan<B: AutodiffBackend>(
     for cell in &plan.cells {
         // A stored result counts only with its stages: result records are committed without the
         // checkpoints, and a fresh clone's run must recompute them and rewrite the results.
-        if store.read_result(&plan.experiment, &cell.id).is_some() && cell.stages.iter().all(|s| store.is_done(s)) {
+        if store.read_result(&plan.experiment, &cell.id)?.is_some() && cell.stages.iter().all(|s| store.is_done(s)) {
             shared.lock().unwrap().finished_cells.insert(cell.id.clone());
             ui.cell_done(&cell.label);
         }
@@ -111,7 +114,7 @@ pub fn run_plan<B: AutodiffBackend>(
     let results = plan
         .cells
         .iter()
-        .map(|c| store.read_result(&plan.experiment, &c.id).ok_or_else(|| RunError::Missing(c.id.clone())))
+        .map(|c| store.read_result(&plan.experiment, &c.id)?.ok_or_else(|| RunError::Missing(c.id.clone())))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RunSummary {
         cached: order.len() - shared.computed.len(),
@@ -175,7 +178,7 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
                     Ok(false) => {}
                     Err(e) => {
                         // Kept for `eyrie status`; the next successful run of the stage removes it.
-                        let _ = std::fs::write(ctx.store.failure_path(&id), e.to_string());
+                        let _ = std::fs::write(ctx.store.failure_path(&id), with_causes(&e));
                         sh.error.get_or_insert(e);
                     }
                 }
@@ -189,6 +192,21 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
             None => std::thread::sleep(Duration::from_millis(100)),
         }
     }
+}
+
+/// An error and its chain of causes, `: `-separated (the failure note `eyrie status` shows); a cause
+/// the message already quotes is not repeated.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text.push_str(&format!(": {c_text}"));
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -315,9 +333,9 @@ fn cell_result(
     let mut sps = 0.0;
     let mut params = (0usize, 0usize);
     for id in &cell.stages {
-        let meta = store.read_meta(id).ok_or_else(|| RunError::Missing(id.clone()))?;
+        let meta = store.read_meta(id)?.ok_or_else(|| RunError::Missing(id.clone()))?;
         let kind = &plan.stages[id].kind;
-        stage_seconds.insert(meta.kind.clone(), meta.seconds);
+        stage_seconds.insert(crate::store::records::stage_seconds_key(&meta.kind, &meta.label), meta.seconds);
         match kind {
             StageKind::Align { .. } => train_seconds += meta.seconds,
             StageKind::Sft { .. } => {
@@ -331,7 +349,7 @@ fn cell_result(
             _ => {}
         }
     }
-    let scores: Scores = crate::store::read_json(&store.artifact_dir(&cell.id).join("scores.json"))
+    let scores: Scores = crate::store::read_json(&store.artifact_dir(&cell.id).join("scores.json"))?
         .ok_or_else(|| RunError::Missing(cell.id.clone()))?;
     Ok(CellResult {
         experiment: plan.experiment.clone(),
@@ -350,4 +368,70 @@ fn cell_result(
         scale: plan.scale.to_string(),
         backend: backend.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_records_the_time_of_every_stage_of_its_chain() {
+        // Two experts: two expert-pretrain stages, each with its own time.
+        let spec = crate::spec::parse(
+            std::path::Path::new("two.toml"),
+            "[experiment]\nname = \"two\"\nscale = \"smoke\"\nblind-baseline = false\n[base]\n\
+             encoders = [\"clip\", \"sam\"]\nfamilies = [\"vqa\"]\n",
+        )
+        .unwrap();
+        let plan = crate::plan::plan(&spec, crate::spec::Scale::Smoke);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let cell = &plan.cells[0];
+        for (i, id) in cell.stages.iter().enumerate() {
+            let stage = &plan.stages[id];
+            let meta = StageMeta {
+                id: id.clone(),
+                kind: stage.kind.name().to_string(),
+                label: stage.label.clone(),
+                seconds: i as f64 + 1.0,
+                samples_per_second: 0.0,
+                first_loss: None,
+                last_loss: None,
+                metrics: Default::default(),
+                backend: "flex".into(),
+            };
+            std::fs::create_dir_all(store.artifact_dir(id)).unwrap();
+            std::fs::write(store.meta_path(id), serde_json::to_string(&meta).unwrap()).unwrap();
+        }
+        let scores = crate::report::estimates::tests::result("x", 0, 50.0, 50.0).scores;
+        std::fs::create_dir_all(store.artifact_dir(&cell.id)).unwrap();
+        std::fs::write(store.artifact_dir(&cell.id).join("scores.json"), serde_json::to_string(&scores).unwrap())
+            .unwrap();
+        let result = cell_result(&plan, &store, cell, "flex").unwrap();
+        assert_eq!(result.stage_seconds.len(), cell.stages.len(), "{:?}", result.stage_seconds);
+        let pretrain: Vec<_> = result.stage_seconds.keys().filter(|k| k.starts_with("expert-pretrain ")).collect();
+        assert_eq!(pretrain.len(), 2, "{:?}", result.stage_seconds);
+        let total: f64 = result.stage_seconds.values().sum();
+        let n = cell.stages.len() as f64;
+        assert_eq!(total, n * (n + 1.0) / 2.0, "every stage's own time");
+    }
+
+    #[test]
+    fn a_corrupt_stage_record_is_an_error_not_a_missing_stage() {
+        let spec = crate::spec::parse(
+            std::path::Path::new("one.toml"),
+            "[experiment]\nname = \"one\"\nscale = \"smoke\"\nblind-baseline = false\n[base]\n\
+             encoders = [\"clip\"]\nfamilies = [\"vqa\"]\n",
+        )
+        .unwrap();
+        let plan = crate::plan::plan(&spec, crate::spec::Scale::Smoke);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let id = &plan.cells[0].stages[0];
+        std::fs::create_dir_all(store.artifact_dir(id)).unwrap();
+        std::fs::write(store.meta_path(id), "{").unwrap();
+        let err = cell_result(&plan, &store, &plan.cells[0], "flex").unwrap_err();
+        assert!(matches!(err, RunError::Read(_)), "{err:?}");
+        assert!(err.to_string().contains(&store.meta_path(id).display().to_string()), "{err}");
+    }
 }

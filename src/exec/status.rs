@@ -3,7 +3,7 @@
 
 use crate::plan::Plan;
 use crate::store::claim::live_owner;
-use crate::store::Store;
+use crate::store::{ReadError, Store};
 
 /// The state of one cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,13 +44,13 @@ pub struct CellStatus {
     pub state: CellState,
 }
 
-/// The state of every cell of `plan`, in plan order.
-pub fn status(plan: &Plan, store: &Store) -> Vec<CellStatus> {
+/// The state of every cell of `plan`, in plan order; an error if a stored result is corrupt.
+pub fn status(plan: &Plan, store: &Store) -> Result<Vec<CellStatus>, ReadError> {
     plan.cells
         .iter()
         .map(|c| {
             let pending = || c.stages.iter().filter(|s| !store.is_done(s));
-            let state = if store.read_result(&plan.experiment, &c.id).is_some() {
+            let state = if store.read_result(&plan.experiment, &c.id)?.is_some() {
                 CellState::Done
             } else if let Some((id, pid)) = pending().find_map(|s| live_owner(&store.claim_path(s)).map(|p| (s, p))) {
                 CellState::Running { stage: plan.stages[id].label.clone(), pid }
@@ -61,7 +61,7 @@ pub fn status(plan: &Plan, store: &Store) -> Vec<CellStatus> {
             } else {
                 CellState::Pending { done: c.stages.len() - pending().count(), total: c.stages.len() }
             };
-            CellStatus { label: c.label.clone(), seed: c.seed, state }
+            Ok(CellStatus { label: c.label.clone(), seed: c.seed, state })
         })
         .collect()
 }
@@ -127,7 +127,7 @@ mod tests {
         // shared with the other cells, which would then be running too).
         let first = plan.cells[2].stages.last().unwrap();
         std::fs::write(store.claim_path(first), format!("{}\n", std::process::id())).unwrap();
-        let st = status(&plan, &store);
+        let st = status(&plan, &store).unwrap();
         assert_eq!(st[0].state, CellState::Done);
         assert_eq!(
             st[1].state,
@@ -137,7 +137,7 @@ mod tests {
         // Without the claim and the failure note, both are pending with nothing cached.
         std::fs::remove_file(store.claim_path(first)).unwrap();
         std::fs::remove_file(store.failure_path(last)).unwrap();
-        let st = status(&plan, &store);
+        let st = status(&plan, &store).unwrap();
         assert!(matches!(st[1].state, CellState::Pending { done: 0, total } if total == plan.cells[1].stages.len()));
         let text = render(&st);
         assert!(text.contains("1 done, 0 running, 0 failed, 2 pending of 3 cells"), "{text}");

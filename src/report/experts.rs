@@ -1,7 +1,7 @@
 //! The experts table: each expert's own pretraining task metric against an untrained copy.
 
 use crate::plan::{Plan, StageKind};
-use crate::store::Store;
+use crate::store::{ReadError, Store};
 
 /// One expert's pretraining outcome.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,7 @@ pub struct ExpertRow {
 }
 
 /// The rows of every expert-pretraining stage of `plan` (missing values where a stage is not done).
-pub fn rows(plan: &Plan, store: &Store) -> Vec<ExpertRow> {
+pub fn rows(plan: &Plan, store: &Store) -> Result<Vec<ExpertRow>, ReadError> {
     let mut stages: Vec<_> = plan.stages.values().collect();
     stages.sort_by_key(|s| match &s.kind {
         StageKind::ExpertPretrain { expert, .. } => Some(expert.kind),
@@ -43,9 +43,9 @@ pub fn rows(plan: &Plan, store: &Store) -> Vec<ExpertRow> {
         })
         .map(|(s, e)| {
             let task = e.kind.pretrain_task();
-            let meta = store.read_meta(&s.id);
+            let meta = store.read_meta(&s.id)?;
             let get = |k: &str| meta.as_ref().and_then(|m| m.metrics.get(k).copied());
-            ExpertRow {
+            Ok(ExpertRow {
                 expert: e.kind.to_string(),
                 task: task.describe().into(),
                 native_resolution: e.native_resolution,
@@ -65,7 +65,7 @@ pub fn rows(plan: &Plan, store: &Store) -> Vec<ExpertRow> {
                             .collect()
                     })
                     .unwrap_or_default(),
-            }
+            })
         })
         .collect()
 }

@@ -39,16 +39,24 @@ pub enum ReportError {
     /// Drawing a plot failed.
     #[error(transparent)]
     Plot(#[from] plots::PlotError),
+    /// A stored record (a cell's result, the run record, the greedy record) is unreadable or corrupt.
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
 }
 
-/// The stored results of every cell of `plan` that is done, in plan order.
-pub fn collect(plan: &Plan, store: &Store) -> Vec<CellResult> {
-    plan.cells.iter().filter_map(|c| store.read_result(&plan.experiment, &c.id)).collect()
+/// The stored results of every cell of `plan` that is done, in plan order; an error if one is corrupt.
+pub fn collect(plan: &Plan, store: &Store) -> Result<Vec<CellResult>, crate::store::ReadError> {
+    let mut results = Vec::new();
+    for c in &plan.cells {
+        results.extend(store.read_result(&plan.experiment, &c.id)?);
+    }
+    Ok(results)
 }
 
-/// The plan of what last ran for `experiment`, from `results/<experiment>/plan.json`, if stored and
-/// readable: reports describe what ran, even after the spec file or the code's stage ids changed.
-pub fn stored_plan(store: &Store, experiment: &str) -> Option<Plan> {
+/// The plan of what last ran for `experiment`, from `results/<experiment>/plan.json`, if stored
+/// (an error if it is corrupt): reports describe what ran, even after the spec file or the code's
+/// stage ids changed.
+pub fn stored_plan(store: &Store, experiment: &str) -> Result<Option<Plan>, crate::store::ReadError> {
     crate::store::read_json(&store.experiment_dir(experiment).join("plan.json"))
 }
 
@@ -73,7 +81,7 @@ pub fn write(
     options: &options::ReportOptions,
 ) -> Result<Written, ReportError> {
     use options::TableFormat;
-    let results = collect(plan, store);
+    let results = collect(plan, store)?;
     if results.is_empty() {
         return Err(ReportError::NoResults(plan.experiment.clone(), store.root.display().to_string()));
     }
@@ -99,7 +107,7 @@ pub fn write(
         let caption = format!("{}: scores in percent (POPE: F1), mean and 95% interval.", plan.experiment);
         std::fs::write(out_dir.join("table.tex"), latex::table(&cells, &caption))?;
     }
-    let outcome = crate::search::rounds::read_outcome(store, &plan.experiment);
+    let outcome = crate::search::rounds::read_outcome(store, &plan.experiment)?;
     let lines = figures::over_ordered_axis(&cells, &spec.axes);
     let figures =
         figures::write_all(&results, &cells, lines.as_ref(), outcome.as_ref(), store, &out_dir, &options.plots)?;
@@ -117,7 +125,7 @@ pub fn write(
         plan.cells.len()
     ));
     md.push_str("## What ran\n\n");
-    if let Some(run) = provenance::read(store, &plan.experiment) {
+    if let Some(run) = provenance::read(store, &plan.experiment)? {
         md.push_str(&run.markdown());
         md.push_str("\n\n");
     }

@@ -45,6 +45,11 @@ impl RunRecord {
         }
     }
 
+    /// This record once its run has finished: its wall time and stage counts, no longer unfinished.
+    pub fn finished(self, wall_seconds: f64, stages_computed: usize, stages_cached: usize) -> Self {
+        RunRecord { wall_seconds, stages_computed, stages_cached, unfinished: false, ..self }
+    }
+
     fn on(&self) -> String {
         if self.device.is_empty() {
             format!("backend `{}`", self.backend)
@@ -87,9 +92,9 @@ pub fn write(store: &Store, experiment: &str, record: &RunRecord) -> std::io::Re
     std::fs::write(path(store, experiment), serde_json::to_string_pretty(record).expect("run record serialises"))
 }
 
-/// The stored record of `experiment`, if any.
-pub fn read(store: &Store, experiment: &str) -> Option<RunRecord> {
-    serde_json::from_str(&std::fs::read_to_string(path(store, experiment)).ok()?).ok()
+/// The stored record of `experiment`: `None` if there is none, an error if it is corrupt.
+pub fn read(store: &Store, experiment: &str) -> Result<Option<RunRecord>, crate::store::ReadError> {
+    crate::store::read_json(&path(store, experiment))
 }
 
 /// The cells' summed stage time by stage kind: what the results cost to compute (shared stages

@@ -3,7 +3,7 @@
 
 use super::greedy::{metric_value, GreedyOutcome};
 use crate::spec::{Axis, ExpertKind, Metric, Spec};
-use crate::store::{write_atomic, CellResult, Store};
+use crate::store::{read_json, write_atomic, CellResult, ReadError, Store};
 
 /// The spec whose cells are `sets`, each with the start cell's other settings.
 pub fn round_spec(spec: &Spec, sets: &[Vec<ExpertKind>]) -> Spec {
@@ -45,10 +45,9 @@ pub fn write_outcome(store: &Store, experiment: &str, outcome: &GreedyOutcome) -
     )
 }
 
-/// The search's record, if one was written.
-pub fn read_outcome(store: &Store, experiment: &str) -> Option<GreedyOutcome> {
-    let text = std::fs::read_to_string(store.experiment_dir(experiment).join("greedy.json")).ok()?;
-    serde_json::from_str(&text).ok()
+/// The search's record: `None` if none was written, an error if it is corrupt.
+pub fn read_outcome(store: &Store, experiment: &str) -> Result<Option<GreedyOutcome>, ReadError> {
+    read_json(&store.experiment_dir(experiment).join("greedy.json"))
 }
 
 /// The sets of a worst-case search, as if the candidates won in their written order: every round

@@ -1,46 +1,85 @@
 //! Checkpoints in safetensors through burn-store, written atomically.
 
 use burn::prelude::*;
-use burn_store::{ModuleSnapshot, SafetensorsStore};
-use std::path::Path;
+use burn_store::{ModuleSnapshot, SafetensorsStore, SafetensorsStoreError};
+use std::path::{Path, PathBuf};
 
-/// Checkpoint errors.
+/// Checkpoint errors: each names the file and keeps its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    /// Writing failed.
-    #[error("cannot save checkpoint {path}: {message}")]
-    Save {
-        /// The file.
-        path: String,
+    /// The module could not be encoded as safetensors.
+    #[error("cannot encode checkpoint {}", path.display())]
+    Encode {
+        /// The file it was meant for.
+        path: PathBuf,
         /// Why.
-        message: String,
+        #[source]
+        source: SafetensorsStoreError,
     },
-    /// Reading failed or did not match the model.
-    #[error("cannot load checkpoint {path}: {message}")]
+    /// Writing the file failed.
+    #[error("cannot write checkpoint {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading the file failed or it did not match the model.
+    #[error("cannot load checkpoint {}", path.display())]
     Load {
         /// The file.
-        path: String,
+        path: PathBuf,
         /// Why.
-        message: String,
+        #[source]
+        source: SafetensorsStoreError,
+    },
+    /// The file lacks tensors the model has.
+    #[error("cannot load checkpoint {}: tensors missing from the file: {missing:?}", path.display())]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// The missing tensors (path, container stack).
+        missing: Vec<(String, String)>,
     },
 }
 
 /// Saves `module` to `path` (via a temporary file and a rename).
 pub fn save<B: Backend, M: ModuleSnapshot<B>>(module: &M, path: &Path) -> Result<(), CheckpointError> {
-    let err = |m: String| CheckpointError::Save { path: path.display().to_string(), message: m };
+    let encode = |source| CheckpointError::Encode { path: path.to_path_buf(), source };
     let mut store = SafetensorsStore::from_bytes(None);
-    module.save_into(&mut store).map_err(|e| err(format!("{e:?}")))?;
-    let bytes = store.get_bytes().map_err(|e| err(format!("{e:?}")))?;
-    super::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
+    module.save_into(&mut store).map_err(encode)?;
+    let bytes = store.get_bytes().map_err(encode)?;
+    super::write_atomic(path, &bytes).map_err(|source| CheckpointError::Write { path: path.to_path_buf(), source })
 }
 
 /// Loads `path` into `module` (which must have the same structure).
 pub fn load<B: Backend, M: ModuleSnapshot<B>>(mut module: M, path: &Path) -> Result<M, CheckpointError> {
-    let err = |m: String| CheckpointError::Load { path: path.display().to_string(), message: m };
     let mut store = SafetensorsStore::from_file(path);
-    let result = module.load_from(&mut store).map_err(|e| err(format!("{e:?}")))?;
+    let result =
+        module.load_from(&mut store).map_err(|source| CheckpointError::Load { path: path.to_path_buf(), source })?;
     if !result.missing.is_empty() {
-        return Err(err(format!("tensors missing from the file: {:?}", result.missing)));
+        return Err(CheckpointError::Missing { path: path.to_path_buf(), missing: result.missing });
     }
     Ok(module)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_corrupt_checkpoint_names_the_file_and_keeps_the_cause() {
+        type B = burn::backend::Flex;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        std::fs::write(&path, b"not a safetensors file").unwrap();
+        let device = Default::default();
+        let module = burn::nn::LinearConfig::new(2, 3).init::<B>(&device);
+        let err = load::<B, _>(module, &path).unwrap_err();
+        assert!(matches!(err, CheckpointError::Load { .. }), "{err:?}");
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(err.source().is_some_and(|s| s.is::<SafetensorsStoreError>()), "{err:?}");
+    }
 }

@@ -10,13 +10,15 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod claim;
+pub mod read;
 pub mod records;
 
 pub use atomic::{append_line, write_atomic};
 pub use claim::{try_claim, Claim, ClaimResult};
+pub use read::{read_json, ReadError};
 pub use records::{CellResult, StageMeta};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A results folder.
 #[derive(Debug, Clone)]
@@ -71,19 +73,13 @@ impl Store {
         self.experiment_dir(experiment).join("cells").join(cell)
     }
 
-    /// Reads a stage's metadata.
-    pub fn read_meta(&self, id: &str) -> Option<StageMeta> {
+    /// Reads a stage's metadata: `None` if the stage is not done, an error if its record is corrupt.
+    pub fn read_meta(&self, id: &str) -> Result<Option<StageMeta>, ReadError> {
         read_json(&self.meta_path(id))
     }
 
-    /// Reads a cell's result, if the cell is done.
-    pub fn read_result(&self, experiment: &str, cell: &str) -> Option<CellResult> {
+    /// Reads a cell's result: `None` if the cell is not done, an error if its record is corrupt.
+    pub fn read_result(&self, experiment: &str, cell: &str) -> Result<Option<CellResult>, ReadError> {
         read_json(&self.cell_dir(experiment, cell).join("result.json"))
     }
-}
-
-/// Reads and parses a JSON file; None if missing or unreadable.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str(&text).ok()
 }

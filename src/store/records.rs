@@ -54,7 +54,9 @@ pub struct CellResult {
     pub train_seconds: f64,
     /// SFT training samples per second.
     pub sft_samples_per_second: f64,
-    /// Wall seconds of every stage in the cell's chain, by stage kind and label.
+    /// Wall seconds of every stage in the cell's chain, keyed by stage kind and label
+    /// ([`stage_seconds_key`], e.g. `expert-pretrain clip@64`). Records written before these keys are
+    /// keyed by kind alone (`expert-pretrain`, one stage of each kind kept) and read as they are.
     pub stage_seconds: BTreeMap<String, f64>,
     /// Each expert's effective resolution and grid.
     pub experts: Vec<crate::plan::ExpertGeometry>,
@@ -62,6 +64,17 @@ pub struct CellResult {
     pub scale: String,
     /// Backend.
     pub backend: String,
+}
+
+/// A stage's key in [`CellResult::stage_seconds`]: its label, which begins with its kind
+/// (`expert-pretrain clip@64`, `sft clip/channel-concat seed 0`), else the kind, a space and the label.
+pub fn stage_seconds_key(kind: &str, label: &str) -> String {
+    let starts_with_kind = label.strip_prefix(kind).is_some_and(|rest| rest.is_empty() || rest.starts_with(' '));
+    if starts_with_kind {
+        label.to_string()
+    } else {
+        format!("{kind} {label}")
+    }
 }
 
 impl CellResult {

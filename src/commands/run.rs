@@ -1,0 +1,139 @@
+//! `eyrie run`: every cell of an experiment (or a greedy search's rounds), then the record, the
+//! report and the table.
+
+use super::{default_workers, load, Provenance, RunJob};
+use crate::cli::{BackendArg, RunArgs};
+use anyhow::Result;
+use eyrie::backend::run_on;
+use eyrie::plan::{cost, plan_at_precision};
+use eyrie::report::options::ReportOptions;
+use eyrie::report::provenance;
+use eyrie::search::greedy::{search, set_label};
+use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, write_outcome};
+use eyrie::spec::{ExpertKind, GreedySpec, Precision, Scale, Spec};
+use eyrie::store::Store;
+use std::path::Path;
+
+/// Trains and evaluates every cell not done yet, records what ran, writes the report, prints the table.
+pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
+    let RunArgs { file, scale, exec } = args;
+    let backend = BackendArg::or_default(exec.backend);
+    let precision = exec.precision;
+    let (spec, p) = load(&file, scale, precision)?;
+    let store = Store::new(&exec.results);
+    let workers = exec.workers.unwrap_or_else(default_workers);
+    let record = who.run_record(backend, workers);
+    if let Some(g) = &spec.greedy {
+        let on = Compute { backend, precision, quiet: exec.quiet, workers };
+        return run_greedy(&spec, g, p.scale, &on, &store, &exec.reports, record);
+    }
+    if !exec.quiet {
+        eprintln!(
+            "{} cells ({} stages) at scale {} on {} ({precision}); results in {}",
+            p.cells.len(),
+            p.stages.len(),
+            p.scale,
+            backend.kind,
+            exec.results.display()
+        );
+    }
+    if p.stages.keys().any(|id| !store.is_done(id)) {
+        provenance::write(&store, &p.experiment, &record)?;
+        provenance::store_spec(&store, &p.experiment, &file)?;
+    }
+    let job = RunJob { plan: &p, store: &store, quiet: exec.quiet, workers };
+    let summary = run_on(backend.kind, backend.index, precision, job)??;
+    if !summary.computed.is_empty() {
+        let done = record.finished(summary.seconds, summary.computed.len(), summary.cached);
+        provenance::write(&store, &p.experiment, &done)?;
+    }
+    let written = eyrie::report::write(&spec, &p, &store, &exec.reports, &ReportOptions::default())?;
+    println!("{}", eyrie::report::markdown::table(&summary.results));
+    let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);
+    if !effects.is_empty() {
+        println!("Effects:\n{effects}");
+    }
+    println!(
+        "{} stages computed, {} cached, in {}. Report: {}",
+        summary.computed.len(),
+        summary.cached,
+        cost::human_duration(summary.seconds),
+        written.markdown.display()
+    );
+    Ok(())
+}
+
+/// Where and how a greedy search computes its rounds.
+struct Compute {
+    backend: BackendArg,
+    precision: Precision,
+    quiet: bool,
+    workers: usize,
+}
+
+/// Runs a greedy search: each round's cells through the executor (every stage cached, so a resumed
+/// search replays finished rounds from stored results), then the record, the report and the table.
+fn run_greedy(
+    spec: &Spec,
+    g: &GreedySpec,
+    scale: Scale,
+    on: &Compute,
+    store: &Store,
+    reports: &Path,
+    record: provenance::RunRecord,
+) -> Result<()> {
+    let Compute { backend, precision, quiet, workers } = *on;
+    let start = std::time::Instant::now();
+    let (mut computed, mut cached, mut round) = (0usize, 0usize, 0usize);
+    if !quiet {
+        eprintln!(
+            "greedy search from {} over {} candidates at scale {scale} on {}: at most {} cells; results in {}",
+            set_label(&g.start),
+            g.candidates.len(),
+            backend.kind,
+            g.worst_case_sets() * spec.seeds.len(),
+            store.root.display()
+        );
+    }
+    if read_outcome(store, &spec.name)?.is_none() {
+        provenance::write(store, &spec.name, &record)?;
+        provenance::store_spec(store, &spec.name, &spec.file)?;
+    }
+    let outcome = search(g, &mut |sets: &[Vec<ExpertKind>]| -> Result<Vec<Vec<f64>>> {
+        let p = plan_at_precision(&round_spec(spec, sets), scale, precision);
+        let summary = run_on(backend.kind, backend.index, precision, RunJob { plan: &p, store, quiet, workers })??;
+        computed += summary.computed.len();
+        cached += summary.cached;
+        let scores = seed_metrics(&summary.results, sets, &spec.seeds, &g.metric);
+        let line: Vec<String> = sets
+            .iter()
+            .zip(&scores)
+            .map(|(s, v)| format!("{} {:.1}", set_label(s), v.iter().sum::<f64>() / v.len() as f64))
+            .collect();
+        println!("round {round}: {}", line.join(", "));
+        round += 1;
+        Ok(scores)
+    })?;
+    let all = round_spec(spec, &outcome.evaluated_sets());
+    let full = plan_at_precision(&all, scale, precision);
+    eyrie::store::write_atomic(
+        &store.experiment_dir(&spec.name).join("plan.json"),
+        serde_json::to_string_pretty(&full)?.as_bytes(),
+    )?;
+    write_outcome(store, &spec.name, &outcome)?;
+    let seconds = start.elapsed().as_secs_f64();
+    if computed > 0 {
+        provenance::write(store, &spec.name, &record.finished(seconds, computed, cached))?;
+    }
+    let written = eyrie::report::write(&all, &full, store, reports, &ReportOptions::default())?;
+    println!(
+        "chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}",
+        set_label(&outcome.chosen),
+        outcome.stop,
+        computed,
+        cached,
+        cost::human_duration(seconds),
+        written.markdown.display()
+    );
+    Ok(())
+}
