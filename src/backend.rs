@@ -7,7 +7,11 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// Not compiled into this binary.
-    #[error("backend `{0}` is not compiled into this binary; rebuild with `--features {0}` (compiled in: {1})")]
+    #[error(
+        "backend `{0}` is not compiled into this binary; rebuild with `--features {feature}` (compiled in: {compiled})",
+        feature = .0.cargo_feature(),
+        compiled = .1
+    )]
     NotCompiled(BackendKind, String),
     /// Compiled in, but no usable device.
     #[error("no {0} device found: {1}")]

@@ -317,7 +317,7 @@ pub fn write_all(
         )?;
     }
     if cells.iter().filter(|c| c.settings.is_some()).count() > 1 {
-        let p = score_vs_cost(&cells);
+        let p = score_vs_cost(cells);
         write_one(
             &p,
             p.natural_size(),

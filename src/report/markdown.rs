@@ -121,13 +121,17 @@ pub fn files_line(tables: &[TableFormat]) -> String {
     }
 }
 
+/// One pair's differences, B − A: the average and each family's (None where a cell lacks it).
+type PairDiff = (f64, Vec<Option<f64>>);
+
 /// For each varied axis, the mean change in each family score and the average between cells that
 /// differ only on that axis (same seed), e.g. "unlock false → true: average +4.1 (2 pairs)".
 pub fn effects(results: &[CellResult], axes: &[Axis]) -> String {
     let fams = families_evaluated(results);
     let mut out = String::new();
     for &axis in axes {
-        let mut pairs: Vec<(String, String, Vec<(f64, Vec<Option<f64>>)>)> = Vec::new();
+        // (value A, value B, every pair's differences)
+        let mut pairs: Vec<(String, String, Vec<PairDiff>)> = Vec::new();
         // Values in the order the experiment lists them (native before 96 px, false before true).
         let order: Vec<String> = {
             let mut seen: Vec<String> = Vec::new();

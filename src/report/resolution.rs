@@ -13,7 +13,7 @@ fn signed(e: Estimate) -> String {
     format!("{:+.1} ± {:.1}", e.mean, e.half)
 }
 
-fn cell<'a>(rows: &'a [CellResult], res: Resolution, tiling: Tiling, unlock: bool) -> Option<&'a CellResult> {
+fn cell(rows: &[CellResult], res: Resolution, tiling: Tiling, unlock: bool) -> Option<&CellResult> {
     rows.iter().find(|r| {
         r.settings.as_ref().is_some_and(|s| {
             s.resolution == res && s.tiling == tiling && s.unlock == Unlock::All(unlock) && s.encoders.len() == 1

@@ -87,17 +87,13 @@ named_enum! {
 
 named_enum! {
     /// How an expert sees an image above its native resolution.
+    #[derive(Default)]
     Tiling {
         /// One pass at the full resolution (ViT position embeddings interpolated).
+        #[default]
         Interpolate => "interpolate",
         /// Native-resolution tiles plus a thumbnail of the whole image, each encoded (LLaVA-NeXT style).
         Tile => "tile",
-    }
-}
-
-impl Default for Tiling {
-    fn default() -> Self {
-        Tiling::Interpolate
     }
 }
 
@@ -130,21 +126,27 @@ named_enum! {
     }
 }
 
+impl BackendKind {
+    /// The cargo feature that compiles this backend in (both CUDA backends come with `cuda`).
+    pub fn cargo_feature(self) -> &'static str {
+        match self {
+            BackendKind::CudaUnfused => "cuda",
+            other => other.as_str(),
+        }
+    }
+}
+
 named_enum! {
     /// The floating-point type a run computes and stores its weights in.
+    #[derive(Default)]
     Precision {
         /// 32-bit floats (default; the only precision the CPU backends run at full speed).
+        #[default]
         F32 => "f32",
         /// bfloat16: f32's range with 8 bits of mantissa (GPUs with bf16 units).
         Bf16 => "bf16",
         /// IEEE half precision (GPUs; no loss scaling, so small gradients can underflow).
         F16 => "f16",
-    }
-}
-
-impl Default for Precision {
-    fn default() -> Self {
-        Precision::F32
     }
 }
 

@@ -288,3 +288,12 @@ fn a_greedy_search_refuses_every_grid_axis_by_key() {
         assert!(e.to_string().contains("varies only the encoder set"), "{e}");
     }
 }
+
+#[test]
+fn each_backend_names_the_cargo_feature_that_compiles_it() {
+    use crate::spec::BackendKind;
+    assert_eq!(BackendKind::CudaUnfused.cargo_feature(), "cuda");
+    assert_eq!(BackendKind::Cuda.cargo_feature(), "cuda");
+    assert_eq!(BackendKind::Wgpu.cargo_feature(), "wgpu");
+    assert_eq!(BackendKind::Flex.cargo_feature(), "flex");
+}

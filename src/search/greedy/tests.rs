@@ -53,7 +53,8 @@ fn picks_the_best_addition_each_round_and_evaluates_each_set_once() {
 
 #[test]
 fn stops_when_the_best_addition_gains_less_than_min_gain() {
-    let out = search::<(), _>(&spec(1.0, 4), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
+    let out =
+        search::<(), _>(&spec(1.0, 4), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
     assert_eq!(out.stop, StopReason::MinGain);
     assert_eq!(out.chosen, vec![Clip, ConvNext, Pix2Struct, Eva02], "sam gains 0.5 < 1.0");
     let last = out.rounds.last().unwrap();
@@ -63,7 +64,8 @@ fn stops_when_the_best_addition_gains_less_than_min_gain() {
 
 #[test]
 fn stops_after_max_rounds() {
-    let out = search::<(), _>(&spec(0.0, 2), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
+    let out =
+        search::<(), _>(&spec(0.0, 2), &mut |sets| Ok(sets.iter().map(|s| additive(s, &[0.0])).collect())).unwrap();
     assert_eq!((out.stop, out.rounds.len()), (StopReason::MaxRounds, 2));
     assert_eq!(out.chosen, vec![Clip, ConvNext, Pix2Struct]);
 }
