@@ -2,9 +2,6 @@
 //! validation, `[[exclude]]` matching and display. Adding an axis means a row here and a field of
 //! the same name in [`CellSettings`], plus the code that uses its value.
 
-// SpecError, the spec's one error type, is large like every Result of the spec module's.
-#![allow(clippy::result_large_err)]
-
 use super::axis_table::axis_table;
 use super::cell::{CellSettings, Resolution, TokenGrid, Unlock};
 use super::error::{Locator, SpecError};
