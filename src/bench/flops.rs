@@ -1,97 +1,50 @@
 //! Floating-point operations of one training step (forward + loss + backward) of the bench cell,
 //! counted from its shapes the way PyTorch's `FlopCounterMode` counts them, so Eyrie's count and
 //! the reference's measured count can be compared: matrix products, convolutions and attention
-//! only (2 per multiply-add; norms, activations, softmax and the optimiser are not counted); a
-//! backward pass costs one product for the weight gradient plus one for the input gradient when
-//! the input needs one (not for the first layer over the images); attention costs 4·b·h·n²·d
-//! forward and twice that backward, causal or not.
+//! only (2 per multiply-add; norms, activations, softmax and the optimiser are not counted). The
+//! forward count is each module config's own (`flops`); a backward pass costs one product for the
+//! weight gradient plus one for the input gradient, so a step costs three forwards, less the input
+//! gradient of the layer over the images (each expert's stem), which needs none; attention costs
+//! 4·b·h·n²·d forward and twice that backward, causal or not.
 
 use super::BenchShapes;
+use crate::model::encoders::ExpertConfig;
+use crate::model::lm::LmConfig;
+use crate::model::MllmConfig;
+use crate::spec::{ExpertKind, FusionKind, Tiling};
 
-/// Counts per part of the cell.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Count(f64);
-
-impl Count {
-    /// `[m, k] × [k, n]` forward and backward.
-    fn linear(&mut self, m: usize, k: usize, n: usize, input_grad: bool) {
-        let one = 2.0 * (m * k * n) as f64;
-        self.0 += one * if input_grad { 3.0 } else { 2.0 };
-    }
-
-    /// A convolution of `per_output` multiply-adds for each of `outputs` values, forward and backward.
-    fn conv(&mut self, outputs: usize, per_output: usize, input_grad: bool) {
-        self.linear(outputs, per_output, 1, input_grad);
-    }
-
-    /// Scaled dot-product attention over `b·h` heads of `n` tokens of width `d`.
-    fn attention(&mut self, b: usize, h: usize, n: usize, d: usize) {
-        self.0 += 3.0 * 4.0 * (b * h * n * n * d) as f64;
+/// The cell's architecture, read back from its shapes: each expert at its input side (no tiling).
+///
+/// # Panics
+/// On an expert or fusion name that Eyrie does not know.
+fn mllm_config(shapes: &BenchShapes) -> MllmConfig {
+    let experts = shapes
+        .experts
+        .iter()
+        .map(|(kind, dim, depth, heads, side, _grid)| {
+            let kind: ExpertKind = kind.parse().unwrap_or_else(|e| panic!("flops: {e}"));
+            (ExpertConfig { kind, dim: *dim, depth: *depth, heads: *heads, native_resolution: *side }, *side)
+        })
+        .collect();
+    let (dim, depth, heads, vocab) = shapes.lm;
+    MllmConfig {
+        experts,
+        fusion: shapes.fusion.parse::<FusionKind>().unwrap_or_else(|e| panic!("flops: {e}")),
+        tiling: Tiling::Interpolate,
+        grid: shapes.grid,
+        query: 0,
+        lm: LmConfig { vocab, dim, depth, heads },
     }
 }
 
 /// FLOPs of one training step of the cell with `shapes` (see the module note for what counts).
 pub fn training_step(shapes: &BenchShapes) -> f64 {
-    let b = shapes.batch;
-    let mut c = Count::default();
-    for (kind, dim, depth, heads, side, _grid) in &shapes.experts {
-        let (dim, depth, heads, side) = (*dim, *depth, *heads, *side);
-        match kind.as_str() {
-            "clip" => {
-                let n = (side / 8) * (side / 8);
-                c.linear(b * n, 3 * 8 * 8, dim, false);
-                for _ in 0..depth {
-                    vit_block(&mut c, b, n, dim, heads);
-                }
-            }
-            "convnext" => {
-                let w = [(dim / 2).max(4), dim];
-                let s0 = side / 8;
-                c.conv(b * w[0] * s0 * s0, 3 * 8 * 8, false);
-                for _ in 0..depth {
-                    convnext_block(&mut c, b, s0, w[0]);
-                }
-                let s1 = s0 / 2;
-                c.conv(b * w[1] * s1 * s1, w[0] * 2 * 2, true);
-                for _ in 0..depth {
-                    convnext_block(&mut c, b, s1, w[1]);
-                }
-            }
-            other => panic!("flops: no count for expert `{other}` (the bench cell has clip and convnext)"),
-        }
-    }
-    let channels: usize = shapes.experts.iter().map(|e| e.1).sum();
-    let (lm_dim, lm_depth, lm_heads, vocab) = shapes.lm;
-    let tokens = shapes.grid * shapes.grid;
-    c.linear(b * tokens, channels, lm_dim, true);
-    c.linear(b * tokens, lm_dim, lm_dim, true);
-    let n = shapes.visual_tokens + shapes.text_len;
-    let hidden = (lm_dim * 8 / 3).div_ceil(8) * 8;
-    for _ in 0..lm_depth {
-        c.linear(b * n, lm_dim, 3 * lm_dim, true);
-        c.attention(b, lm_heads, n, lm_dim / lm_heads);
-        c.linear(b * n, lm_dim, lm_dim, true);
-        c.linear(b * n, lm_dim, hidden, true);
-        c.linear(b * n, lm_dim, hidden, true);
-        c.linear(b * n, hidden, lm_dim, true);
-    }
-    c.linear(b * n, lm_dim, vocab, true);
-    c.0
-}
-
-fn vit_block(c: &mut Count, b: usize, n: usize, dim: usize, heads: usize) {
-    c.linear(b * n, dim, 3 * dim, true);
-    c.attention(b, heads, n, dim / heads);
-    c.linear(b * n, dim, dim, true);
-    c.linear(b * n, dim, 4 * dim, true);
-    c.linear(b * n, 4 * dim, dim, true);
-}
-
-fn convnext_block(c: &mut Count, b: usize, side: usize, ch: usize) {
-    let m = b * side * side;
-    c.conv(m * ch, 7 * 7, true);
-    c.linear(m, ch, 4 * ch, true);
-    c.linear(m, 4 * ch, ch, true);
+    let cfg = mllm_config(shapes);
+    let experts: f64 = (0..cfg.experts.len()).map(|i| cfg.expert_flops(i)).sum();
+    let stems: f64 = cfg.experts.iter().map(|(e, side)| e.stem_flops(*side)).sum();
+    let lm = cfg.lm.flops(shapes.visual_tokens + shapes.text_len);
+    let forward = experts + cfg.fusion_flops() + lm;
+    shapes.batch as f64 * (3.0 * forward - stems)
 }
 
 #[cfg(test)]
@@ -123,6 +76,23 @@ mod tests {
         let lm = 3.0 * 2.0 * (48 * 16 * (48 + 16 + 48 + 48) + 48 * 48 * 16 + 48 * 16 * 50) as f64
             + 12.0 * (2 * 2 * 24 * 24 * 8) as f64;
         assert_eq!(training_step(&shapes()), clip + fusion + lm);
+    }
+
+    #[test]
+    fn the_proxy_cell_counts_what_the_reference_counted() {
+        // The proxy bench cell's shapes (reports/bench/bench.json) and the count PyTorch's
+        // FlopCounterMode measured on the reference.
+        let s = BenchShapes {
+            batch: 32,
+            experts: vec![("clip".into(), 64, 2, 4, 64, 8), ("convnext".into(), 96, 1, 4, 128, 8)],
+            fusion: "channel-concat".into(),
+            grid: 4,
+            lm: (64, 2, 4, 86),
+            text_len: 16,
+            visual_tokens: 16,
+            lr: (2e-3, 0.1),
+        };
+        assert_eq!(training_step(&s), 4_768_530_432.0);
     }
 
     #[test]

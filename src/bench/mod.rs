@@ -163,13 +163,12 @@ pub fn bench<B: AutodiffBackend>(
             _ => None,
         })
         .expect("the bench cell has an SFT stage");
-    let cfg = model.mllm_config();
     let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
     let batch = optim.batch;
     let pool = Pool::build(&data, Split::Train, 0, 4 * batch, &sides);
     let kinds: Vec<_> = model.experts.iter().map(|(e, _)| e.kind).collect();
     let trainable = Trainable::sft(&unlock, &kinds);
-    let m: Mllm<B> = crate::train::seeded_init(device, 0, || cfg.init::<B>(device));
+    let m: Mllm<B> = crate::train::seeded_init(device, 0, || model.init::<B>(device));
     let params_total = m.num_params();
     let params_trainable = crate::exec::stages::trainable_params(&m, &trainable);
     let sync = || B::sync(device).expect("device sync");
@@ -181,8 +180,19 @@ pub fn bench<B: AutodiffBackend>(
         ..FitSettings::new(warmup + steps, optim.lr)
     };
     let printer = StepPrinter(Instant::now());
-    let (m, log) =
-        train_mllm(m, &cfg, &pool, TextTask::Answer, trainable.clone(), batch, &settings, 0, "bench", device, &printer);
+    let (m, log) = train_mllm(
+        m,
+        &model,
+        &pool,
+        TextTask::Answer,
+        trainable.clone(),
+        batch,
+        &settings,
+        0,
+        "bench",
+        device,
+        &printer,
+    );
     let deltas: Vec<f64> =
         log.windows(2).skip(warmup.saturating_sub(1)).map(|w| (w[1].seconds - w[0].seconds) * 1000.0).collect();
     let step_ms = median(&deltas);
@@ -213,11 +223,11 @@ pub fn bench<B: AutodiffBackend>(
             .iter()
             .map(|(e, r)| (e.kind.as_str().to_string(), e.dim, e.depth, e.heads, *r, e.grid(*r)))
             .collect(),
-        fusion: cfg.fusion.to_string(),
-        grid: cfg.grid,
-        lm: (cfg.lm.dim, cfg.lm.depth, cfg.lm.heads, cfg.lm.vocab),
+        fusion: model.fusion.to_string(),
+        grid: model.grid,
+        lm: (model.lm.dim, model.lm.depth, model.lm.heads, model.lm.vocab),
         text_len: ids.dims()[1],
-        visual_tokens: cfg.visual_tokens(),
+        visual_tokens: model.visual_tokens(),
         lr: (optim.lr, vision_lr_scale.unwrap_or(1.0)),
     };
     if !parts {
@@ -257,7 +267,7 @@ pub fn bench<B: AutodiffBackend>(
     let maps: Vec<Tensor<B, 4>> = m.experts.iter().zip(&imgs).map(|(e, x)| e.forward(x.clone()).detach()).collect();
     if let Some(f) = &m.fusion {
         timed.push(PartTime {
-            part: format!("fusion {} + projector, forward + backward", cfg.fusion),
+            part: format!("fusion {} + projector, forward + backward", model.fusion),
             ms: time_ms(1, steps, || {
                 let leaves: Vec<Tensor<B, 4>> = maps.iter().map(|t| t.clone().require_grad()).collect();
                 let _ = f.forward(leaves, m.query_view).mean().backward();
@@ -266,8 +276,8 @@ pub fn bench<B: AutodiffBackend>(
         });
     }
     let [b, t] = ids.dims();
-    let visual_tokens = cfg.visual_tokens();
-    let embeds = Tensor::<B, 3>::random([b, visual_tokens + t, cfg.lm.dim], Distribution::Normal(0.0, 1.0), device);
+    let visual_tokens = model.visual_tokens();
+    let embeds = Tensor::<B, 3>::random([b, visual_tokens + t, model.lm.dim], Distribution::Normal(0.0, 1.0), device);
     timed.push(PartTime {
         part: "LM forward + backward".into(),
         ms: time_ms(1, steps, || {

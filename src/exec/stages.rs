@@ -7,7 +7,7 @@ use crate::eval::Scores;
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::lm::{Lm, LmConfig};
 use crate::model::{Mllm, MllmConfig};
-use crate::plan::{ModelSpec, Optim, StageKind};
+use crate::plan::{Optim, StageKind};
 use crate::store::checkpoint::{self, CheckpointError};
 use crate::store::Store;
 use crate::train::mllm_stages::{train_mllm, Trainable};
@@ -60,10 +60,6 @@ fn fit_settings(o: &Optim) -> FitSettings {
     FitSettings::new(o.steps, o.lr)
 }
 
-fn mllm_config(m: &ModelSpec) -> MllmConfig {
-    m.mllm_config()
-}
-
 fn load_expert<B: AutodiffBackend>(
     store: &Store,
     id: &str,
@@ -86,11 +82,11 @@ fn load_lm<B: AutodiffBackend>(
 pub fn load_mllm<B: AutodiffBackend>(
     store: &Store,
     id: &str,
-    m: &ModelSpec,
+    m: &MllmConfig,
     device: &B::Device,
 ) -> Result<Mllm<B>, CheckpointError> {
     // Every random draw happens under the init lock, so concurrent stages cannot perturb each other's seeds.
-    checkpoint::load(seeded_init::<B, _>(device, 0, || mllm_config(m).init::<B>(device)), &store.checkpoint(id))
+    checkpoint::load(seeded_init::<B, _>(device, 0, || m.init::<B>(device)), &store.checkpoint(id))
 }
 
 /// Parameters that train in SFT (all but the frozen experts).
@@ -147,7 +143,7 @@ pub fn compute<B: AutodiffBackend>(
             checkpoint::save(&model, &store.checkpoint(id))?;
         }
         StageKind::PreAlign { model, data, optim } => {
-            let cfg = mllm_config(model);
+            let cfg = model;
             let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
             let (expert, _) = &model.experts[0];
             m.experts[0] = load_expert::<B>(store, &inputs[0], expert, device)?;
@@ -159,7 +155,7 @@ pub fn compute<B: AutodiffBackend>(
             let settings = FitSettings { group_lr_scale: crate::spec::DEFAULT_VISION_LR_SCALE, ..fit_settings(optim) };
             let (m, log) = train_mllm(
                 m,
-                &cfg,
+                cfg,
                 &pool,
                 TextTask::Answer,
                 Trainable::pre_align(),
@@ -175,7 +171,7 @@ pub fn compute<B: AutodiffBackend>(
             checkpoint::save(&m.experts[0], &store.checkpoint(id))?;
         }
         StageKind::Align { model, data, optim } => {
-            let cfg = mllm_config(model);
+            let cfg = model;
             let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
             for (i, ((e, _), input)) in model.experts.iter().zip(inputs).enumerate() {
                 m.experts[i] = load_expert::<B>(store, input, e, device)?;
@@ -185,7 +181,7 @@ pub fn compute<B: AutodiffBackend>(
             let pool = pools.get(data, Split::Train, optim.pool, &sides);
             let (m, log) = train_mllm(
                 m,
-                &cfg,
+                cfg,
                 &pool,
                 TextTask::Caption,
                 Trainable::align(),
@@ -201,7 +197,7 @@ pub fn compute<B: AutodiffBackend>(
             checkpoint::save(&m, &store.checkpoint(id))?;
         }
         StageKind::Sft { model, unlock, vision_lr_scale, data, optim } => {
-            let cfg = mllm_config(model);
+            let cfg = model;
             let input = &inputs[0];
             let m = match &input_kinds[0] {
                 StageKind::LmPretrain { .. } => Mllm {
@@ -224,7 +220,7 @@ pub fn compute<B: AutodiffBackend>(
             let settings = FitSettings { group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..fit_settings(optim) };
             let (m, log) = train_mllm(
                 m,
-                &cfg,
+                cfg,
                 &pool,
                 TextTask::Answer,
                 trainable,

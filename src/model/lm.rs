@@ -27,6 +27,15 @@ impl LmConfig {
         (self.dim * 8 / 3).div_ceil(8) * 8
     }
 
+    /// Forward FLOPs on one sequence of `tokens` tokens: per block the attention's four projections,
+    /// its scores and weighted sum (causal or not, every pair counted) and the SwiGLU, then the LM
+    /// head; multiply-adds counted twice, the embedding lookup, norms and activations not counted.
+    pub fn flops(&self, tokens: usize) -> f64 {
+        let (d, n) = (self.dim as f64, tokens as f64);
+        let block = (4.0 * d * d + 3.0 * d * self.hidden() as f64) * n + 2.0 * n * n * d;
+        2.0 * (self.depth as f64 * block + d * self.vocab as f64 * n)
+    }
+
     /// Builds the LM on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Lm<B> {
         Lm {

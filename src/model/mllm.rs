@@ -7,23 +7,36 @@ use super::lm::{Lm, LmConfig};
 use super::tiling::{stitch, thumbnail, tile, tiles_per_side};
 use crate::spec::{FusionKind, Tiling};
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 
-/// Everything that fixes an MLLM's shape.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything that fixes an MLLM's shape: its experts by architecture and resolution (their
+/// weights come from input stages), fusion and decoder. Part of the content id of every stage that
+/// trains an MLLM, so fields at their defaults are left out of the serialized form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MllmConfig {
     /// The experts, with each one's input resolution.
     pub experts: Vec<(ExpertConfig, usize)>,
     /// The fusion strategy (ignored when there are no experts: the blind baseline).
     pub fusion: FusionKind,
     /// How experts see images above their native resolution.
+    #[serde(default, skip_serializing_if = "is_interpolate")]
     pub tiling: Tiling,
     /// Token grid side.
     pub grid: usize,
     /// Index of the query (low-resolution) expert of strategies with roles; its first map gives
     /// the queries, every other map is a high-resolution map.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub query: usize,
     /// The decoder.
     pub lm: LmConfig,
+}
+
+fn is_zero(i: &usize) -> bool {
+    *i == 0
+}
+
+fn is_interpolate(t: &Tiling) -> bool {
+    *t == Tiling::Interpolate
 }
 
 /// One map an expert hands to the fusion: its whole input, its stitched tiles, or its thumbnail.
@@ -83,6 +96,23 @@ impl MllmConfig {
                 lm_dim: self.lm.dim,
             }
         })
+    }
+
+    /// Forward FLOPs of expert `i` on one image: one pass at its input resolution, or (tiled) one
+    /// per tile and one on the thumbnail, at its native resolution.
+    pub fn expert_flops(&self, i: usize) -> f64 {
+        let (e, r) = &self.experts[i];
+        let k = self.tiles(i);
+        if k > 1 {
+            (k * k + 1) as f64 * e.flops(e.native_resolution)
+        } else {
+            e.flops(*r)
+        }
+    }
+
+    /// Forward FLOPs of the fusion and its projector on one image (0 for the blind baseline).
+    pub fn fusion_flops(&self) -> f64 {
+        self.fusion_config().map(|f| f.flops()).unwrap_or(0.0)
     }
 
     /// Index among [`Self::views`] of the query expert's first map.

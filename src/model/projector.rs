@@ -22,6 +22,12 @@ pub struct Projector<B: Backend> {
 }
 
 impl ProjectorConfig {
+    /// Forward FLOPs on `tokens` tokens (multiply-adds counted twice, the GELU not counted).
+    pub fn flops(&self, tokens: usize) -> f64 {
+        let (c, d) = (self.input as f64, self.output as f64);
+        2.0 * tokens as f64 * (c * d + d * d)
+    }
+
     /// Builds the projector on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Projector<B> {
         Projector {

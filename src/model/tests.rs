@@ -216,3 +216,67 @@ fn rope_2d_scores_depend_on_relative_position_only() {
     // A rotation keeps norms: q·q is the same everywhere.
     assert!((s[0] - s[40]).abs() < 1e-4);
 }
+
+/// Forward FLOPs of `[m, k] × [k, n]`.
+fn matmul(m: usize, k: usize, n: usize) -> f64 {
+    2.0 * (m * k * n) as f64
+}
+
+#[test]
+fn flops_by_formula_match_hand_counts_at_the_bench_shapes() {
+    // The proxy bench cell: clip 64 wide, 2 blocks, at 64 px; convnext 96 wide at 128 px; LM 64 wide,
+    // 2 blocks, vocabulary 86; channel concat on a 4×4 grid.
+    let clip = ExpertConfig { kind: ExpertKind::Clip, dim: 64, depth: 2, heads: 4, native_resolution: 64 };
+    // 8×8 patches of 8×8 px → 64 tokens; per block qkv, output, MLP (256 wide), scores and sum.
+    let clip_stem = matmul(64, 3 * 8 * 8, 64);
+    let clip_block = matmul(64, 64, 3 * 64)
+        + matmul(64, 64, 64)
+        + matmul(64, 64, 256)
+        + matmul(64, 256, 64)
+        + 2.0 * matmul(64, 64, 64);
+    assert_eq!(clip.stem_flops(64), clip_stem);
+    assert_eq!(clip.flops(64), clip_stem + 2.0 * clip_block);
+
+    let convnext = ExpertConfig { kind: ExpertKind::ConvNext, dim: 96, depth: 1, heads: 4, native_resolution: 128 };
+    // Stages 48 wide on 16×16 and 96 wide on 8×8; per block a 7×7 depthwise conv and a 4× MLP.
+    let stem = matmul(48 * 16 * 16, 3 * 8 * 8, 1);
+    let block = |c: usize, side: usize| matmul(c * side * side, 49, 1) + 2.0 * matmul(side * side, c, 4 * c);
+    let down = matmul(96 * 8 * 8, 48 * 2 * 2, 1);
+    assert_eq!(convnext.stem_flops(128), stem);
+    assert_eq!(convnext.flops(128), stem + block(48, 16) + down + block(96, 8));
+
+    // 16 visual and 16 text tokens; SwiGLU 176 wide (64·8/3 = 170 → 176).
+    let lm = LmConfig::new(86, 64, 2, 4);
+    let lm_block = matmul(32, 64, 3 * 64)
+        + matmul(32, 64, 64)
+        + 2.0 * matmul(32, 64, 176)
+        + matmul(32, 176, 64)
+        + 2.0 * matmul(32, 32, 64);
+    assert_eq!(lm.flops(32), 2.0 * lm_block + matmul(32, 64, 86));
+
+    let cfg = MllmConfig {
+        experts: vec![(clip, 64), (convnext, 128)],
+        fusion: FusionKind::ChannelConcat,
+        tiling: Tiling::Interpolate,
+        grid: 4,
+        query: 0,
+        lm,
+    };
+    assert_eq!(cfg.fusion_flops(), matmul(16, 64 + 96, 64) + matmul(16, 64, 64));
+}
+
+#[test]
+fn a_tiled_expert_costs_its_tiles_and_thumbnail() {
+    let clip = ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke);
+    let native = clip.native_resolution;
+    let cfg = |tiling| MllmConfig {
+        experts: vec![(clip.clone(), 2 * native)],
+        fusion: FusionKind::ChannelConcat,
+        tiling,
+        grid: 4,
+        query: 0,
+        lm: LmConfig::new(50, 16, 1, 2),
+    };
+    assert_eq!(cfg(Tiling::Tile).expert_flops(0), 5.0 * clip.flops(native));
+    assert_eq!(cfg(Tiling::Interpolate).expert_flops(0), clip.flops(2 * native));
+}

@@ -30,6 +30,15 @@ pub struct VitBlock<B: Backend> {
 }
 
 impl VitBlockConfig {
+    /// Forward FLOPs of the block on one sequence of `tokens` tokens: its matrix products (the
+    /// attention's four projections, the MLP, and the scores and weighted sum over every pair of
+    /// tokens), multiply-adds counted twice; norms and activations are not counted.
+    pub fn flops(&self, tokens: usize) -> f64 {
+        let (d, n) = (self.dim as f64, tokens as f64);
+        let per_token = (4 + 2 * self.mlp_ratio) as f64 * d * d;
+        2.0 * (per_token * n + 2.0 * n * n * d)
+    }
+
     /// Builds the block on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> VitBlock<B> {
         VitBlock {

@@ -4,12 +4,13 @@ pub mod cost;
 pub mod ids;
 pub mod stage;
 
-pub use stage::{ModelSpec, Optim, Stage, StageKind};
+pub use stage::{Optim, Stage, StageKind};
 
 use crate::data::tokenizer::Tokenizer;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
+use crate::model::MllmConfig;
 use crate::spec::{
     CellSettings, ExpertKind, Family, FusionKind, Precision, Scale, ScalePreset, Spec, Tiling, TokenGrid, Unlock,
 };
@@ -173,9 +174,9 @@ impl Builder {
     /// Eagle's stage (a) for expert `i` of `model`: the expert alone, at the resolution (and
     /// tiling) the cell uses it at, with its own projector, on the cell's SFT data against the frozen
     /// LM. Shared by every cell that uses that expert at that resolution on that data.
-    fn pre_align(&mut self, model: &ModelSpec, i: usize, data: &DataSpec, pretrained: String) -> String {
+    fn pre_align(&mut self, model: &MllmConfig, i: usize, data: &DataSpec, pretrained: String) -> String {
         let (expert, res) = model.experts[i].clone();
-        let one = ModelSpec {
+        let one = MllmConfig {
             experts: vec![(expert.clone(), res)],
             fusion: FusionKind::ChannelConcat,
             tiling: model.tiling,
@@ -225,7 +226,7 @@ impl Builder {
             .iter()
             .map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale)))
             .collect();
-        let mut model = ModelSpec {
+        let mut model = MllmConfig {
             experts: experts.clone(),
             fusion: c.fusion,
             tiling: c.tiling,
@@ -233,12 +234,11 @@ impl Builder {
             query: if c.fusion.has_roles() { c.query_index() } else { 0 },
             lm: self.lm_config(),
         };
-        let cfg = model.mllm_config();
-        if (0..experts.len()).all(|i| cfg.tiles(i) <= 1) {
+        if (0..experts.len()).all(|i| model.tiles(i) <= 1) {
             // Nothing to tile at these resolutions: the same model as interpolation (and the same stages).
             model.tiling = Tiling::Interpolate;
         }
-        let views = model.mllm_config().views();
+        let views = model.views();
         model.grid = match c.grid {
             TokenGrid::Side(s) => s,
             TokenGrid::Auto => views.iter().map(|v| v.side).max().unwrap_or(1),
@@ -279,7 +279,7 @@ impl Builder {
             format!("align {label}"),
         );
         let vision_lr_scale = c.unlock.any().then_some(c.vision_lr_scale);
-        let cfg = model.mllm_config();
+        let visual_tokens = model.visual_tokens();
         let sft = self.add(
             StageKind::Sft { model, unlock: c.unlock.clone(), vision_lr_scale, data, optim: sft_optim },
             vec![align.clone()],
@@ -302,7 +302,6 @@ impl Builder {
                 }
             })
             .collect();
-        let visual_tokens = cfg.visual_tokens();
         PlannedCell {
             id: eval,
             label,
@@ -317,7 +316,7 @@ impl Builder {
 
     fn blind(&mut self, families: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
         let lm = self.lm();
-        let model = ModelSpec {
+        let model = MllmConfig {
             experts: vec![],
             fusion: FusionKind::ChannelConcat,
             tiling: Tiling::Interpolate,

@@ -4,7 +4,8 @@ use super::ids::content_id;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
-use crate::spec::{Family, FusionKind, Precision, Tiling, Unlock};
+use crate::model::MllmConfig;
+use crate::spec::{Family, Precision, Unlock};
 use serde::{Deserialize, Serialize};
 
 /// Optimisation settings that a stage's output depends on.
@@ -23,47 +24,6 @@ pub struct Optim {
     /// Float type of the weights and the arithmetic (absent from the id when f32).
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub precision: Precision,
-}
-
-/// The MLLM's architecture (experts by kind and resolution; their weights come from input stages).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelSpec {
-    /// Each expert's architecture and input resolution.
-    pub experts: Vec<(ExpertConfig, usize)>,
-    /// Fusion strategy.
-    pub fusion: FusionKind,
-    /// How experts see images above their native resolution.
-    #[serde(default, skip_serializing_if = "is_interpolate")]
-    pub tiling: Tiling,
-    /// Token grid side.
-    pub grid: usize,
-    /// Index of the query (low-resolution) expert of strategies with roles.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub query: usize,
-    /// The decoder.
-    pub lm: LmConfig,
-}
-
-fn is_zero(i: &usize) -> bool {
-    *i == 0
-}
-
-fn is_interpolate(t: &Tiling) -> bool {
-    *t == Tiling::Interpolate
-}
-
-impl ModelSpec {
-    /// The MLLM configuration this spec builds.
-    pub fn mllm_config(&self) -> crate::model::MllmConfig {
-        crate::model::MllmConfig {
-            experts: self.experts.clone(),
-            fusion: self.fusion,
-            tiling: self.tiling,
-            grid: self.grid,
-            query: self.query,
-            lm: self.lm.clone(),
-        }
-    }
 }
 
 /// What a stage does.
@@ -92,7 +52,7 @@ pub enum StageKind {
     /// with its own projector, trained on SFT data against the frozen LM. Its output is the expert.
     PreAlign {
         /// A one-expert MLLM: the expert at the resolution it will be used at, and the LM.
-        model: ModelSpec,
+        model: MllmConfig,
         /// Data (the cell's SFT mixture).
         data: DataSpec,
         /// Optimisation.
@@ -101,7 +61,7 @@ pub enum StageKind {
     /// Alignment: projector only, on captions.
     Align {
         /// Architecture.
-        model: ModelSpec,
+        model: MllmConfig,
         /// Data.
         data: DataSpec,
         /// Optimisation.
@@ -110,7 +70,7 @@ pub enum StageKind {
     /// Supervised fine-tuning on the QA mixture.
     Sft {
         /// Architecture (no experts: the blind baseline).
-        model: ModelSpec,
+        model: MllmConfig,
         /// Which experts train.
         unlock: Unlock,
         /// Learning-rate multiplier of the experts (present only when they train).

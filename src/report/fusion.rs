@@ -34,7 +34,7 @@ pub struct FusionRow {
 fn fusion_config(plan: &Plan, cell_id: &str) -> Option<(FusionConfig, usize)> {
     let cell = plan.cells.iter().find(|c| c.id == cell_id)?;
     cell.stages.iter().find_map(|s| match &plan.stages.get(s)?.kind {
-        StageKind::Sft { model, optim, .. } => Some((model.mllm_config().fusion_config()?, optim.batch)),
+        StageKind::Sft { model, optim, .. } => Some((model.fusion_config()?, optim.batch)),
         _ => None,
     })
 }

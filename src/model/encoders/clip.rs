@@ -36,6 +36,18 @@ impl ClipVitConfig {
         self.dim
     }
 
+    /// Forward FLOPs of the patch embedding on one image at resolution `res` (the layer that reads
+    /// the pixels, so training computes no input gradient for it), multiply-adds counted twice.
+    pub fn stem_flops(&self, res: usize) -> f64 {
+        vit_stem_flops(self.grid(res), self.patch, self.dim)
+    }
+
+    /// Forward FLOPs on one image at resolution `res` (matrix products only, multiply-adds counted twice).
+    pub fn flops(&self, res: usize) -> f64 {
+        let blocks = self.depth as f64 * VitBlockConfig::new(self.dim, self.heads).flops(self.grid(res).pow(2));
+        self.stem_flops(res) + blocks
+    }
+
     /// Builds the encoder on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> ClipVit<B> {
         let g = self.grid(self.native_resolution);
@@ -57,6 +69,12 @@ pub struct ClipVit<B: Backend> {
     blocks: Vec<VitBlock<B>>,
     norm: LayerNorm<B>,
     patch: usize,
+}
+
+/// Forward FLOPs of a patch embedding (`patch`-pixel RGB patches to `dim`) over a `grid × grid`
+/// token grid, multiply-adds counted twice.
+pub fn vit_stem_flops(grid: usize, patch: usize, dim: usize) -> f64 {
+    2.0 * (grid * grid) as f64 * (3 * patch * patch) as f64 * dim as f64
 }
 
 /// Cuts images into flattened patches.

@@ -35,6 +35,29 @@ impl ConvNextConfig {
         self.dim
     }
 
+    /// Forward FLOPs of the 8×8 stride-8 stem on one image at resolution `res` (the layer that
+    /// reads the pixels, so training computes no input gradient for it), multiply-adds counted twice.
+    pub fn stem_flops(&self, res: usize) -> f64 {
+        let side = res as f64 / 8.0;
+        2.0 * 3.0 * 64.0 * self.widths()[0] as f64 * side * side
+    }
+
+    /// Forward FLOPs on one image at resolution `res`: the stem, the 2×2 downsampling and, per
+    /// block, the 7×7 depthwise convolution and the MLP (4× wide), multiply-adds counted twice.
+    pub fn flops(&self, res: usize) -> f64 {
+        let w = self.widths().map(|c| c as f64);
+        let mut side = res as f64 / 8.0;
+        let mut macs = 0.0;
+        for s in 0..2 {
+            if s > 0 {
+                side /= 2.0;
+                macs += w[s - 1] * 4.0 * w[s] * side * side;
+            }
+            macs += self.depth as f64 * (49.0 * w[s] + 8.0 * w[s] * w[s]) * side * side;
+        }
+        self.stem_flops(res) + 2.0 * macs
+    }
+
     /// Builds the encoder on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> ConvNext<B> {
         let w = self.widths();

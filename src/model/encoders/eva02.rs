@@ -2,11 +2,12 @@
 //! is SwiGLU, after EVA-02. No learned position table: RoPE positions are scaled to the native grid,
 //! so any input grid works.
 
-use super::clip::patchify;
+use super::clip::{patchify, vit_stem_flops};
 use crate::model::attention::{SelfAttention, SelfAttentionConfig};
 use crate::model::dense::linear;
 use crate::model::ops::layer_norm::layer_norm;
 use crate::model::rope::Rope2d;
+use crate::model::vit_block::VitBlockConfig;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
@@ -31,6 +32,20 @@ impl Eva02VitConfig {
     /// Token grid side at input resolution `res`.
     pub fn grid(&self, res: usize) -> usize {
         res / self.patch
+    }
+
+    /// Forward FLOPs of the patch embedding on one image at resolution `res` (see
+    /// [`super::clip::ClipVitConfig::stem_flops`]).
+    pub fn stem_flops(&self, res: usize) -> f64 {
+        vit_stem_flops(self.grid(res), self.patch, self.dim)
+    }
+
+    /// Forward FLOPs on one image at resolution `res` (matrix products only, multiply-adds counted
+    /// twice). Blocks are counted as plain ViT blocks: the SwiGLU's 3·dim·hidden multiply-adds per
+    /// token are taken as the GELU MLP's 8·dim².
+    pub fn flops(&self, res: usize) -> f64 {
+        let blocks = self.depth as f64 * VitBlockConfig::new(self.dim, self.heads).flops(self.grid(res).pow(2));
+        self.stem_flops(res) + blocks
     }
 
     /// Builds the encoder on `device`.

@@ -83,6 +83,30 @@ impl ExpertConfig {
         }
     }
 
+    /// Forward FLOPs on one image at (square) input resolution `res` (matrix products and
+    /// convolutions, multiply-adds counted twice).
+    pub fn flops(&self, res: usize) -> f64 {
+        match self.kind {
+            ExpertKind::Clip => self.clip().flops(res),
+            ExpertKind::ConvNext => self.convnext().flops(res),
+            ExpertKind::Sam => self.sam().flops(res),
+            ExpertKind::Pix2Struct => self.pix2struct().flops(res),
+            ExpertKind::Eva02 => self.eva02().flops(res),
+        }
+    }
+
+    /// Forward FLOPs of the layer that reads the pixels (patch embedding or stem), part of
+    /// [`Self::flops`]: training computes no input gradient for it.
+    pub fn stem_flops(&self, res: usize) -> f64 {
+        match self.kind {
+            ExpertKind::Clip => self.clip().stem_flops(res),
+            ExpertKind::ConvNext => self.convnext().stem_flops(res),
+            ExpertKind::Sam => self.sam().stem_flops(res),
+            ExpertKind::Pix2Struct => self.pix2struct().stem_flops(res),
+            ExpertKind::Eva02 => self.eva02().stem_flops(res),
+        }
+    }
+
     /// Builds the expert on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Expert<B> {
         match self.kind {

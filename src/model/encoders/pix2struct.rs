@@ -1,7 +1,7 @@
 //! `pix2struct`: a ViT over variable-resolution patches that keeps the image's aspect ratio within a
 //! patch budget, with learned row and column embeddings instead of a fixed position grid.
 
-use super::clip::patchify;
+use super::clip::{patchify, vit_stem_flops};
 use crate::model::dense::linear;
 use crate::model::ops::layer_norm::layer_norm;
 use crate::model::resample::{resample, ResampleMode};
@@ -48,6 +48,18 @@ impl Pix2StructVitConfig {
     /// Token grid side for a square input of side `res`.
     pub fn grid(&self, res: usize) -> usize {
         self.fit(res, res).0
+    }
+
+    /// Forward FLOPs of the patch embedding on one square image of side `res` (see
+    /// [`super::clip::ClipVitConfig::stem_flops`]).
+    pub fn stem_flops(&self, res: usize) -> f64 {
+        vit_stem_flops(self.grid(res), self.patch, self.dim)
+    }
+
+    /// Forward FLOPs on one square image of side `res` (matrix products only, multiply-adds counted twice).
+    pub fn flops(&self, res: usize) -> f64 {
+        let blocks = self.depth as f64 * VitBlockConfig::new(self.dim, self.heads).flops(self.grid(res).pow(2));
+        self.stem_flops(res) + blocks
     }
 
     /// Builds the encoder on `device`.

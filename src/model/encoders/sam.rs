@@ -1,7 +1,7 @@
 //! `sam`: a ViT whose blocks attend within local windows, with a few global blocks, and a conv neck
 //! (1×1 conv, LayerNorm, 3×3 conv, LayerNorm), after SAM's image encoder.
 
-use super::clip::{patchify, position_tokens};
+use super::clip::{patchify, position_tokens, vit_stem_flops};
 use super::convnext::channel_norm;
 use crate::model::dense::linear;
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
@@ -39,6 +39,22 @@ impl SamVitConfig {
     /// Whether block `i` attends globally (every third block and the last; the rest use windows).
     pub fn is_global(&self, i: usize) -> bool {
         (i + 1) % 3 == 0 || i + 1 == self.depth
+    }
+
+    /// Forward FLOPs of the patch embedding on one image at resolution `res` (see
+    /// [`super::clip::ClipVitConfig::stem_flops`]).
+    pub fn stem_flops(&self, res: usize) -> f64 {
+        vit_stem_flops(self.grid(res), self.patch, self.dim)
+    }
+
+    /// Forward FLOPs on one image at resolution `res` (matrix products only, multiply-adds counted
+    /// twice). Windowed blocks are counted as global ones; the neck's 1×1 and 3×3 convolutions add
+    /// 10·dim² multiply-adds per token.
+    pub fn flops(&self, res: usize) -> f64 {
+        let n = self.grid(res).pow(2);
+        let blocks = self.depth as f64 * VitBlockConfig::new(self.dim, self.heads).flops(n);
+        let neck = 2.0 * 10.0 * (self.dim * self.dim) as f64 * n as f64;
+        self.stem_flops(res) + blocks + neck
     }
 
     /// Builds the encoder on `device`.

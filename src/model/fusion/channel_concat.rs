@@ -23,6 +23,11 @@ pub struct ChannelConcat<B: Backend> {
 }
 
 impl ChannelConcatConfig {
+    /// Forward FLOPs of one image's fusion: the projector over the `grid²` tokens.
+    pub fn flops(&self) -> f64 {
+        ProjectorConfig::new(self.channels.iter().sum(), self.lm_dim).flops(self.grid * self.grid)
+    }
+
     /// Builds the fusion on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> ChannelConcat<B> {
         let total = self.channels.iter().sum();

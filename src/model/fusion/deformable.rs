@@ -33,6 +33,21 @@ pub struct DeformableConfig {
 }
 
 impl DeformableConfig {
+    /// Forward FLOPs of one image's fusion over levels of sides `sides` (multiply-adds counted
+    /// twice): the offsets and weights from the queries, each level's values, bilinear sampling (4
+    /// corners) and mixing, the output layer and the projector.
+    pub fn flops(&self, sides: &[usize]) -> f64 {
+        let n = (self.grid * self.grid) as f64;
+        let cq = self.query_channels as f64;
+        let samples = self.heads as f64 * self.levels.len() as f64 * self.points as f64;
+        let values: f64 = self.levels.iter().zip(sides).map(|(&c, &s)| 2.0 * (s * s) as f64 * c as f64 * cq).sum();
+        2.0 * n * cq * 3.0 * samples
+            + values
+            + 2.0 * n * samples * 4.0 * (cq / self.heads as f64)
+            + 2.0 * n * cq * cq
+            + ProjectorConfig::new(self.query_channels, self.lm_dim).flops(self.grid * self.grid)
+    }
+
     /// Builds the fusion on `device`; offsets start at zero, so sampling starts at the reference points.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Deformable<B> {
         let c = self.query_channels;

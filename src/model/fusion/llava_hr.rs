@@ -33,6 +33,20 @@ pub struct LlavaHrConfig {
 }
 
 impl LlavaHrConfig {
+    /// Forward FLOPs of one image's fusion with a `vit_side × vit_side` ViT map (multiply-adds
+    /// counted twice): per adapter, two 1×1 convolutions on the high-resolution features and a 7×7
+    /// depthwise and a 1×1 convolution on the ViT map (the gate not counted); then the projector and
+    /// the high-resolution output layer over the `grid²` tokens.
+    pub fn flops(&self, vit_side: usize) -> f64 {
+        let n = (self.grid * self.grid) as f64;
+        let (cq, d) = (self.vit_channels as f64, self.lm_dim as f64);
+        let hr: f64 = self.high_res.iter().map(|&c| c as f64).sum();
+        let m = vit_side.pow(2) as f64;
+        let adapter = 2.0 * m * (hr * cq + cq * cq + 49.0 * cq + cq * cq);
+        let projector = ProjectorConfig::new(self.vit_channels, self.lm_dim).flops(self.grid * self.grid);
+        self.adapter_blocks.len() as f64 * adapter + projector + 2.0 * n * hr * d
+    }
+
     /// Builds the fusion on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> LlavaHr<B> {
         let (c, hr) = (self.vit_channels, self.high_res.iter().sum());

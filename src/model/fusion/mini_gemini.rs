@@ -29,6 +29,23 @@ pub fn window(side: usize, grid: usize) -> usize {
 }
 
 impl MiniGeminiConfig {
+    /// Forward FLOPs of one image's fusion (multiply-adds counted twice): the query projection, each
+    /// high-resolution map's keys and values over every window position, the scores and weighted
+    /// sum, and the projector.
+    pub fn flops(&self) -> f64 {
+        let n = (self.grid * self.grid) as f64;
+        let cq = self.query_channels as f64;
+        let kv: f64 = self
+            .high_res
+            .iter()
+            .map(|&(c, side)| {
+                let k2 = window(side, self.grid).pow(2) as f64;
+                2.0 * n * k2 * (2.0 * c as f64 * cq) + 2.0 * n * k2 * 2.0 * cq
+            })
+            .sum();
+        2.0 * n * cq * cq + kv + ProjectorConfig::new(self.query_channels, self.lm_dim).flops(self.grid * self.grid)
+    }
+
     /// Builds the fusion on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> MiniGemini<B> {
         let c = self.query_channels;

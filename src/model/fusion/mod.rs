@@ -91,80 +91,50 @@ impl FusionConfig {
 
     /// Forward FLOPs of the fusion and its projector for one image (multiply-adds counted twice).
     pub fn flops(&self) -> f64 {
-        let n = (self.grid * self.grid) as f64;
-        let d = self.lm_dim as f64;
-        let projector = |c: usize| 2.0 * n * (c as f64 * d + d * d);
-        let cq = self.channels[self.query] as f64;
         match self.kind {
-            FusionKind::ChannelConcat => projector(self.channels.iter().sum()),
-            FusionKind::SequenceAppend => self.channels.iter().map(|&c| projector(c)).sum(),
-            FusionKind::MiniGemini => {
-                let kv: f64 = self
-                    .high_res()
-                    .iter()
-                    .map(|&(c, side)| {
-                        let k2 = mini_gemini::window(side, self.grid).pow(2) as f64;
-                        // keys and values over every window position, then scores and the weighted sum
-                        2.0 * n * k2 * (2.0 * c as f64 * cq) + 2.0 * n * k2 * 2.0 * cq
-                    })
-                    .sum();
-                2.0 * n * cq * cq + kv + projector(self.channels[self.query])
-            }
-            FusionKind::LlavaHr => {
-                let hr: f64 = self.high_res().iter().map(|&(c, _)| c as f64).sum();
-                let m = self.sides[self.query].pow(2) as f64;
-                // per adapter: two 1x1 convs on the high-res features, a 7x7 depthwise and a 1x1 conv on the ViT map
-                let adapter = 2.0 * m * (hr * cq + cq * cq + 49.0 * cq + cq * cq);
-                self.adapter_blocks.len() as f64 * adapter + projector(self.channels[self.query]) + 2.0 * n * hr * d
-            }
-            FusionKind::Deformable => {
-                let levels = self.channels.len() as f64;
-                let samples = self.heads as f64 * levels * deformable::POINTS as f64;
-                let values: f64 =
-                    self.channels.iter().zip(&self.sides).map(|(&c, &s)| 2.0 * (s * s) as f64 * c as f64 * cq).sum();
-                // offsets + weights, bilinear sampling (4 corners) and mixing, output projection
-                2.0 * n * cq * 3.0 * samples
-                    + values
-                    + 2.0 * n * samples * 4.0 * (cq / self.heads as f64)
-                    + 2.0 * n * cq * cq
-                    + projector(self.channels[self.query])
-            }
+            FusionKind::ChannelConcat => self.channel_concat().flops(),
+            FusionKind::SequenceAppend => self.sequence_append().flops(),
+            FusionKind::MiniGemini => self.mini_gemini().flops(),
+            FusionKind::LlavaHr => self.llava_hr().flops(self.sides[self.query]),
+            FusionKind::Deformable => self.deformable().flops(&self.sides),
         }
     }
 
     /// Builds the fusion (with its projector) on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Fusion<B> {
         match self.kind {
-            FusionKind::ChannelConcat => Fusion::ChannelConcat(
-                ChannelConcatConfig::new(self.channels.clone(), self.grid, self.lm_dim).init(device),
-            ),
-            FusionKind::SequenceAppend => Fusion::SequenceAppend(
-                SequenceAppendConfig::new(self.channels.clone(), self.grid, self.lm_dim).init(device),
-            ),
-            FusionKind::MiniGemini => Fusion::MiniGemini(
-                MiniGeminiConfig::new(self.channels[self.query], self.high_res(), self.grid, self.lm_dim).init(device),
-            ),
-            FusionKind::LlavaHr => Fusion::LlavaHr(
-                LlavaHrConfig::new(
-                    self.channels[self.query],
-                    self.high_res().iter().map(|&(c, _)| c).collect(),
-                    self.adapter_blocks.clone(),
-                    self.grid,
-                    self.lm_dim,
-                )
-                .init(device),
-            ),
-            FusionKind::Deformable => Fusion::Deformable(
-                DeformableConfig::new(
-                    self.channels[self.query],
-                    self.channels.clone(),
-                    self.grid,
-                    self.lm_dim,
-                    self.heads,
-                )
-                .init(device),
-            ),
+            FusionKind::ChannelConcat => Fusion::ChannelConcat(self.channel_concat().init(device)),
+            FusionKind::SequenceAppend => Fusion::SequenceAppend(self.sequence_append().init(device)),
+            FusionKind::MiniGemini => Fusion::MiniGemini(self.mini_gemini().init(device)),
+            FusionKind::LlavaHr => Fusion::LlavaHr(self.llava_hr().init(device)),
+            FusionKind::Deformable => Fusion::Deformable(self.deformable().init(device)),
         }
+    }
+
+    fn channel_concat(&self) -> ChannelConcatConfig {
+        ChannelConcatConfig::new(self.channels.clone(), self.grid, self.lm_dim)
+    }
+
+    fn sequence_append(&self) -> SequenceAppendConfig {
+        SequenceAppendConfig::new(self.channels.clone(), self.grid, self.lm_dim)
+    }
+
+    fn mini_gemini(&self) -> MiniGeminiConfig {
+        MiniGeminiConfig::new(self.channels[self.query], self.high_res(), self.grid, self.lm_dim)
+    }
+
+    fn llava_hr(&self) -> LlavaHrConfig {
+        LlavaHrConfig::new(
+            self.channels[self.query],
+            self.high_res().iter().map(|&(c, _)| c).collect(),
+            self.adapter_blocks.clone(),
+            self.grid,
+            self.lm_dim,
+        )
+    }
+
+    fn deformable(&self) -> DeformableConfig {
+        DeformableConfig::new(self.channels[self.query], self.channels.clone(), self.grid, self.lm_dim, self.heads)
     }
 }
 

@@ -23,6 +23,11 @@ pub struct SequenceAppend<B: Backend> {
 }
 
 impl SequenceAppendConfig {
+    /// Forward FLOPs of one image's fusion: each expert's projector over its `grid²` tokens.
+    pub fn flops(&self) -> f64 {
+        self.channels.iter().map(|&c| ProjectorConfig::new(c, self.lm_dim).flops(self.grid * self.grid)).sum()
+    }
+
     /// Builds the fusion on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> SequenceAppend<B> {
         SequenceAppend {
