@@ -135,7 +135,7 @@ struct StepPrinter(Instant);
 
 impl crate::train::Progress for StepPrinter {
     fn step(&self, step: usize, total: usize, loss: f64) {
-        if step <= 3 || step % 10 == 0 || step == total {
+        if step <= 3 || step.is_multiple_of(10) || step == total {
             eprintln!("  step {step}/{total}: loss {loss:.3}, {:.1} s since the start", self.0.elapsed().as_secs_f64());
         }
     }

@@ -92,18 +92,27 @@ pub struct TorchResult {
     pub flops_per_step: Option<f64>,
 }
 
+/// Where and how a bench ran: what a record says besides the times.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The backend's name, e.g. `flex`.
+    pub backend: String,
+    /// The device in words, e.g. `CPU (2 cores)`.
+    pub device: String,
+    /// The scale of the bench cell.
+    pub scale: String,
+    /// The command line.
+    pub command: String,
+    /// The code's commit.
+    pub commit: String,
+    /// The date, `YYYY-MM-DD`.
+    pub date: String,
+}
+
 impl BenchRun {
     /// Combines Eyrie's measurement with the reference's (if it ran).
-    pub fn new(
-        r: &BenchResult,
-        torch: Option<&TorchResult>,
-        backend: String,
-        device: String,
-        scale: String,
-        command: String,
-        commit: String,
-        date: String,
-    ) -> Self {
+    pub fn new(r: &BenchResult, torch: Option<&TorchResult>, ctx: RunContext) -> Self {
+        let RunContext { backend, device, scale, command, commit, date } = ctx;
         let flops = super::flops::training_step(&r.shapes);
         let parts = r
             .parts
@@ -270,16 +279,15 @@ mod tests {
             runtime: "torch".into(),
             flops_per_step: None,
         };
-        let run = BenchRun::new(
-            &r,
-            Some(&t),
-            "flex".into(),
-            "CPU".into(),
-            "proxy".into(),
-            "eyrie bench".into(),
-            "abc".into(),
-            "2026-11-26".into(),
-        );
+        let ctx = RunContext {
+            backend: "flex".into(),
+            device: "CPU".into(),
+            scale: "proxy".into(),
+            command: "eyrie bench".into(),
+            commit: "abc".into(),
+            date: "2026-11-26".into(),
+        };
+        let run = BenchRun::new(&r, Some(&t), ctx);
         assert_eq!(run.speed_ratio, Some(0.5));
         assert_eq!(run.parts[0].torch_ms, Some(25.0));
         assert_eq!(run.parts[1].torch_ms, None);

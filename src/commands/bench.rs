@@ -47,16 +47,15 @@ pub fn cmd_bench(args: BenchArgs, who: &Provenance) -> Result<()> {
     } else {
         None
     };
-    let mut run = eyrie::bench::record::BenchRun::new(
-        &result,
-        torch.as_ref(),
-        kind.to_string(),
-        device_words(kind, index),
-        scale.to_string(),
-        who.command.clone(),
-        who.commit.clone(),
-        eyrie::bench::record::today(),
-    );
+    let ctx = eyrie::bench::record::RunContext {
+        backend: kind.to_string(),
+        device: device_words(kind, index),
+        scale: scale.to_string(),
+        command: who.command.clone(),
+        commit: who.commit.clone(),
+        date: eyrie::bench::record::today(),
+    };
+    let mut run = eyrie::bench::record::BenchRun::new(&result, torch.as_ref(), ctx);
     run.precision = precision;
     if let (Some(f), Some(t)) = (run.flops_per_step, run.torch_flops_per_step) {
         if (f - t).abs() > 0.01 * t {

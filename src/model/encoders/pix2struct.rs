@@ -30,7 +30,7 @@ pub struct Pix2StructVitConfig {
 /// they fit `max_patches`, else the largest aspect-preserving grid that does.
 pub fn fit_patches(h: usize, w: usize, patch: usize, max_patches: usize) -> (usize, usize) {
     let p = patch;
-    if h % p == 0 && w % p == 0 && (h / p) * (w / p) <= max_patches {
+    if h.is_multiple_of(p) && w.is_multiple_of(p) && (h / p) * (w / p) <= max_patches {
         return (h / p, w / p);
     }
     let scale = ((max_patches * p * p) as f64 / (h * w) as f64).sqrt();

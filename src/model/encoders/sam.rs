@@ -38,7 +38,7 @@ impl SamVitConfig {
 
     /// Whether block `i` attends globally (every third block and the last; the rest use windows).
     pub fn is_global(&self, i: usize) -> bool {
-        (i + 1) % 3 == 0 || i + 1 == self.depth
+        (i + 1).is_multiple_of(3) || i + 1 == self.depth
     }
 
     /// Forward FLOPs of the patch embedding on one image at resolution `res` (see

@@ -52,7 +52,7 @@ impl DeformableConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> Deformable<B> {
         let c = self.query_channels;
         assert!(
-            self.heads > 0 && c % self.heads == 0,
+            self.heads > 0 && c.is_multiple_of(self.heads),
             "deformable heads ({}) must divide the query channels ({c})",
             self.heads
         );
