@@ -384,7 +384,11 @@ families = ["vqa", "ocr"]
 sft-steps = 4
 
 [grid]
-encoders = [["sam"], ["pix2struct"], ["eva02"], ["convnext"], ["clip", "sam"], ["clip", "pix2struct"], ["clip", "eva02"], ["clip", "convnext", "sam", "pix2struct", "eva02"]]
+encoders = [
+    ["sam"], ["pix2struct"], ["eva02"], ["convnext"],
+    ["clip", "sam"], ["clip", "pix2struct"], ["clip", "eva02"],
+    ["clip", "convnext", "sam", "pix2struct", "eva02"],
+]
 fusion = ["channel-concat", "sequence-append"]
 
 [base.unlock]
@@ -478,7 +482,8 @@ fusion = "llava-hr"
 #[test]
 fn pre_aligned_cells_train_their_non_text_aligned_experts_first() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "[experiment]\nname = \"pa\"\nscale = \"smoke\"\n[base]\nencoders = [\"clip\", \"sam\"]\nfamilies = [\"vqa\", \"pope\"]\n[grid]\npre-align = [false, true]\n";
+    let text = "[experiment]\nname = \"pa\"\nscale = \"smoke\"\n[base]\nencoders = [\"clip\", \"sam\"]\nfamilies = \
+        [\"vqa\", \"pope\"]\n[grid]\npre-align = [false, true]\n";
     let spec = parse(Path::new("pa.toml"), text).unwrap();
     let p = plan(&spec, Scale::Smoke);
     let store = Store::new(dir.path());

@@ -54,7 +54,14 @@ pub fn run(
         Precision::Bf16 => "bfloat16",
         Precision::F16 => "float16",
     };
-    let input = serde_json::json!({ "shapes": shapes, "steps": steps, "warmup": warmup, "threads": threads, "device": device, "dtype": dtype });
+    let input = serde_json::json!({
+        "shapes": shapes,
+        "steps": steps,
+        "warmup": warmup,
+        "threads": threads,
+        "device": device,
+        "dtype": dtype,
+    });
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())

@@ -107,7 +107,8 @@ mod tests {
     fn each_state_is_read_from_the_store() {
         let spec = crate::spec::parse(
             std::path::Path::new("st.toml"),
-            "[experiment]\nname = \"st\"\nscale = \"smoke\"\n[base]\nencoders = [\"clip\"]\nfamilies = [\"vqa\"]\n[grid]\nunlock = [false, true]\n",
+            "[experiment]\nname = \"st\"\nscale = \"smoke\"\n[base]\nencoders = [\"clip\"]\nfamilies = \
+                [\"vqa\"]\n[grid]\nunlock = [false, true]\n",
         )
         .unwrap();
         let plan = crate::plan::plan(&spec, crate::spec::Scale::Smoke);

@@ -6,7 +6,8 @@ use burn::prelude::*;
 /// How a grid is resampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResampleMode {
-    /// Bilinear with aligned corners (Eagle's channel concat); exact average pooling when shrinking by an integer factor.
+    /// Bilinear with aligned corners (Eagle's channel concat); exact average pooling when shrinking by an
+    /// integer factor.
     Bilinear,
     /// Bicubic (a = -0.75, half-pixel centres), as ViTs interpolate position embeddings.
     Bicubic,

@@ -69,7 +69,11 @@ pub fn write(all: &[Compared], out_dir: &Path, plots: &[PlotFormat]) -> Result<P
     std::fs::create_dir_all(out_dir)?;
     let names: Vec<&str> = all.iter().map(|e| e.experiment.as_str()).collect();
     let mut md = format!("# Comparison: {}\n\n", names.join(" · "));
-    md.push_str("Cells matched by label (cells in every experiment first); each experiment's average score with its 95% interval (over seeds, or binomial over the test questions for one seed). Families differ between experiments, so averages compare only where the families match.\n\n");
+    md.push_str(
+        "Cells matched by label (cells in every experiment first); each experiment's average score with its \
+        95% interval (over seeds, or binomial over the test questions for one seed). Families differ between \
+            experiments, so averages compare only where the families match.\n\n",
+    );
     for e in all {
         let fams: Vec<String> = estimates::families(&e.cells).iter().map(|f| f.to_string()).collect();
         md.push_str(&format!("- `{}`: {} cells, families {}\n", e.experiment, e.cells.len(), fams.join(", ")));

@@ -77,7 +77,10 @@ const SECONDARY_METRICS: [&str; 2] = ["word_accuracy", "ocr_retrieval"];
 /// A markdown table of `rows`.
 pub fn table(rows: &[ExpertRow]) -> String {
     let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into());
-    let mut out = String::from("| expert | pretraining task | native px | tokens | params | metric | trained % | untrained % | gain | wall | also |\n");
+    let mut out = String::from(
+        "| expert | pretraining task | native px | tokens | params | metric | trained % | \
+        untrained % | gain | wall | also |\n",
+    );
     out.push_str("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
     for r in rows {
         let gain = r.trained.zip(r.untrained).map(|(a, b)| a - b);

@@ -96,7 +96,8 @@ pub fn finding(rows: &[FusionRow]) -> Option<Finding> {
     let best = rows.iter().max_by(|a, b| mean(a).total_cmp(&mean(b)))?;
     let cost = |b: &FusionRow| {
         format!(
-            "channel concat: {} visual tokens, {} fusion parameters, {:.2} MFLOPs per image, {:.0} ms per SFT step; {}: {} tokens, {} parameters, {:.2} MFLOPs, {:.0} ms",
+            "channel concat: {} visual tokens, {} fusion parameters, {:.2} MFLOPs per image, {:.0} ms per SFT step; \
+                {}: {} tokens, {} parameters, {:.2} MFLOPs, {:.0} ms",
             concat.tokens,
             concat.params,
             concat.flops / 1e6,

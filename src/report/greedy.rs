@@ -70,7 +70,8 @@ pub fn markdown(o: &GreedyOutcome) -> String {
     let traj: Vec<String> = o.trajectory().iter().map(|(s, m)| format!("{} {m:.1}", set_label(s))).collect();
     md.push_str(&traj.join(" → "));
     md.push_str(
-        "\n\nBeside the paper's order (CLIP → +ConvNeXt → … X4 = CLIP, ConvNeXt, Pix2Struct, EVA-02; X5 adds SAM):\n\n",
+        "\n\nBeside the paper's order (CLIP → +ConvNeXt → … X4 = CLIP, ConvNeXt, Pix2Struct, EVA-02; \
+         X5 adds SAM):\n\n",
     );
     md.push_str("| after round | chosen here | paper | same experts |\n|---|---|---|---|\n");
     for (k, (set, _)) in o.trajectory().iter().enumerate().skip(1) {

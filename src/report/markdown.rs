@@ -77,8 +77,14 @@ pub fn interval_words(cells: &[CellEstimates]) -> &'static str {
     let binomial = cells.iter().any(|c| c.interval == IntervalKind::Binomial);
     match (seeds, binomial) {
         (true, false) => "Student t over seeds",
-        (false, _) => "binomial over the test questions of the one seed (normal approximation; the average combines its families'). It leaves out seed-to-seed variation, which can be larger: run several seeds to include it",
-        (true, true) => "Student t over seeds for cells with several, binomial over the test questions for cells with one",
+        (false, _) => {
+            "binomial over the test questions of the one seed (normal approximation; the average combines \
+            its families'). It leaves out seed-to-seed variation, which can be larger: run several seeds to include it"
+        }
+        (true, true) => {
+            "Student t over seeds for cells with several, binomial over the test questions for cells \
+            with one"
+        }
     }
 }
 

@@ -147,19 +147,32 @@ pub fn write(
     }
     let found = resolution::findings(&results, &spec.axes);
     if !found.is_empty() {
-        md.push_str("\n## Paper findings (Eagle, arXiv 2408.15998, Sec. 3.2)\n\nEach difference with its 95% interval (binomial over the test questions, one seed); a finding is inconclusive when the interval includes zero.\n\n");
+        md.push_str(
+            "\n## Paper findings (Eagle, arXiv 2408.15998, Sec. 3.2)\n\nEach difference with its 95% \
+            interval (binomial over the test questions, one seed); a finding is inconclusive when the interval \
+                includes zero.\n\n",
+        );
         md.push_str(&resolution::markdown(&found));
     }
     if spec.axes.contains(&crate::spec::Axis::Fusion) {
         let table = fusion::markdown(&fusion::rows(plan, &results));
         if !table.is_empty() {
-            md.push_str("\n## Fusion strategies (Eagle, arXiv 2408.15998, Sec. 3.4)\n\nMean over seeds ± the half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its projector, per image); SFT step time is wall time measured during the run, beside whatever else shared the machine (other workers): a rough cost, not a benchmark.\n\n");
+            md.push_str(
+                "\n## Fusion strategies (Eagle, arXiv 2408.15998, Sec. 3.4)\n\nMean over seeds ± the \
+                half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its \
+                    projector, per image); SFT step time is wall time measured during the run, beside whatever else \
+                        shared the machine (other workers): a rough cost, not a benchmark.\n\n",
+            );
             md.push_str(&table);
         }
     }
     let pre = seeds::pre_alignment(&results);
     if !pre.is_empty() {
-        md.push_str("\n## Pre-alignment (Eagle, arXiv 2408.15998, Sec. 3.5)\n\n\"Pre-alignment gives a clear gain under a mixture of encoders\": each pre-aligned cell's average minus the same cell's without pre-alignment, paired by seed, with a 95% t-interval.\n\n");
+        md.push_str(
+            "\n## Pre-alignment (Eagle, arXiv 2408.15998, Sec. 3.5)\n\n\"Pre-alignment gives a clear gain \
+            under a mixture of encoders\": each pre-aligned cell's average minus the same cell's without \
+                pre-alignment, paired by seed, with a 95% t-interval.\n\n",
+        );
         md.push_str(&seeds::markdown(&pre));
     }
     if let Some(outcome) = &outcome {

@@ -62,7 +62,9 @@ impl RunRecord {
     pub fn markdown(&self) -> String {
         if self.unfinished {
             return format!(
-                "Started by `{}` at commit `{}` on {} with {} worker(s); that run did not finish (killed or failed), so its wall time is not known. Cells done are listed below; rerunning the command resumes the rest.",
+                "Started by `{}` at commit `{}` on {} with {} worker(s); that run did not finish (killed or \
+                    failed), so its wall time is not known. Cells done are listed below; rerunning the command \
+                        resumes the rest.",
                 self.command,
                 self.commit,
                 self.on(),

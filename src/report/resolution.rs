@@ -112,16 +112,24 @@ pub fn findings(rows: &[CellResult], axes: &[Axis]) -> Vec<Finding> {
             .chain(above.iter().map(|(_, d)| Check::new(*d, Expect::NotPositive)))
             .collect();
         let cost = |c: &CellResult| crate::plan::cost::human_duration(c.train_seconds);
+        let below_text = below.iter().map(|d| signed(*d)).collect::<Vec<_>>().join(", ");
+        let above_text = if above.is_empty() {
+            "none".to_string()
+        } else {
+            above.iter().map(|(p, d)| format!("{p} px {}", signed(*d))).collect::<Vec<_>>().join(", ")
+        };
+        let above_costs: String = above
+            .iter()
+            .filter_map(|(p, _)| unlocked.iter().find(|(q, _)| q == p).map(|(_, c)| format!(", {} at {p} px", cost(c))))
+            .collect();
         out.push(Finding::judged(
             format!("Unlocked at 2x ({p2} px) is the best trade of score and cost"),
             checks,
             format!(
-                "{p2} px unlocked vs lower resolutions: {}; higher resolutions vs {p2} px: {}; training time {} at {p2} px vs {} native{}",
-                below.iter().map(|d| signed(*d)).collect::<Vec<_>>().join(", "),
-                if above.is_empty() { "none".to_string() } else { above.iter().map(|(p, d)| format!("{p} px {}", signed(*d))).collect::<Vec<_>>().join(", ") },
+                "{p2} px unlocked vs lower resolutions: {below_text}; higher resolutions vs {p2} px: {above_text}; \
+                 training time {} at {p2} px vs {} native{above_costs}",
                 cost(c2),
                 cost(nu),
-                above.iter().map(|(p, _)| unlocked.iter().find(|(q, _)| q == p).map(|(_, c)| format!(", {} at {p} px", cost(c))).unwrap_or_default()).collect::<String>()
             ),
         ));
     }

@@ -237,7 +237,11 @@ fn check_cell(
             tiling.span.clone(),
             &tiling.key,
             "tiling = \"tile\" at the native resolution is the same model as \"interpolate\"",
-            Some("give a resolution above the experts' native one, or exclude it: [[exclude]] resolution = \"native\" and tiling = \"tile\"".into()),
+            Some(
+                "give a resolution above the experts' native one, or exclude it: [[exclude]] resolution = \
+                \"native\" and tiling = \"tile\""
+                    .into(),
+            ),
         ));
     }
     let need = cell.fusion.min_experts();
@@ -264,7 +268,12 @@ fn check_cell(
             return Err(loc.error(
                 fusion.span.clone().or(enc.span.clone()),
                 &fusion.key,
-                format!("fusion `llava-hr` needs `clip` as its low-resolution query expert, but the encoder set is [{}] with query `{}`", Axis::Encoders.value_of(cell), cell.encoders[cell.query_index()]),
+                format!(
+                    "fusion `llava-hr` needs `clip` as its low-resolution query expert, but the encoder set is \
+                    [{}] with query `{}`",
+                    Axis::Encoders.value_of(cell),
+                    cell.encoders[cell.query_index()]
+                ),
                 Some("list clip first or set query-expert = \"clip\", or exclude this combination".into()),
             ));
         }

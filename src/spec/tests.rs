@@ -145,7 +145,8 @@ fn unlock_table_refuses_unknown_and_absent_experts() {
 fn tiling_and_grid_axes() {
     let s = parse(
         Path::new("exp.toml"),
-        "[experiment]\nname = \"t\"\n[base]\ngrid = \"auto\"\n[grid]\nresolution = [\"native\", 128]\ntiling = [\"interpolate\", \"tile\"]\n[[exclude]]\nresolution = \"native\"\ntiling = \"tile\"\n",
+        "[experiment]\nname = \"t\"\n[base]\ngrid = \"auto\"\n[grid]\nresolution = [\"native\", 128]\ntiling = \
+            [\"interpolate\", \"tile\"]\n[[exclude]]\nresolution = \"native\"\ntiling = \"tile\"\n",
     )
     .unwrap();
     assert_eq!(s.cells.len(), 3);
@@ -166,22 +167,27 @@ fn llava_hr_needs_clip_first_and_no_tiling() {
     let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"convnext\", \"clip\"]\nfusion = \"llava-hr\"\n");
     assert_eq!(e.key, "base.fusion", "{e}");
     assert!(e.to_string().contains("needs `clip` as its low-resolution query expert"), "{e}");
-    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\nfusion = \"llava-hr\"\nresolution = 128\ntiling = \"tile\"\n");
+    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\nfusion = \
+        \"llava-hr\"\nresolution = 128\ntiling = \"tile\"\n");
     assert_eq!(e.key, "base.tiling", "{e}");
-    let ok = "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\n[grid]\nfusion = [\"mini-gemini\", \"deformable\", \"llava-hr\"]\n";
+    let ok = "[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\n[grid]\nfusion = \
+        [\"mini-gemini\", \"deformable\", \"llava-hr\"]\n";
     assert_eq!(parse(Path::new("t.toml"), ok).unwrap().cells.len(), 3);
 }
 
 #[test]
 fn query_expert_picks_the_role_and_must_be_in_the_set() {
-    let ok = "[experiment]\nname = \"t\"\n[base]\nencoders = [\"convnext\", \"clip\"]\nfusion = \"mini-gemini\"\nquery-expert = \"clip\"\n";
+    let ok = "[experiment]\nname = \"t\"\n[base]\nencoders = [\"convnext\", \"clip\"]\nfusion = \
+        \"mini-gemini\"\nquery-expert = \"clip\"\n";
     let spec = parse(Path::new("t.toml"), ok).unwrap();
     assert_eq!(spec.cells[0].query_index(), 1);
     assert!(spec.cells[0].label().ends_with("/query=clip"), "{}", spec.cells[0].label());
     // llava-hr accepts clip as the query when it is named, wherever it is listed.
-    let ok = "[experiment]\nname = \"t\"\n[base]\nencoders = [\"convnext\", \"clip\"]\nfusion = \"llava-hr\"\nquery-expert = \"clip\"\n";
+    let ok = "[experiment]\nname = \"t\"\n[base]\nencoders = [\"convnext\", \"clip\"]\nfusion = \
+        \"llava-hr\"\nquery-expert = \"clip\"\n";
     assert!(parse(Path::new("t.toml"), ok).is_ok());
-    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\nfusion = \"deformable\"\nquery-expert = \"sam\"\n");
+    let e = err("[experiment]\nname = \"t\"\n[base]\nencoders = [\"clip\", \"convnext\"]\nfusion = \
+        \"deformable\"\nquery-expert = \"sam\"\n");
     assert_eq!(e.key, "base.query-expert", "{e}");
     assert_eq!(e.line, Some(6), "{e}");
 }

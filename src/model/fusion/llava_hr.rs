@@ -142,7 +142,8 @@ impl<B: Backend> LlavaHr<B> {
     }
 
     /// # Shapes
-    /// - `vit`: the query ViT, `x`: `[batch, 3, r, r]`, `high_res[i]`: `[batch, c_i, h_i, w_i]` → `[batch, grid², lm_dim]`
+    /// - `vit`: the query ViT, `x`: `[batch, 3, r, r]`, `high_res[i]`: `[batch, c_i, h_i, w_i]`
+    ///   → `[batch, grid², lm_dim]`
     pub fn forward(&self, vit: &ClipVit<B>, x: Tensor<B, 4>, high_res: Vec<Tensor<B, 4>>) -> Tensor<B, 3> {
         let s = Self::join_high_res(high_res);
         let f = self.adapted_vit(vit, x, &s);

@@ -5,7 +5,8 @@
 //! square, mean, add, sqrt, divide, scale, shift), single-threaded, and as many again backward:
 //! 13 ms on ConvNeXt's `[32, 16, 16, 48]`. Here the module's own fused forward runs on the inner
 //! backend and the backward is one threaded pass over the rows:
-//! `x̂ = (x − μ)·r`, `∂x = r·(g − mean(g) − x̂·mean(g·x̂))` with `g = ∂y·γ`, `∂γ = Σ ∂y·x̂`, `∂β = Σ ∂y`.
+//! `x̂ = (x − μ)·r`, `∂x = r·(g − mean(g) − x̂·mean(g·x̂))` with `g = ∂y·γ`,
+//! `∂γ = Σ ∂y·x̂`, `∂β = Σ ∂y`.
 
 use super::{from_autodiff, from_host, on_autodiff, to_host, A};
 use crate::model::ops::layer_norm::EPSILON;
