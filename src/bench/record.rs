@@ -200,19 +200,37 @@ impl BenchRun {
     }
 }
 
-/// The runs stored in `path` (empty when absent or unreadable).
-pub fn read(path: &Path) -> Vec<BenchRun> {
-    std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+/// The bench history could not be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The stored history exists but cannot be read or parsed (it is left as it is).
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
+    /// The history could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// Appends `run` to the list in `path`.
-pub fn append(path: &Path, run: BenchRun) -> std::io::Result<()> {
-    let mut runs = read(path);
+/// The runs stored in `path` (empty when absent; an error when present but unreadable or corrupt).
+pub fn read(path: &Path) -> Result<Vec<BenchRun>, crate::store::ReadError> {
+    Ok(crate::store::read_json(path)?.unwrap_or_default())
+}
+
+/// Appends `run` to the list in `path`; a corrupt history is refused, never overwritten.
+pub fn append(path: &Path, run: BenchRun) -> Result<(), HistoryError> {
+    let mut runs = read(path)?;
     runs.push(run);
+    let write_error = |source| HistoryError::Write { path: path.to_path_buf(), source };
     if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)?;
+        std::fs::create_dir_all(d).map_err(write_error)?;
     }
-    std::fs::write(path, serde_json::to_string_pretty(&runs).expect("bench runs serialise"))
+    std::fs::write(path, serde_json::to_string_pretty(&runs).expect("bench runs serialise")).map_err(write_error)
 }
 
 /// Today's UTC date as YYYY-MM-DD (civil-from-days, no time-zone database needed).
@@ -302,8 +320,13 @@ mod tests {
         let path = dir.path().join("bench/bench.json");
         append(&path, run.clone()).unwrap();
         append(&path, run.clone()).unwrap();
-        let back = read(&path);
+        let back = read(&path).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[1], run);
+        // A damaged history is refused, and left as it was (not replaced by a one-run list).
+        std::fs::write(&path, "[{\"backend\": ").unwrap();
+        let err = append(&path, run.clone()).unwrap_err().to_string();
+        assert!(err.contains("bench.json"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[{\"backend\": ");
     }
 }

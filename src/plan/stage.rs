@@ -30,7 +30,8 @@ pub struct Optim {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum StageKind {
-    /// An expert's own pretraining (contrastive) at its native resolution.
+    /// An expert's own pretraining on its task (contrastive, segmentation, reading or detection) at its
+    /// native resolution.
     ExpertPretrain {
         /// Architecture.
         expert: ExpertConfig,

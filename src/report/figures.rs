@@ -238,6 +238,8 @@ pub fn loss_curves(results: &[CellResult], store: &Store, stage: &str) -> Curves
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
+        // A line that does not parse is skipped on purpose: lines are appended as a stage trains, so a
+        // run killed mid-write leaves a half-written one; the curve is drawn from the rest.
         let pts: Vec<(f64, f64)> = text
             .lines()
             .filter_map(|l| serde_json::from_str::<LossLine>(l).ok())

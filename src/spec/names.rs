@@ -1,4 +1,5 @@
-//! Closed sets of names a spec may use: experts, fusions, task families, scales.
+//! Closed sets of names a spec or the command line may use: experts (and their pretraining tasks),
+//! fusions, tilings, task families, scales, backends and precisions.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -3,6 +3,7 @@
 
 use crate::data::targets::{box_iou, boxes, BoxTarget, DET_CLASSES};
 use crate::data::Pool;
+use crate::model::dense::linear;
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::loss::masked_cross_entropy;
 use crate::train::batches::images;
@@ -35,7 +36,7 @@ impl<B: Backend> DetectionModel<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> (Tensor<B, 3>, usize) {
         let map = self.expert.forward(x);
         let [b, c, h, w] = map.dims();
-        (self.head.forward(map.permute([0, 2, 3, 1]).reshape([b, h * w, c])), w)
+        (linear(&self.head, map.permute([0, 2, 3, 1]).reshape([b, h * w, c])), w)
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::data::targets::{reading_target, READ_CHARS, READ_LEN};
 use crate::data::Pool;
 use crate::model::attention::{CrossAttention, CrossAttentionConfig, SelfAttention, SelfAttentionConfig};
+use crate::model::dense::linear;
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::loss::masked_cross_entropy;
 use crate::model::ops::activation::gelu;
@@ -50,7 +51,7 @@ impl<B: Backend> ReadingLayer<B> {
     pub fn forward(&self, q: Tensor<B, 3>, tokens: Tensor<B, 3>) -> Tensor<B, 3> {
         let q = q.clone() + self.self_attn.forward(layer_norm(&self.norm1, q));
         let q = q.clone() + self.cross.forward(layer_norm(&self.norm2, q), tokens);
-        q.clone() + self.fc2.forward(gelu(self.fc1.forward(layer_norm(&self.norm3, q))))
+        q.clone() + linear(&self.fc2, gelu(linear(&self.fc1, layer_norm(&self.norm3, q))))
     }
 }
 
@@ -90,7 +91,7 @@ impl<B: Backend> ReadingModel<B> {
         for layer in &self.layers {
             q = layer.forward(q, tokens.clone());
         }
-        self.head.forward(layer_norm(&self.norm, q))
+        linear(&self.head, layer_norm(&self.norm, q))
     }
 }
 

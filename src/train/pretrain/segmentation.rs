@@ -4,6 +4,7 @@
 use crate::data::render::Image;
 use crate::data::targets::{segmentation, SEG_CLASSES};
 use crate::data::Pool;
+use crate::model::dense::linear;
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::loss::masked_cross_entropy;
 use crate::train::batches::images;
@@ -39,7 +40,7 @@ impl<B: Backend> SegmentationModel<B> {
         let map = self.expert.forward(x);
         let [b, c, h, w] = map.dims();
         let u = UPSAMPLE;
-        let logits = self.head.forward(map.permute([0, 2, 3, 1]).reshape([b, h * w, c]));
+        let logits = linear(&self.head, map.permute([0, 2, 3, 1]).reshape([b, h * w, c]));
         logits.reshape([b, h, w, u, u, SEG_CLASSES]).permute([0, 1, 3, 2, 4, 5]).reshape([
             b,
             h * u * w * u,
