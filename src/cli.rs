@@ -24,11 +24,11 @@ pub enum Command {
     /// Train and evaluate every cell of an experiment (cached stages are reused), then print the table.
     Run(RunArgs),
     /// Show the cells and stages that would run, which are cached, and the estimated cost.
-    Plan(PlanArgs),
+    Plan(ExperimentArgs),
     /// Write reports/<experiment>/ (report.md, tables, plots) from stored results alone.
     Report(ReportArgs),
     /// Cells done, running, failed (with the reason) and pending, from the results folder.
-    Status(StatusArgs),
+    Status(ExperimentArgs),
     /// Pretrain (or load) every expert on its own task and print its metric against an untrained copy.
     Experts(ExpertsArgs),
     /// Time one representative cell's training step and its parts; append to reports/bench/bench.json.
@@ -54,9 +54,9 @@ pub struct RunArgs {
     pub exec: ExecArgs,
 }
 
-/// `eyrie plan`
+/// `eyrie plan` and `eyrie status`: one experiment file at a scale, over a results folder.
 #[derive(Debug, clap::Args)]
-pub struct PlanArgs {
+pub struct ExperimentArgs {
     /// The experiment file (TOML).
     pub file: PathBuf,
     /// Scale preset (default: the file's).
@@ -94,19 +94,6 @@ pub struct ReportArgs {
     /// Plot formats: png, svg (comma-separated; empty for none).
     #[arg(long, default_value = "png,svg", value_parser = parse_list::<PlotFormat>)]
     pub plots: ::std::vec::Vec<PlotFormat>,
-}
-
-/// `eyrie status`
-#[derive(Debug, clap::Args)]
-pub struct StatusArgs {
-    /// The experiment file (TOML).
-    pub file: PathBuf,
-    /// Scale preset (default: the file's).
-    #[arg(long, value_parser = one_of::<Scale>())]
-    pub scale: Option<Scale>,
-    /// Results folder.
-    #[arg(long, default_value = "results")]
-    pub results: PathBuf,
 }
 
 /// `eyrie experts`

@@ -1,7 +1,7 @@
 //! `eyrie plan`: the cells and stages that would run, which are cached, and the estimated cost.
 
 use super::load;
-use crate::cli::PlanArgs;
+use crate::cli::ExperimentArgs;
 use anyhow::Result;
 use eyrie::plan::{cost, plan, Plan};
 use eyrie::search::greedy::set_label;
@@ -10,8 +10,8 @@ use eyrie::spec::Precision;
 use eyrie::store::Store;
 
 /// Prints the plan (for a greedy search, its worst case).
-pub fn cmd_plan(args: PlanArgs) -> Result<()> {
-    let PlanArgs { file, scale, results } = args;
+pub fn cmd_plan(args: ExperimentArgs) -> Result<()> {
+    let ExperimentArgs { file, scale, results } = args;
     let (spec, p) = load(&file, scale, Precision::F32)?;
     let store = Store::new(&results);
     match &spec.greedy {
