@@ -8,6 +8,7 @@ pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod exec;
+pub mod hypotheses;
 pub mod model;
 pub mod plan;
 pub mod report;

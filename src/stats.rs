@@ -110,3 +110,74 @@ pub fn binomial_half_width(score: f64, n: usize) -> f64 {
     let p = (score / 100.0).clamp(0.0, 1.0);
     1.96 * (p * (1.0 - p) / n as f64).sqrt() * 100.0
 }
+
+// TEMPORARY SHIM (replaced by the stats module on merge).
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// A one-sample Student-t analysis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TTest {
+    /// Values.
+    pub n: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub sd: f64,
+    /// Standard error.
+    pub se: f64,
+    /// Degrees of freedom.
+    pub df: f64,
+}
+
+impl TTest {
+    /// The analysis of `xs` (None with fewer than two).
+    pub fn of(xs: &[f64]) -> Option<TTest> {
+        if xs.len() < 2 || xs.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        Some(TTest { n: xs.len(), mean, sd, se: sd / n.sqrt(), df: n - 1.0 })
+    }
+    fn dist(&self) -> StudentsT {
+        StudentsT::new(0.0, 1.0, self.df).expect("df > 0")
+    }
+    /// Two-sided interval at `level`.
+    pub fn interval(&self, level: f64) -> (f64, f64) {
+        let q = self.dist().inverse_cdf(0.5 + level / 2.0);
+        (self.mean - q * self.se, self.mean + q * self.se)
+    }
+    /// One-sided p of mu > h0.
+    pub fn p_greater(&self, h0: f64) -> f64 {
+        if self.se == 0.0 {
+            return if self.mean > h0 { 0.0 } else { 1.0 };
+        }
+        1.0 - self.dist().cdf((self.mean - h0) / self.se)
+    }
+    /// One-sided p of mu < h0.
+    pub fn p_less(&self, h0: f64) -> f64 {
+        if self.se == 0.0 {
+            return if self.mean < h0 { 0.0 } else { 1.0 };
+        }
+        self.dist().cdf((self.mean - h0) / self.se)
+    }
+    /// TOST p.
+    pub fn tost(&self, margin: f64) -> f64 {
+        self.p_greater(-margin).max(self.p_less(margin))
+    }
+}
+
+/// Holm-adjusted p-values.
+pub fn holm(ps: &[f64]) -> Vec<f64> {
+    let m = ps.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| ps[a].total_cmp(&ps[b]));
+    let mut out = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (k, &i) in order.iter().enumerate() {
+        running = running.max(((m - k) as f64 * ps[i]).min(1.0));
+        out[i] = running;
+    }
+    out
+}

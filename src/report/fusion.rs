@@ -1,13 +1,12 @@
 //! The fusion table: Eagle (arXiv 2408.15998) Sec. 3.4 "Fusion strategy". Every strategy's scores over
-//! seeds with 95% intervals, its visual tokens, parameters, FLOPs and step time, and the finding
-//! "channel concat is as good as the complex fusions and the cheapest".
+//! seeds with 95% intervals, its visual tokens, parameters, FLOPs and step time. The claim about
+//! them is judged as a hypothesis of the experiment file (see `hypotheses`).
 
-use super::finding::{Check, Expect, Finding, Verdict};
 use crate::model::fusion::FusionConfig;
 use crate::plan::{Plan, StageKind};
 use crate::spec::{Family, FusionKind};
 use crate::stats::mean_interval;
-use crate::stats::{Estimate, Side};
+use crate::stats::Estimate;
 use crate::store::CellResult;
 
 /// One strategy's row: scores over seeds and its costs.
@@ -87,69 +86,7 @@ pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
 /// The paper's claim.
 pub const CLAIM: &str = "Channel concat is as good as the complex fusions and the cheapest";
 
-/// [`CLAIM`] judged against the best strategy by mean average: reproduced when channel concat is that
-/// strategy, or when the paired (by seed) difference of the best from it is not above zero beyond
-/// noise (its 95% interval); inconclusive with one seed.
-pub fn finding(rows: &[FusionRow]) -> Option<Finding> {
-    let concat = rows.iter().find(|r| r.fusion == FusionKind::ChannelConcat)?;
-    let mean = |r: &FusionRow| mean_interval(&r.average_by_seed).0;
-    let best = rows.iter().max_by(|a, b| mean(a).total_cmp(&mean(b)))?;
-    let cost = |b: &FusionRow| {
-        format!(
-            "channel concat: {} visual tokens, {} fusion parameters, {:.2} MFLOPs per image, {:.0} ms per SFT step; \
-                {}: {} tokens, {} parameters, {:.2} MFLOPs, {:.0} ms",
-            concat.tokens,
-            concat.params,
-            concat.flops / 1e6,
-            concat.step_ms,
-            b.fusion,
-            b.tokens,
-            b.params,
-            b.flops / 1e6,
-            b.step_ms
-        )
-    };
-    if best.fusion == FusionKind::ChannelConcat {
-        let runner =
-            rows.iter().filter(|r| r.fusion != FusionKind::ChannelConcat).max_by(|a, b| mean(a).total_cmp(&mean(b)));
-        let text = match runner {
-            Some(r) => format!(
-                "channel concat has the best average ({:.1}; next {} {:.1}). {}",
-                mean(concat),
-                r.fusion,
-                mean(r),
-                cost(r)
-            ),
-            None => format!("channel concat has the best average ({:.1}).", mean(concat)),
-        };
-        return Some(Finding::decided(CLAIM, Verdict::Reproduced, text));
-    }
-    let diffs: Vec<f64> = best
-        .seeds
-        .iter()
-        .zip(&best.average_by_seed)
-        .filter_map(|(s, b)| concat.seeds.iter().position(|t| t == s).map(|i| b - concat.average_by_seed[i]))
-        .collect();
-    let (d, h) = mean_interval(&diffs);
-    let difference = Estimate { mean: d, half: h };
-    let text = format!(
-        "best average: {} ({:.1}); channel concat {:.1}; paired difference over {} seeds {} points — {}. {}",
-        best.fusion,
-        mean(best),
-        mean(concat),
-        diffs.len(),
-        difference,
-        match difference.side() {
-            Side::NoInterval => "one seed: no interval",
-            Side::Above => "beyond noise",
-            Side::Below | Side::HoldsZero => "within noise",
-        },
-        cost(best)
-    );
-    Some(Finding::judged(CLAIM, vec![Check::new(difference, Expect::NotPositive)], text))
-}
-
-/// The markdown section: the table and the finding.
+/// The markdown section: the table.
 pub fn markdown(rows: &[FusionRow]) -> String {
     let Some(first) = rows.first() else { return String::new() };
     let mut head: Vec<String> = vec!["fusion".into()];
@@ -175,28 +112,12 @@ pub fn markdown(rows: &[FusionRow]) -> String {
         ]);
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
-    if let Some(f) = finding(rows) {
-        out.push_str(&format!("\n**{}: {}.** {}\n", f.claim, f.verdict, f.evidence));
-    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(fusion: FusionKind, avg: &[f64]) -> FusionRow {
-        FusionRow {
-            fusion,
-            seeds: (0..avg.len() as u64).collect(),
-            families: vec![],
-            average_by_seed: avg.to_vec(),
-            tokens: 64,
-            params: 100,
-            flops: 1e6,
-            step_ms: 10.0,
-        }
-    }
 
     #[test]
     fn t_interval_matches_a_hand_computation() {
@@ -205,25 +126,5 @@ mod tests {
         assert_eq!(m, 2.0);
         assert!((h - 2.4843).abs() < 1e-3, "{h}");
         assert!(mean_interval(&[5.0]).1.is_nan());
-    }
-
-    #[test]
-    fn verdict_follows_the_paired_interval() {
-        // Best beats concat by 5 ± ~0 on every seed: beyond noise.
-        let rows =
-            [row(FusionKind::ChannelConcat, &[50.0, 51.0, 52.0]), row(FusionKind::MiniGemini, &[55.0, 56.0, 57.1])];
-        assert_eq!(finding(&rows).unwrap().verdict, Verdict::NotReproduced);
-        // Differences +6, -4, +1: mean 1, interval wide: within noise.
-        let rows =
-            [row(FusionKind::ChannelConcat, &[50.0, 56.0, 52.0]), row(FusionKind::Deformable, &[56.0, 52.0, 53.0])];
-        assert_eq!(finding(&rows).unwrap().verdict, Verdict::Reproduced);
-        // Concat best outright.
-        let rows = [row(FusionKind::ChannelConcat, &[60.0, 61.0, 62.0]), row(FusionKind::LlavaHr, &[55.0, 56.0, 57.0])];
-        let f = finding(&rows).unwrap();
-        assert_eq!(f.verdict, Verdict::Reproduced);
-        assert!(f.evidence.contains("best average"), "{}", f.evidence);
-        // One seed: no interval.
-        let rows = [row(FusionKind::ChannelConcat, &[50.0]), row(FusionKind::MiniGemini, &[55.0])];
-        assert_eq!(finding(&rows).unwrap().verdict, Verdict::Inconclusive);
     }
 }

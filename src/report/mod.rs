@@ -1,12 +1,11 @@
 //! Reports from stored results alone: results.csv / .parquet (polars) beside the results, and under
-//! reports/<experiment>/ the report.md (summary, results, effects, the paper's findings each section
-//! judges, figures), the tables and the plots the options ask for.
+//! reports/<experiment>/ the report.md (summary, results, effects, each hypothesis of the experiment
+//! file judged, figures), the tables and the plots the options ask for.
 
 pub mod compare;
 pub mod estimates;
 pub mod experts;
 pub mod figures;
-pub mod finding;
 pub mod frame;
 pub mod fusion;
 pub mod greedy;
@@ -15,9 +14,7 @@ pub mod markdown;
 pub mod options;
 pub mod plots;
 pub mod provenance;
-pub mod resolution;
 pub mod rows;
-pub mod seeds;
 
 use crate::plan::Plan;
 use crate::spec::Spec;
@@ -145,15 +142,6 @@ pub fn write(
         md.push_str("\n## Effects of each axis\n\nMean change between cells that differ only on one axis:\n\n");
         md.push_str(&effects);
     }
-    let found = resolution::findings(&results, &spec.axes);
-    if !found.is_empty() {
-        md.push_str(
-            "\n## Paper findings (Eagle, arXiv 2408.15998, Sec. 3.2)\n\nEach difference with its 95% \
-            interval (binomial over the test questions, one seed); a finding is inconclusive when the interval \
-                includes zero.\n\n",
-        );
-        md.push_str(&resolution::markdown(&found));
-    }
     if spec.axes.contains(&crate::spec::Axis::Fusion) {
         let table = fusion::markdown(&fusion::rows(plan, &results));
         if !table.is_empty() {
@@ -166,14 +154,16 @@ pub fn write(
             md.push_str(&table);
         }
     }
-    let pre = seeds::pre_alignment(&results);
-    if !pre.is_empty() {
-        md.push_str(
-            "\n## Pre-alignment (Eagle, arXiv 2408.15998, Sec. 3.5)\n\n\"Pre-alignment gives a clear gain \
-            under a mixture of encoders\": each pre-aligned cell's average minus the same cell's without \
-                pre-alignment, paired by seed, with a 95% t-interval.\n\n",
-        );
-        md.push_str(&seeds::markdown(&pre));
+    let judged = crate::hypotheses::judge_all(&spec.hypotheses, &results);
+    if !judged.is_empty() {
+        let stored = std::fs::read_to_string(store.experiment_dir(&plan.experiment).join("spec.toml")).ok();
+        let pre_registered: Vec<bool> = spec
+            .hypotheses
+            .iter()
+            .map(|h| stored.as_ref().is_none_or(|text| text.contains(h.claim.as_str())))
+            .collect();
+        md.push_str("\n## Hypotheses\n\n");
+        md.push_str(&crate::hypotheses::markdown::section(&judged, &pre_registered));
     }
     if let Some(outcome) = &outcome {
         md.push_str("\n## Greedy round-robin expert selection (Eagle, arXiv 2408.15998, Sec. 3.6)\n\n");

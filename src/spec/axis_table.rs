@@ -175,6 +175,22 @@ macro_rules! axis_table {
             }
         }
 
+        /// The axes a rule (`[[exclude]]`, a hypothesis's arm) names, each with where its value was written.
+        pub(crate) fn named_axes(rule: &RawCell) -> Vec<(Axis, std::ops::Range<usize>)> {
+            let mut out = Vec::new();
+            $(if let Some(v) = &rule.$field {
+                out.push((Axis::$variant, v.span()));
+            })*
+            out
+        }
+
+        /// Whether `rule`'s value for `axis` matches `cell` (true when the rule does not name it).
+        pub(crate) fn matches_axis(rule: &RawCell, axis: Axis, cell: &CellSettings) -> bool {
+            match axis {
+                $(Axis::$variant => rule.$field.as_ref().is_none_or(|v| <def::$variant as AxisDef>::matches(v.get_ref(), cell)),)*
+            }
+        }
+
         /// Whether an `[[exclude]]` rule removes `cell`: it names at least one axis and every axis it
         /// names matches.
         pub(crate) fn excluded(rule: &RawCell, cell: &CellSettings) -> bool {

@@ -125,47 +125,9 @@ pub(crate) fn resolve_greedy(loc: &Locator, raw: &RawGreedy, families: &[Family]
             ));
         }
     }
-    let family_of = |name: &str, span: std::ops::Range<usize>| -> Result<Family, SpecError> {
-        let f: Family = name.parse().map_err(|_| {
-            loc.error(
-                Some(span.clone()),
-                "greedy.metric",
-                format!("unknown metric or family `{name}`"),
-                Some(format!("\"average\", or one of: {}", Family::known())),
-            )
-        })?;
-        if !families.contains(&f) {
-            return Err(loc.error(
-                Some(span),
-                "greedy.metric",
-                format!("family `{f}` is not evaluated by the cells"),
-                Some(format!(
-                    "add it to base.families (now: {})",
-                    families.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
-                )),
-            ));
-        }
-        Ok(f)
-    };
     let metric = match &raw.metric {
         None => Metric::Average,
-        Some(m) => match m.get_ref() {
-            RawMetric::Name(n) if n == "average" => Metric::Average,
-            RawMetric::Name(n) => Metric::Family(family_of(n, m.span())?),
-            RawMetric::Weights(w) => {
-                if w.is_empty() || w.values().any(|x| !x.is_finite() || *x <= 0.0) {
-                    return Err(loc.error(
-                        Some(m.span()),
-                        "greedy.metric",
-                        "weights must be positive numbers, at least one",
-                        Some("e.g. metric = { ocr = 2, vqa = 1 }".into()),
-                    ));
-                }
-                Metric::Weighted(
-                    w.iter().map(|(k, x)| Ok((family_of(k, m.span())?, *x))).collect::<Result<_, SpecError>>()?,
-                )
-            }
-        },
+        Some(m) => resolve_metric(loc, m, "greedy.metric", families)?,
     };
     let max_rounds = match &raw.max_rounds {
         None => candidates.len(),
@@ -192,4 +154,51 @@ pub(crate) fn resolve_greedy(loc: &Locator, raw: &RawGreedy, families: &[Family]
         }
     };
     Ok(GreedySpec { start, candidates, metric, max_rounds, min_gain })
+}
+
+/// Validates a written metric (`"average"`, a family, or family weights) at `key` against the families
+/// the cells evaluate.
+pub(crate) fn resolve_metric(
+    loc: &Locator,
+    m: &Spanned<RawMetric>,
+    key: &str,
+    families: &[Family],
+) -> Result<Metric, SpecError> {
+    let family_of = |name: &str, span: std::ops::Range<usize>| -> Result<Family, SpecError> {
+        let f: Family = name.parse().map_err(|_| {
+            loc.error(
+                Some(span.clone()),
+                key,
+                format!("unknown metric or family `{name}`"),
+                Some(format!("\"average\", or one of: {}", Family::known())),
+            )
+        })?;
+        if !families.contains(&f) {
+            return Err(loc.error(
+                Some(span),
+                key,
+                format!("family `{f}` is not evaluated by the cells"),
+                Some(format!(
+                    "add it to base.families (now: {})",
+                    families.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+            ));
+        }
+        Ok(f)
+    };
+    Ok(match m.get_ref() {
+        RawMetric::Name(n) if n == "average" => Metric::Average,
+        RawMetric::Name(n) => Metric::Family(family_of(n, m.span())?),
+        RawMetric::Weights(w) => {
+            if w.is_empty() || w.values().any(|x| !x.is_finite() || *x <= 0.0) {
+                return Err(loc.error(
+                    Some(m.span()),
+                    key,
+                    "weights must be positive numbers, at least one",
+                    Some("e.g. metric = { ocr = 2, vqa = 1 }".into()),
+                ));
+            }
+            Metric::Weighted(w.iter().map(|(k, x)| Ok((family_of(k, m.span())?, *x))).collect::<Result<_, SpecError>>()?)
+        }
+    })
 }

@@ -5,6 +5,7 @@ mod axis_table;
 mod cell;
 mod error;
 mod greedy;
+mod hypothesis;
 mod names;
 mod raw;
 mod scale;
@@ -13,6 +14,7 @@ pub use axes::Axis;
 pub use cell::{CellSettings, Resolution, TokenGrid, Unlock};
 pub use error::{Locator, SpecError};
 pub use greedy::{GreedySpec, Metric, SearchKind};
+pub use hypothesis::{level, Contrast, ContrastKind, ExpectKind, Expectation, Hypothesis, Selector};
 pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
 
@@ -46,6 +48,9 @@ pub struct Spec {
     /// The greedy round-robin search, when `search = "greedy"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub greedy: Option<GreedySpec>,
+    /// What the experiment tests (`[[hypothesis]]`), in file order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hypotheses: Vec<Hypothesis>,
     /// The file it came from.
     pub file: PathBuf,
 }
@@ -168,8 +173,16 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         Some(rg) if greedy_search => Some(greedy::resolve_greedy(loc, rg, &cells[0].families)?),
         _ => None,
     };
+    let design = hypothesis::Design { cells: &cells, greedy: greedy.as_ref() };
+    let hypotheses = raw
+        .hypothesis
+        .iter()
+        .enumerate()
+        .map(|(i, h)| hypothesis::resolve_hypothesis(loc, i, h, &design))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Spec {
         greedy,
+        hypotheses,
         name,
         description: raw.experiment.description.clone(),
         scale: raw.experiment.scale.unwrap_or(Scale::Proxy),

@@ -2,6 +2,7 @@
 
 pub(crate) use super::axes::{RawCell, RawGrid};
 use super::greedy::{RawGreedy, SearchKind};
+use super::hypothesis::RawHypothesis;
 use super::names::Scale;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ pub(crate) struct RawSpec {
     pub exclude: Vec<RawCell>,
     #[serde(default)]
     pub greedy: Option<RawGreedy>,
+    #[serde(default)]
+    pub hypothesis: Vec<RawHypothesis>,
 }
 
 /// `[experiment]`.
