@@ -23,12 +23,15 @@ pub struct Cli {
 pub enum Command {
     /// Train and evaluate every cell of an experiment (cached stages are reused), then print the table.
     Run(RunArgs),
-    /// Show the cells and stages that would run, which are cached, and the estimated cost.
-    Plan(ExperimentArgs),
+    /// Show the cells and stages that would run, which are cached, the estimated cost, and what each
+    /// hypothesis can detect (from an A/A calibration).
+    Plan(PlanArgs),
     /// Write reports/<experiment>/ (report.md, tables, plots) from stored results alone.
     Report(ReportArgs),
     /// Cells done, running, failed (with the reason) and pending, from the results folder.
     Status(ExperimentArgs),
+    /// A/A calibration: one cell under 2k seeds, its seed spread and the verdict rule's false-positive rate.
+    Calibrate(CalibrateArgs),
     /// Pretrain (or load) every expert on its own task and print its metric against an untrained copy.
     Experts(ExpertsArgs),
     /// Time one representative cell's training step and its parts; append to reports/bench/bench.json.
@@ -65,6 +68,40 @@ pub struct ExperimentArgs {
     /// Results folder.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
+}
+
+/// `eyrie plan`
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The experiment file, scale and results folder.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// The calibration whose seed spread the power planner uses (default: the experiment's own,
+    /// `<results>/<name>-calibration/calibration.json`, else the first calibration at the same scale).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Also print the seeds each hypothesis needs to detect this effect (score points) with 80% power.
+    #[arg(long)]
+    pub effect: Option<f64>,
+}
+
+/// `eyrie calibrate`
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// The cell to calibrate, by label (default: the file's first cell).
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// Seeds per arm: the cell runs with 2 × this many seeds (0, 1, …).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=50))]
+    pub seeds_per_arm: u64,
+    /// Scale preset (default: the file's, else proxy).
+    #[arg(long, value_parser = one_of::<Scale>())]
+    pub scale: Option<Scale>,
+    /// Where and how to compute.
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 /// `eyrie report`

@@ -181,3 +181,21 @@ pub fn holm(ps: &[f64]) -> Vec<f64> {
     }
     out
 }
+
+fn tq(p: f64, df: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, df).expect("df").inverse_cdf(p)
+}
+/// Shim: approximate.
+pub fn detectable_effect(sd: f64, n: usize, alpha: f64, power: f64) -> f64 {
+    let df = n as f64 - 1.0;
+    (tq(1.0 - alpha, df) + tq(power, df)) * sd / (n as f64).sqrt()
+}
+/// Shim: approximate.
+pub fn detectable_margin(sd: f64, n: usize, alpha: f64, power: f64) -> f64 {
+    let df = n as f64 - 1.0;
+    (tq(1.0 - alpha, df) + tq(1.0 - (1.0 - power) / 2.0, df)) * sd / (n as f64).sqrt()
+}
+/// Shim: approximate.
+pub fn values_needed(effect: f64, sd: f64, alpha: f64, power: f64) -> Option<usize> {
+    (2..=1000).find(|&n| detectable_effect(sd, n, alpha, power) <= effect)
+}

@@ -2,6 +2,7 @@
 //! the provenance of this process.
 
 mod bench;
+mod calibrate;
 mod data;
 mod experts;
 mod plan;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => run::cmd_run(args, &provenance),
         Command::Plan(args) => plan::cmd_plan(args),
+        Command::Calibrate(args) => calibrate::cmd_calibrate(args, &provenance),
         Command::Report(args) => report::cmd_report(args),
         Command::Status(args) => status::cmd_status(args),
         Command::Experts(args) => experts::cmd_experts(args),

@@ -1,17 +1,21 @@
 //! `eyrie plan`: the cells and stages that would run, which are cached, and the estimated cost.
 
 use super::load;
-use crate::cli::ExperimentArgs;
-use anyhow::Result;
+use crate::cli::{ExperimentArgs, PlanArgs};
+use anyhow::{Context, Result};
+use eyrie::hypotheses::calibration::{self, Calibration};
+use eyrie::hypotheses::power;
+use std::path::{Path, PathBuf};
 use eyrie::plan::{cost, plan, Plan};
 use eyrie::search::greedy::set_label;
 use eyrie::search::rounds::{round_spec, worst_case_sets};
 use eyrie::spec::Precision;
 use eyrie::store::Store;
 
-/// Prints the plan (for a greedy search, its worst case).
-pub fn cmd_plan(args: ExperimentArgs) -> Result<()> {
-    let ExperimentArgs { file, scale, results } = args;
+/// Prints the plan (for a greedy search, its worst case), then what each hypothesis can detect.
+pub fn cmd_plan(args: PlanArgs) -> Result<()> {
+    let PlanArgs { experiment, calibration, effect } = args;
+    let ExperimentArgs { file, scale, results } = experiment;
     let (spec, p) = load(&file, scale, Precision::F32)?;
     let store = Store::new(&results);
     match &spec.greedy {
@@ -34,7 +38,60 @@ pub fn cmd_plan(args: ExperimentArgs) -> Result<()> {
             print!("{}", describe_plan(&worst, &store)?);
         }
     }
+    if !spec.hypotheses.is_empty() {
+        print!("{}", power_lines(&spec, &p.scale.to_string(), &store, calibration.as_deref(), effect)?);
+    }
     Ok(())
+}
+
+/// The calibration to size power with: `explicit`, else the experiment's own, else the first one (by
+/// folder name) at the same scale in the results folder.
+fn find_calibration(
+    spec: &eyrie::spec::Spec,
+    scale: &str,
+    store: &Store,
+    explicit: Option<&Path>,
+) -> Result<Option<(PathBuf, Calibration)>> {
+    if let Some(path) = explicit {
+        let c = calibration::read(path)?.with_context(|| format!("no calibration at {}", path.display()))?;
+        return Ok(Some((path.to_path_buf(), c)));
+    }
+    let own = store.experiment_dir(&format!("{}-calibration", spec.name)).join("calibration.json");
+    let mut candidates = vec![own];
+    if let Ok(dir) = std::fs::read_dir(&store.root) {
+        let mut others: Vec<PathBuf> = dir.filter_map(|e| e.ok()).map(|e| e.path().join("calibration.json")).collect();
+        others.sort();
+        candidates.extend(others);
+    }
+    for path in candidates {
+        if let Some(c) = calibration::read(&path)? {
+            if c.scale == scale {
+                return Ok(Some((path, c)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What each hypothesis can detect, or how to get a calibration.
+fn power_lines(
+    spec: &eyrie::spec::Spec,
+    scale: &str,
+    store: &Store,
+    explicit: Option<&Path>,
+    effect: Option<f64>,
+) -> Result<String> {
+    let Some((path, cal)) = find_calibration(spec, scale, store, explicit)? else {
+        return Ok(format!(
+            "\npower: no calibration at scale {scale} in {}; run `eyrie calibrate {}` first (its seed spread sizes \
+             what each hypothesis can detect)\n",
+            store.root.display(),
+            spec.file.display()
+        ));
+    };
+    let cells = power::design_cells(&spec.cells, &spec.hypotheses);
+    let rows = power::plan_power(&spec.hypotheses, &cells, spec.seeds.len(), &cal, effect);
+    Ok(power::text(&rows, &path.display().to_string(), effect))
 }
 
 /// The plan's cells (done or not) and stages in run order (cached or not), with the estimated cost.

@@ -5,9 +5,11 @@
 //! Holm-corrected across the experiment's hypotheses. One seed gives an indicative number, never a
 //! verdict; absent cells give "not tested".
 
+pub mod calibration;
 pub mod contrast;
 pub mod judge;
 pub mod markdown;
+pub mod power;
 
 pub use contrast::{comparisons, CellRef, Comparison};
 pub use judge::{judge_all, Judged, Tested, Verdict, ALPHA};
@@ -30,3 +32,6 @@ pub fn metric_of(metric: &Metric, scores: &Scores) -> Option<f64> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -303,3 +303,70 @@ fn each_backend_names_the_cargo_feature_that_compiles_it() {
     assert_eq!(BackendKind::Wgpu.cargo_feature(), "wgpu");
     assert_eq!(BackendKind::Flex.cargo_feature(), "flex");
 }
+
+const HYPO_GRID: &str = "[experiment]\nname = \"t\"\nscale = \"smoke\"\n[base]\nfamilies = [\"vqa\"]\n[grid]\n\
+                         encoders = [[\"clip\"], [\"clip\", \"convnext\"]]\nresolution = [\"native\", 64]\n\
+                         unlock = [false, true]\n";
+
+#[test]
+fn hypotheses_parse_into_contrasts_over_the_grid() {
+    let text = format!(
+        "{HYPO_GRID}[[hypothesis]]\nclaim = \"c\"\ncontrast = \"interaction\"\na = {{ unlock = false }}\n\
+         b = {{ unlock = true }}\nby = \"resolution\"\nwhere = {{ encoders = [\"clip\"] }}\nmetric = \"vqa\"\n\
+         expect = \"increasing\"\n[[hypothesis]]\nclaim = \"d\"\ncontrast = \"best\"\nlevel = {{ resolution = 64 }}\n\
+         expect = \"equivalent\"\nmargin = 1.5\n"
+    );
+    let s = parse(Path::new("exp.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.hypotheses.len(), 2);
+    let h = &s.hypotheses[0];
+    let sel = |axis, t: &str| Selector { levels: vec![(axis, t.to_string())] };
+    assert_eq!(
+        h.contrast,
+        Contrast::Interaction { a: sel(Axis::Unlock, "false"), b: sel(Axis::Unlock, "true"), by: Axis::Resolution }
+    );
+    assert_eq!(h.within, sel(Axis::Encoders, "clip"));
+    assert_eq!((h.metric.clone(), h.expect), (Metric::Family(Family::Vqa), Expectation::Above));
+    let h = &s.hypotheses[1];
+    assert_eq!(h.contrast, Contrast::Best { level: sel(Axis::Resolution, "64") });
+    assert_eq!((h.metric.clone(), h.expect), (Metric::Average, Expectation::Equivalent(1.5)));
+}
+
+#[test]
+fn bad_hypotheses_are_refused_naming_the_key() {
+    let cases = [
+        ("contrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\nexpect = \"sideways\"", "hypothesis[0].expect", "sideways"),
+        ("contrast = \"pair\"\na = { resolution = 96 }\nb = { resolution = 64 }\nexpect = \"better\"", "hypothesis[0].a.resolution", "no cell has resolution = 96"),
+        ("contrast = \"pair\"\nb = { unlock = true }\nexpect = \"better\"", "hypothesis[0].a", "needs `a`"),
+        ("contrast = \"pair\"\na = { unlock = true }\nb = { unlock = true }\nexpect = \"better\"", "hypothesis[0].b", "do not differ"),
+        ("contrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\nexpect = \"increasing\"", "hypothesis[0].expect", "does not fit"),
+        ("contrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\nexpect = \"equivalent\"", "hypothesis[0].margin", "needs a margin"),
+        ("contrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\nexpect = \"better\"\nmargin = 2.0", "hypothesis[0].margin", "used only with"),
+        ("contrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\nexpect = \"better\"\nmetric = \"ocr\"", "hypothesis[0].metric", "not evaluated"),
+        ("contrast = \"trend\"\naxis = \"encoders\"\nexpect = \"increasing\"", "hypothesis[0].axis", "no order"),
+        ("contrast = \"trend\"\naxis = \"grid\"\nexpect = \"increasing\"", "hypothesis[0].axis", "takes 1 level"),
+        ("contrast = \"best\"\nlevel = { unlock = true, resolution = 64 }\nexpect = \"better\"", "hypothesis[0].level", "more than one axis"),
+        ("contrast = \"trend\"\naxis = \"resolution\"\nlevel = { unlock = true }\nexpect = \"increasing\"", "hypothesis[0].level", "does not use"),
+        ("contrast = \"interaction\"\na = { unlock = false }\nb = { unlock = true }\nby = \"unlock\"\nexpect = \"increasing\"", "hypothesis[0].by", "no order"),
+        ("contrast = \"pair\"\na = {}\nb = { unlock = true }\nexpect = \"better\"", "hypothesis[0].a", "names no axis"),
+    ];
+    for (body, key, message) in cases {
+        let e = err(&format!("{HYPO_GRID}[[hypothesis]]\nclaim = \"c\"\n{body}\n"));
+        assert_eq!(e.key, key, "{body}: {e}");
+        assert!(e.to_string().contains(message), "{body}: {e}");
+        assert!(e.line.is_some(), "{body}: {e}");
+    }
+}
+
+#[test]
+fn a_greedy_hypothesis_names_sets_the_search_can_reach() {
+    let greedy = "[experiment]\nname = \"g\"\nsearch = \"greedy\"\n[base]\nfamilies = [\"vqa\"]\n[greedy]\n\
+                  start = [\"clip\"]\ncandidates = [\"convnext\", \"sam\"]\n[[hypothesis]]\nclaim = \"c\"\n\
+                  contrast = \"pair\"\na = { encoders = [\"clip\"] }\nexpect = \"better\"\n";
+    let ok = format!("{greedy}b = {{ encoders = [\"sam\", \"clip\", \"convnext\"] }}\n");
+    let s = parse(Path::new("g.toml"), &ok).unwrap_or_else(|e| panic!("{e}"));
+    let Contrast::Pair { b, .. } = &s.hypotheses[0].contrast else { panic!() };
+    assert_eq!(b.levels, vec![(Axis::Encoders, "clip+convnext+sam".to_string())], "compared as a set");
+    let e = err(&format!("{greedy}b = {{ encoders = [\"clip\", \"eva02\"] }}\n"));
+    assert_eq!(e.key, "hypothesis[0].b.encoders", "{e}");
+    assert!(e.to_string().contains("the search can reach"), "{e}");
+}

@@ -1,0 +1,117 @@
+//! The power planner: for each hypothesis of an experiment, the smallest effect its seeds detect
+//! with 80% power, and the seeds a given effect needs, from a calibration's seed standard deviation.
+//! One seed's estimate of a comparison has standard deviation sd·√(Σ weight²) when the cells vary
+//! independently with the calibrated cell's spread (an assumption: cells sharing pretrained stages
+//! may co-vary, which makes paired differences less noisy than this).
+
+use super::calibration::Calibration;
+use super::contrast::{comparisons, CellRef};
+use super::judge::ALPHA;
+use crate::spec::{CellSettings, Expectation, Hypothesis, Selector};
+use crate::stats::{detectable_effect, detectable_margin, values_needed};
+
+/// The power the planner asks for.
+pub const POWER: f64 = 0.8;
+
+/// What one hypothesis can detect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detectable {
+    /// The hypothesis's claim.
+    pub claim: String,
+    /// Seeds in the file.
+    pub seeds: usize,
+    /// Standard deviation of one seed's estimate (the noisiest comparison's).
+    pub sd: Option<f64>,
+    /// The smallest effect (or equivalence margin) detected with [`POWER`] at the file's seeds.
+    pub smallest: Option<f64>,
+    /// Seeds needed for the asked effect, if one was asked (None inside: more than the cap).
+    pub seeds_for_effect: Option<Option<usize>>,
+}
+
+/// The one-sided level each expectation is tested at.
+fn one_sided_alpha(expect: Expectation) -> f64 {
+    match expect {
+        Expectation::Equivalent(_) => ALPHA,
+        _ => ALPHA / 2.0,
+    }
+}
+
+/// The cells a plan's hypotheses see: the spec's cells, and for a greedy search each encoder set a
+/// hypothesis names (with the start cell's other settings).
+pub fn design_cells(cells: &[CellSettings], hypotheses: &[Hypothesis]) -> Vec<(String, CellSettings)> {
+    let mut out: Vec<(String, CellSettings)> = cells.iter().map(|c| (c.label(), c.clone())).collect();
+    let sets = |s: &Selector| -> Option<String> {
+        s.levels.iter().find(|(a, _)| *a == crate::spec::Axis::Encoders).map(|(_, t)| t.clone())
+    };
+    for h in hypotheses {
+        let arms: Vec<&Selector> = match &h.contrast {
+            crate::spec::Contrast::Pair { a, b } | crate::spec::Contrast::Interaction { a, b, .. } => vec![a, b],
+            _ => vec![],
+        };
+        for set in arms.into_iter().filter_map(sets) {
+            if out.iter().any(|(_, c)| crate::spec::level(crate::spec::Axis::Encoders, c) == set) {
+                continue;
+            }
+            if let Some(first) = cells.first() {
+                let encoders = set.split('+').filter_map(|e| e.parse().ok()).collect();
+                let c = CellSettings { encoders, ..first.clone() };
+                out.push((c.label(), c));
+            }
+        }
+    }
+    out
+}
+
+/// What each hypothesis can detect with `seeds` seeds, given `calibration` (and seeds for `effect`).
+pub fn plan_power(
+    hypotheses: &[Hypothesis],
+    cells: &[(String, CellSettings)],
+    seeds: usize,
+    calibration: &Calibration,
+    effect: Option<f64>,
+) -> Vec<Detectable> {
+    let refs: Vec<CellRef> = cells.iter().map(|(l, s)| (l.as_str(), s)).collect();
+    hypotheses
+        .iter()
+        .map(|h| {
+            let factor =
+                comparisons(h, &refs).iter().map(|c| c.variance_factor()).fold(None, |m: Option<f64>, v| {
+                    Some(m.map_or(v, |m| m.max(v)))
+                });
+            let sd = match (calibration.sd(&h.metric), factor) {
+                (Some(s), Some(f)) => Some(s * f.sqrt()),
+                _ => None,
+            };
+            let alpha = one_sided_alpha(h.expect);
+            let smallest = sd.filter(|_| seeds >= 2).map(|sd| match h.expect {
+                Expectation::Equivalent(_) => detectable_margin(sd, seeds, alpha, POWER),
+                _ => detectable_effect(sd, seeds, alpha, POWER),
+            });
+            let seeds_for_effect = effect.map(|e| sd.and_then(|sd| values_needed(e.abs(), sd, alpha, POWER)));
+            Detectable { claim: h.claim.clone(), seeds, sd, smallest, seeds_for_effect }
+        })
+        .collect()
+}
+
+/// The planner's lines for `eyrie plan`.
+pub fn text(rows: &[Detectable], calibration_path: &str, effect: Option<f64>) -> String {
+    let mut out = format!(
+        "\npower (80%, seed SD from {calibration_path}; directional claims at two-sided {ALPHA}, equivalence by two \
+         one-sided tests at {ALPHA}):\n"
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let smallest = match (r.smallest, r.sd) {
+            (Some(e), _) => format!("detects {e:.1} points with {} seed(s)", r.seeds),
+            (None, Some(_)) => format!("{} seed: no test (indicative only)", r.seeds),
+            (None, None) => "no estimate (its metric was not calibrated, or it compares no cells)".into(),
+        };
+        let needed = match (effect, r.seeds_for_effect) {
+            (Some(e), Some(Some(n))) => format!("; {e} points needs {n} seeds"),
+            (Some(e), Some(None)) => format!("; {e} points needs more than 1000 seeds"),
+            _ => String::new(),
+        };
+        let sd = r.sd.map(|s| format!(" (one seed's estimate: SD {s:.1})")).unwrap_or_default();
+        out.push_str(&format!("  H{} {}: {smallest}{sd}{needed}\n", i + 1, r.claim));
+    }
+    out
+}
