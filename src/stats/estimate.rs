@@ -1,17 +1,11 @@
 //! Small statistics over seeds: means with 95% Student-t intervals, binomial intervals over test
 //! questions.
 
-/// Two-sided 95% Student-t quantile for `df` degrees of freedom (normal beyond 30).
+use super::dist::t_upper;
+
+/// Two-sided 95% Student-t quantile t_{0.975, df} for `df` degrees of freedom (exact; NaN at 0).
 pub fn t_quantile(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    if df == 0 {
-        f64::NAN
-    } else {
-        T.get(df - 1).copied().unwrap_or(1.96)
-    }
+    t_upper(0.025, df as f64)
 }
 
 /// Mean of `xs` and the half-width of its 95% t-interval (NaN with fewer than two values).
