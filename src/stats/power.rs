@@ -18,6 +18,11 @@ fn is_probability(p: f64) -> bool {
     p > 0.0 && p < 1.0
 }
 
+/// Whether `x` is finite and above 0.
+fn is_positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
 /// Whether `sd` is a usable standard deviation (finite, non-negative).
 fn is_sd(sd: f64) -> bool {
     sd.is_finite() && sd >= 0.0
@@ -92,7 +97,7 @@ pub fn detectable_effect(sd: f64, n: usize, alpha: f64, power: f64) -> f64 {
 /// Fewest values (n >= 2) for which `effect` is detected with probability `power`; None above a cap
 /// ([`MAX_VALUES`]), for a non-positive effect, or a NaN, infinite or out-of-range input.
 pub fn values_needed(effect: f64, sd: f64, alpha: f64, power: f64) -> Option<usize> {
-    if !(effect.is_finite() && effect > 0.0) || !is_sd(sd) || !is_probability(alpha) || !is_probability(power) {
+    if !is_positive(effect) || !is_sd(sd) || !is_probability(alpha) || !is_probability(power) {
         return None;
     }
     let reaches = |n: usize| self::power(effect, sd, n, alpha) >= power;
@@ -116,7 +121,7 @@ pub fn values_needed(effect: f64, sd: f64, alpha: f64, power: f64) -> Option<usi
 /// standard deviation `sd` whose true mean is 0: exact (see the module doc). 1 at sd = 0; NaN for n < 2, a
 /// non-positive margin or a NaN, infinite or out-of-range input.
 pub fn tost_power(margin: f64, sd: f64, n: usize, alpha: f64) -> f64 {
-    if n < 2 || !(margin.is_finite() && margin > 0.0) || !is_sd(sd) || !is_probability(alpha) || alpha >= 0.5 {
+    if n < 2 || !is_positive(margin) || !is_sd(sd) || !is_probability(alpha) || alpha >= 0.5 {
         return f64::NAN;
     }
     if sd == 0.0 {
