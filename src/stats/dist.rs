@@ -1,6 +1,6 @@
 //! Student-t tail probabilities and quantiles (through `statrs`), accurate for every degree of freedom.
 //!
-//! `statrs`' own t quantile loses accuracy past about 10⁴ degrees of freedom and does not return past 10⁸,
+//! `statrs`' own t quantile is 6·10⁻⁵ relative off at 10⁶ degrees of freedom and does not return at 10⁸,
 //! and its t CDF (a continued fraction capped at 140 terms) drifts past about 10⁸: the quantile here is
 //! polished by Newton steps on the t survival function, and beyond [`NORMAL_BEYOND`] degrees of freedom the
 //! normal distribution stands in (the two then differ by about 10⁻⁷ relative or less, e.g. 6·10⁻⁸ in P(T > 2)).

@@ -1,10 +1,12 @@
 //! The noncentral t distribution's survival function, by integrating over the chi distribution.
 //!
 //! With T' = (Z + δ)/√(V/ν), Z standard normal and V ~ χ²_ν independent, and X = √V ~ χ_ν:
-//! P(T' > c) = ∫₀^∞ Φ(δ − c·x/√ν) f_χν(x) dx — the integral in the task's P(T' ≤ t) form after the change of
-//! variable v = x² (Owen 1965, "A special case of a bivariate non-central t-distribution", Biometrika 52).
+//! P(T' > c) = ∫₀^∞ Φ(δ − c·x/√ν) f_χν(x) dx, the complement of P(T' ≤ c) = ∫ Φ(c·√(v/ν) − δ) f_χ²ν(v) dv
+//! after the change of variable v = x² (Owen 1965, "A special case of a bivariate non-central
+//! t-distribution", Biometrika 52).
 //! The χ_ν mass lies within √ν ± 13 up to 10⁻³⁶; the integrand's one steep place, where Φ's argument is 0,
-//! is made a break point; adaptive Gauss–Kronrod holds the absolute error below [`ABS_TOL`].
+//! is made a break point; adaptive Gauss–Kronrod holds the estimated absolute error below [`ABS_TOL`]
+//! (agreement with statsmodels' power, through scipy's noncentral t, is about 1e-11).
 
 use statrs::distribution::{Chi, Continuous, ContinuousCDF};
 
