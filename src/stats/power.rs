@@ -28,7 +28,7 @@ fn is_sd(sd: f64) -> bool {
     sd.is_finite() && sd >= 0.0
 }
 
-/// The `x` with `f(x)` = `target` for `f` increasing, by bracketing outward from [`lo`, `hi`] and bisecting.
+/// The `x` with `f(x)` = `target` for `f` increasing, by bracketing outward from `lo`..`hi` and bisecting.
 fn solve_increasing(f: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut hi: f64) -> f64 {
     for _ in 0..60 {
         if f(hi) >= target {
