@@ -103,9 +103,12 @@ fn winner_over_runner_up_is_paired_by_seed() {
     assert_eq!(r.winner, ConvNext);
     let (d, h) = r.over_runner_up.unwrap();
     // Hand: mean 0, sd 1.5, se 1.5/√3, t(2) = 4.303 → half-width 3.7265.
-    assert!(d.abs() < 1e-9 && (h - 4.303 * 1.5 / 3f64.sqrt()).abs() < 1e-9, "{d} ± {h}");
+    assert!(d.abs() < 1e-9 && (h - 4.302_652_729_749_464 * 1.5 / 3f64.sqrt()).abs() < 1e-9, "{d} ± {h}");
     assert_eq!(r.beats_runner_up(), Some(false));
-    assert!((r.candidates[0].half_width - 4.303 * 1.0 / 3f64.sqrt()).abs() < 1e-9, "sd of [41, 43, 42] is 1");
+    assert!(
+        (r.candidates[0].half_width - 4.302_652_729_749_464 * 1.0 / 3f64.sqrt()).abs() < 1e-9,
+        "sd of [41, 43, 42] is 1"
+    );
     // The same winner with a consistent lead is beyond noise.
     let out = search::<(), _>(&spec(100.0, 4), &mut |sets| {
         Ok(sets
