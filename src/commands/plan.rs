@@ -5,12 +5,12 @@ use crate::cli::{ExperimentArgs, PlanArgs};
 use anyhow::{Context, Result};
 use eyrie::hypotheses::calibration::{self, Calibration};
 use eyrie::hypotheses::power;
-use std::path::{Path, PathBuf};
 use eyrie::plan::{cost, plan, Plan};
 use eyrie::search::greedy::set_label;
 use eyrie::search::rounds::{round_spec, worst_case_sets};
 use eyrie::spec::Precision;
 use eyrie::store::Store;
+use std::path::{Path, PathBuf};
 
 /// Prints the plan (for a greedy search, its worst case), then what each hypothesis can detect.
 pub fn cmd_plan(args: PlanArgs) -> Result<()> {

@@ -184,10 +184,7 @@ impl Calibration {
                 100.0 * m.false_positives as f64 / m.comparisons.max(1) as f64
             ));
         }
-        md.push_str(&format!(
-            "\nOver every metric: {fp} of {n} ({:.1}%).\n",
-            100.0 * fp as f64 / n.max(1) as f64
-        ));
+        md.push_str(&format!("\nOver every metric: {fp} of {n} ({:.1}%).\n", 100.0 * fp as f64 / n.max(1) as f64));
         md
     }
 }

@@ -105,10 +105,8 @@ pub fn comparisons(h: &Hypothesis, cells: &[CellRef]) -> Vec<Comparison> {
                 .filter_map(|other| {
                     let rival = Selector { levels: vec![(axis, other.clone())] };
                     let mut weights = Vec::new();
-                    pair_weights(&cells, &rival, me, 1.0, &mut weights).then(|| Comparison {
-                        name: format!("{} {mine} − {other}", axis.key()),
-                        weights,
-                    })
+                    pair_weights(&cells, &rival, me, 1.0, &mut weights)
+                        .then(|| Comparison { name: format!("{} {mine} − {other}", axis.key()), weights })
                 })
                 .collect()
         }

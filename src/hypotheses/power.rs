@@ -74,10 +74,10 @@ pub fn plan_power(
     hypotheses
         .iter()
         .map(|h| {
-            let factor =
-                comparisons(h, &refs).iter().map(|c| c.variance_factor()).fold(None, |m: Option<f64>, v| {
-                    Some(m.map_or(v, |m| m.max(v)))
-                });
+            let factor = comparisons(h, &refs)
+                .iter()
+                .map(|c| c.variance_factor())
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
             let sd = match (calibration.sd(&h.metric), factor) {
                 (Some(s), Some(f)) => Some(s * f.sqrt()),
                 _ => None,

@@ -198,7 +198,9 @@ pub(crate) fn resolve_metric(
                     Some("e.g. metric = { ocr = 2, vqa = 1 }".into()),
                 ));
             }
-            Metric::Weighted(w.iter().map(|(k, x)| Ok((family_of(k, m.span())?, *x))).collect::<Result<_, SpecError>>()?)
+            Metric::Weighted(
+                w.iter().map(|(k, x)| Ok((family_of(k, m.span())?, *x))).collect::<Result<_, SpecError>>()?,
+            )
         }
     })
 }

@@ -248,11 +248,8 @@ fn selector(loc: &Locator, key: &str, rule: &Spanned<RawCell>, design: &Design) 
     let cells = design.candidates(rule.get_ref());
     let mut levels = Vec::new();
     for (axis, span) in named {
-        let mut texts: Vec<String> = cells
-            .iter()
-            .filter(|c| matches_axis(rule.get_ref(), axis, c))
-            .map(|c| level(axis, c))
-            .collect();
+        let mut texts: Vec<String> =
+            cells.iter().filter(|c| matches_axis(rule.get_ref(), axis, c)).map(|c| level(axis, c)).collect();
         texts.dedup();
         let Some(text) = texts.first() else {
             let written = loc.text.get(span.clone()).unwrap_or("?").to_string();
@@ -316,7 +313,11 @@ fn required<'a, T>(
         loc.error(
             Some(h.contrast.span()),
             key,
-            format!("contrast `{}` needs `{}`", contrast_name(*h.contrast.get_ref()), key.rsplit('.').next().unwrap_or(key)),
+            format!(
+                "contrast `{}` needs `{}`",
+                contrast_name(*h.contrast.get_ref()),
+                key.rsplit('.').next().unwrap_or(key)
+            ),
             Some(what.to_string()),
         )
     })
@@ -344,7 +345,13 @@ fn refuse_extra<T>(loc: &Locator, field: &Option<Spanned<T>>, key: &str, kind: C
 }
 
 /// Two arms that pick different cells: they differ on some axis both name.
-fn distinct_arms(loc: &Locator, key: &str, a: &Selector, b: &Selector, span: std::ops::Range<usize>) -> Result<(), SpecError> {
+fn distinct_arms(
+    loc: &Locator,
+    key: &str,
+    a: &Selector,
+    b: &Selector,
+    span: std::ops::Range<usize>,
+) -> Result<(), SpecError> {
     let differ = a.levels.iter().any(|(ax, t)| b.levels.iter().any(|(bx, u)| ax == bx && t != u));
     if differ {
         Ok(())
@@ -369,7 +376,12 @@ pub(crate) fn resolve_hypothesis(
     let kind = *h.contrast.get_ref();
     let claim = h.claim.get_ref().trim().to_string();
     if claim.is_empty() {
-        return Err(loc.error(Some(h.claim.span()), key("claim"), "the claim is empty", Some("say it in words".into())));
+        return Err(loc.error(
+            Some(h.claim.span()),
+            key("claim"),
+            "the claim is empty",
+            Some("say it in words".into()),
+        ));
     }
     let within = match &h.within {
         Some(w) => selector(loc, &key("where"), w, design)?,
@@ -411,7 +423,12 @@ pub(crate) fn resolve_hypothesis(
             refuse_extra(loc, &h.by, &key("by"), kind)?;
             let span = h.level.as_ref().map(|l| l.span());
             let [(axis, _)] = level.levels.as_slice() else {
-                return Err(loc.error(span, key("level"), "names more than one axis", Some("one axis: its other levels are the rivals".into())));
+                return Err(loc.error(
+                    span,
+                    key("level"),
+                    "names more than one axis",
+                    Some("one axis: its other levels are the rivals".into()),
+                ));
             };
             if design.greedy.is_some() || design.levels(*axis, &within).len() < 2 {
                 return Err(loc.error(
@@ -436,7 +453,9 @@ pub(crate) fn resolve_hypothesis(
     let margin = |needed: bool| -> Result<Option<f64>, SpecError> {
         match (&h.margin, needed) {
             (Some(m), true) if m.get_ref().is_finite() && *m.get_ref() > 0.0 => Ok(Some(*m.get_ref())),
-            (Some(m), true) => Err(loc.error(Some(m.span()), key("margin"), "the margin must be a positive number of points", None)),
+            (Some(m), true) => {
+                Err(loc.error(Some(m.span()), key("margin"), "the margin must be a positive number of points", None))
+            }
             (None, true) => Err(loc.error(
                 Some(h.expect.span()),
                 key("margin"),
@@ -456,7 +475,11 @@ pub(crate) fn resolve_hypothesis(
         Err(loc.error(
             Some(h.expect.span()),
             key("expect"),
-            format!("expect = \"{}\" does not fit contrast `{}`", expect_name(*h.expect.get_ref()), contrast_name(kind)),
+            format!(
+                "expect = \"{}\" does not fit contrast `{}`",
+                expect_name(*h.expect.get_ref()),
+                contrast_name(kind)
+            ),
             Some(hint.to_string()),
         ))
     };
