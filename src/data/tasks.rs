@@ -70,7 +70,7 @@ pub fn caption(t: &Tokenizer, scene: &Scene) -> Vec<u32> {
 /// elsewhere the coin `coin` decides.
 pub fn pope_yes(split: Split, index: u64, coin: bool) -> bool {
     match split {
-        Split::Test => index % 2 == 0,
+        Split::Test => index.is_multiple_of(2),
         Split::Train | Split::Validation => coin,
     }
 }
