@@ -55,7 +55,7 @@ impl Provenance {
     pub fn of_this_process() -> Self {
         Provenance {
             command: std::env::args().collect::<Vec<_>>().join(" "),
-            commit: env!("EYRIE_BUILD_COMMIT").to_string(),
+            commit: eyrie::report::provenance::BUILD_COMMIT.to_string(),
         }
     }
 

@@ -65,11 +65,22 @@ pub fn caption(t: &Tokenizer, scene: &Scene) -> Vec<u32> {
     }
 }
 
+/// Whether the `index`-th POPE question of `split` asks about a present object: on the test split,
+/// even indices ask yes and odd ones no (any even number of test questions is exactly balanced);
+/// elsewhere the coin `coin` decides.
+pub fn pope_yes(split: Split, index: u64, coin: bool) -> bool {
+    match split {
+        Split::Test => index.is_multiple_of(2),
+        Split::Train | Split::Validation => coin,
+    }
+}
+
 fn shapes_question(
     rng: &mut ChaCha8Rng,
     t: &Tokenizer,
     family: Family,
     max_objects: usize,
+    (split, index): (Split, u64),
 ) -> (Scene, String, Vec<u32>) {
     let n = rng.random_range(1..=max_objects);
     let scene = scene::shapes_scene(rng, n);
@@ -107,9 +118,11 @@ fn shapes_question(
         }
         _ => {
             // POPE: balanced existence probes; negatives random, popular (shape present) or adversarial
-            // (colour and shape both present, never together).
+            // (colour and shape both present, never together). The coin is drawn on every split, so the
+            // scenes stay those of the same index whichever way the answer goes.
             let present = |s: usize, c: usize| objects.iter().any(|o| o.shape == s && o.colour == c);
-            let (s, c, yes) = if rng.random_bool(0.5) {
+            let coin = rng.random_bool(0.5);
+            let (s, c, yes) = if pope_yes(split, index, coin) {
                 let o = &objects[rng.random_range(0..objects.len())];
                 (o.shape, o.colour, true)
             } else {
@@ -151,7 +164,7 @@ pub fn sample(t: &Tokenizer, seed: u64, split: Split, family: Family, index: u64
     let stream = Family::ALL.iter().position(|f| *f == family).unwrap() as u64 + 1;
     let mut rng = sample_rng(seed, split, stream, index);
     let (scene, question, answer_ids) = match family {
-        Family::Vqa | Family::Count | Family::Pope => shapes_question(&mut rng, t, family, max_objects),
+        Family::Vqa | Family::Count | Family::Pope => shapes_question(&mut rng, t, family, max_objects, (split, index)),
         Family::Ocr => {
             let s = scene::text_scene(&mut rng);
             let Scene::Text { word, .. } = &s else { unreachable!() };

@@ -46,13 +46,27 @@ fn every_family_has_question_answer_and_caption() {
 }
 
 #[test]
-fn pope_is_balanced() {
+fn pope_test_questions_are_exactly_balanced_and_train_ones_roughly() {
     let t = Tokenizer::new();
     let yes = t.word("yes");
-    let n = 400;
+    // The evaluation's pool: POPE alone, indices 0..n of the test split.
+    let n = 200;
+    let pool = Pool::build(&DataSpec { seed: 3, families: vec![Family::Pope], max_objects: 3 }, Split::Test, 0, n, &[]);
+    let yeses = pool.samples.iter().filter(|s| s.answer_ids == vec![yes]).count();
+    assert_eq!(yeses, n / 2, "{yeses} of {n} yes");
+    // Every answer is right about its scene: yes exactly when an object of that colour and shape is there.
+    for s in &pool.samples {
+        let words: Vec<&str> = s.question.split_whitespace().collect();
+        let (colour, shape) = (words[3], words[4]);
+        let scene::Scene::Shapes { objects } = &s.scene else { panic!("{s:?}") };
+        let present = objects.iter().any(|o| scene::COLOURS[o.colour].0 == colour && scene::SHAPES[o.shape] == shape);
+        assert_eq!(s.answer_ids == vec![yes], present, "{}", s.question);
+    }
+    // Training questions still draw a coin: balanced in expectation only.
+    let train = 400;
     let yeses =
-        (0..n).filter(|&i| tasks::sample(&t, 3, Split::Test, Family::Pope, i, 3).answer_ids == vec![yes]).count();
-    assert!((160..240).contains(&yeses), "{yeses} of {n} yes");
+        (0..train).filter(|&i| tasks::sample(&t, 3, Split::Train, Family::Pope, i, 3).answer_ids == vec![yes]).count();
+    assert!((160..240).contains(&yeses), "{yeses} of {train} yes");
 }
 
 #[test]

@@ -367,6 +367,8 @@ fn cell_result(
         experts: cell.experts.clone(),
         scale: plan.scale.to_string(),
         backend: backend.to_string(),
+        schema: Some(crate::plan::ids::SCHEMA_VERSION),
+        commit: Some(crate::report::provenance::BUILD_COMMIT.to_string()),
     })
 }
 
@@ -408,6 +410,9 @@ mod tests {
         std::fs::write(store.artifact_dir(&cell.id).join("scores.json"), serde_json::to_string(&scores).unwrap())
             .unwrap();
         let result = cell_result(&plan, &store, cell, "flex").unwrap();
+        assert_eq!(result.schema, Some(crate::plan::ids::SCHEMA_VERSION));
+        assert_eq!(result.commit.as_deref(), Some(crate::report::provenance::BUILD_COMMIT));
+        assert_eq!(result.backend, "flex");
         assert_eq!(result.stage_seconds.len(), cell.stages.len(), "{:?}", result.stage_seconds);
         let pretrain: Vec<_> = result.stage_seconds.keys().filter(|k| k.starts_with("expert-pretrain ")).collect();
         assert_eq!(pretrain.len(), 2, "{:?}", result.stage_seconds);

@@ -12,14 +12,15 @@ use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
 use crate::model::MllmConfig;
 use crate::spec::{
-    CellSettings, ExpertKind, Family, FusionKind, Precision, Scale, ScalePreset, Spec, Tiling, TokenGrid, Unlock,
+    CellSettings, ExpertKind, Family, FusionKind, Precision, PretrainSeed, Scale, ScalePreset, Spec, Tiling, TokenGrid,
+    Unlock,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The world every stage draws from (fixed, so stages are shared across experiments).
 pub const WORLD_SEED: u64 = 2024;
-/// Seed of the pretraining stages (shared by every cell and seed).
+/// Seed of the pretraining stages when they are shared by every cell and seed (`pretrain-seed = "shared"`).
 pub const PRETRAIN_SEED: u64 = 0;
 /// Default peak learning rate of SFT.
 pub const DEFAULT_SFT_LR: f64 = 2e-3;
@@ -111,6 +112,7 @@ struct Builder {
     scale: Scale,
     precision: Precision,
     preset: ScalePreset,
+    pretrain_seed: PretrainSeed,
     stages: BTreeMap<String, Stage>,
 }
 
@@ -155,15 +157,38 @@ impl Builder {
         DataSpec { seed: WORLD_SEED, families: Family::ALL.to_vec(), max_objects: 3 }
     }
 
-    fn expert(&mut self, kind: ExpertKind) -> String {
+    fn new(scale: Scale, precision: Precision, pretrain_seed: PretrainSeed) -> Self {
+        Builder { scale, precision, preset: ScalePreset::of(scale), pretrain_seed, stages: BTreeMap::new() }
+    }
+
+    /// The seed expert and LM pretraining take in a cell of `seed`.
+    fn pretraining_seed(&self, seed: u64) -> u64 {
+        match self.pretrain_seed {
+            PretrainSeed::Shared => PRETRAIN_SEED,
+            PretrainSeed::PerSeed => seed,
+        }
+    }
+
+    /// ` seed N` for a pretraining stage of a seed other than the shared one, else nothing.
+    fn seed_suffix(seed: u64) -> String {
+        if seed == PRETRAIN_SEED {
+            String::new()
+        } else {
+            format!(" seed {seed}")
+        }
+    }
+
+    /// `kind`'s pretraining for a cell of `seed`.
+    fn expert(&mut self, kind: ExpertKind, seed: u64) -> String {
+        let seed = self.pretraining_seed(seed);
         let cfg = ExpertConfig::at_scale(kind, self.scale);
-        let label = format!("expert-pretrain {kind}@{}", cfg.native_resolution);
+        let label = format!("expert-pretrain {kind}@{}{}", cfg.native_resolution, Self::seed_suffix(seed));
         let steps = self.preset.expert_steps * expert_step_factor(kind);
         let optim = Optim {
             steps,
             batch: self.preset.batch_size * 3 / 2,
             lr: 1e-3,
-            seed: PRETRAIN_SEED,
+            seed,
             pool: self.preset.train_pool,
             precision: self.precision,
         };
@@ -173,8 +198,9 @@ impl Builder {
 
     /// Eagle's stage (a) for expert `i` of `model`: the expert alone, at the resolution (and
     /// tiling) the cell uses it at, with its own projector, on the cell's SFT data against the frozen
-    /// LM. Shared by every cell that uses that expert at that resolution on that data.
-    fn pre_align(&mut self, model: &MllmConfig, i: usize, data: &DataSpec, pretrained: String) -> String {
+    /// LM, with the cell's `seed`. Shared by every cell of that seed that uses that expert at that
+    /// resolution on that data.
+    fn pre_align(&mut self, model: &MllmConfig, i: usize, data: &DataSpec, pretrained: String, seed: u64) -> String {
         let (expert, res) = model.experts[i].clone();
         let one = MllmConfig {
             experts: vec![(expert.clone(), res)],
@@ -189,26 +215,28 @@ impl Builder {
             steps: p.sft_steps / 2,
             batch: p.batch_size,
             lr: DEFAULT_SFT_LR,
-            seed: PRETRAIN_SEED,
+            seed,
             pool: p.train_pool,
             precision: self.precision,
         };
-        let label = format!("pre-align {}@{res}", expert.kind);
-        let lm = self.lm();
+        let label = format!("pre-align {}@{res} seed {seed}", expert.kind);
+        let lm = self.lm(seed);
         self.add(StageKind::PreAlign { model: one, data: data.clone(), optim }, vec![pretrained, lm], label)
     }
 
-    fn lm(&mut self) -> String {
+    /// LM pretraining for a cell of `seed`.
+    fn lm(&mut self, seed: u64) -> String {
+        let seed = self.pretraining_seed(seed);
         let optim = Optim {
             steps: self.preset.lm_steps,
             batch: 2 * self.preset.batch_size,
             lr: 3e-3,
-            seed: PRETRAIN_SEED,
+            seed,
             pool: self.preset.train_pool,
             precision: self.precision,
         };
         let (lm, data) = (self.lm_config(), self.all_data());
-        self.add(StageKind::LmPretrain { lm, data, optim }, vec![], "lm-pretrain".into())
+        self.add(StageKind::LmPretrain { lm, data, optim }, vec![], format!("lm-pretrain{}", Self::seed_suffix(seed)))
     }
 
     fn eval(&mut self, families: &[Family], sft: String, label: &str) -> String {
@@ -246,14 +274,14 @@ impl Builder {
         let data = DataSpec { seed: WORLD_SEED, families: c.families.clone(), max_objects: 3 };
         let mut inputs: Vec<String> = Vec::new();
         for (i, &k) in c.encoders.iter().enumerate() {
-            let pretrained = self.expert(k);
+            let pretrained = self.expert(k, seed);
             inputs.push(if c.pre_align && !k.text_aligned() {
-                self.pre_align(&model, i, &data, pretrained)
+                self.pre_align(&model, i, &data, pretrained, seed)
             } else {
                 pretrained
             });
         }
-        inputs.push(self.lm());
+        inputs.push(self.lm(seed));
         let mut chain = inputs.clone();
         let p = &self.preset;
         let align_optim = Optim {
@@ -315,7 +343,7 @@ impl Builder {
     }
 
     fn blind(&mut self, families: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
-        let lm = self.lm();
+        let lm = self.lm(seed);
         let model = MllmConfig {
             experts: vec![],
             fusion: FusionKind::ChannelConcat,
@@ -354,18 +382,16 @@ impl Builder {
 
 /// A plan of the pretraining stages of `experts` alone (no cells): what `eyrie experts` runs.
 pub fn experts_plan(experts: &[ExpertKind], scale: Scale, precision: Precision) -> Plan {
-    let mut b = Builder { scale, precision, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+    let mut b = Builder::new(scale, precision, PretrainSeed::Shared);
     for &e in experts {
-        b.expert(e);
+        b.expert(e, PRETRAIN_SEED);
     }
     Plan { experiment: "experts".into(), scale, precision, cells: vec![], stages: b.stages }
 }
 
 /// The id of `expert`'s pretraining stage at `scale`.
 pub fn expert_stage_id(expert: ExpertKind, scale: Scale) -> String {
-    let precision = Precision::F32;
-    let mut b = Builder { scale, precision, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
-    b.expert(expert)
+    Builder::new(scale, Precision::F32, PretrainSeed::Shared).expert(expert, PRETRAIN_SEED)
 }
 
 /// Resolves a spec at `scale` into a plan (f32).
@@ -376,7 +402,7 @@ pub fn plan(spec: &Spec, scale: Scale) -> Plan {
 /// Resolves a spec at `scale` into a plan whose training stages run at `precision` (its stage ids
 /// differ from the f32 plan's, so the stage cache never mixes precisions).
 pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Plan {
-    let mut b = Builder { scale, precision, preset: ScalePreset::of(scale), stages: BTreeMap::new() };
+    let mut b = Builder::new(scale, precision, spec.pretrain_seed);
     let mut cells = Vec::new();
     for c in &spec.cells {
         for &seed in &spec.seeds {

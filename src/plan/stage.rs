@@ -1,6 +1,6 @@
 //! Stage descriptions: everything that determines a stage's output, and nothing else.
 
-use super::ids::content_id;
+use super::ids::{content_id_at, SCHEMA_VERSION};
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
@@ -135,12 +135,25 @@ pub struct Stage {
 impl Stage {
     /// Builds a stage and computes its id.
     pub fn new(kind: StageKind, inputs: Vec<String>, label: String) -> Self {
+        let mut s = Self { id: String::new(), kind, inputs, label };
+        s.id = s.id_at(SCHEMA_VERSION);
+        s
+    }
+
+    /// The id this description (kind and input ids) has under world schema `version`.
+    pub fn id_at(&self, version: u32) -> String {
         #[derive(Serialize)]
         struct Hashed<'a> {
             kind: &'a StageKind,
             inputs: &'a [String],
         }
-        let id = content_id(&Hashed { kind: &kind, inputs: &inputs });
-        Self { id, kind, inputs, label }
+        content_id_at(&Hashed { kind: &self.kind, inputs: &self.inputs }, version)
+    }
+
+    /// The world schema this stage's stored id was computed in: the version in `1..=SCHEMA_VERSION`
+    /// whose id of the same description matches, or None when none does (the description's JSON
+    /// changed since, so the schema cannot be told).
+    pub fn schema(&self) -> Option<u32> {
+        (1..=SCHEMA_VERSION).rev().find(|&v| self.id_at(v) == self.id)
     }
 }

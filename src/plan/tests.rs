@@ -37,6 +37,7 @@ fn cells_and_shared_stages() {
 #[test]
 fn golden_content_ids() {
     // Pinned: these change only when a stage's meaning changes (then bump SCHEMA_VERSION on purpose).
+    // Schema 5 (POPE's balanced test split) moved them; under schema 4 this plan had the same ids as before.
     let p = golden_plan();
     let id = |label: &str| p.stages.values().find(|s| s.label == label).map(|s| s.id.clone()).unwrap();
     let got = [
@@ -48,12 +49,12 @@ fn golden_content_ids() {
         p.cells[0].id.clone(),
     ];
     let expected = [
-        "a4118d843bc4d88f",
-        "64ac0d674d655b46",
-        "cca845d70d930cae",
-        "44bbdad0f2010dc6",
-        "7b76b0c04579ba05",
-        "ecf707528ff6bd97",
+        "65e7eddce78c2982",
+        "b252d3a88838136c",
+        "b7597a6069b2df9f",
+        "3b6037c3d3524713",
+        "23b51dceab92183e",
+        "dbd68728aa0889b5",
     ];
     assert_eq!(got, expected.map(String::from));
 }
@@ -129,8 +130,13 @@ pre-align = [false, true]
     labels.sort();
     assert_eq!(
         labels,
-        vec!["pre-align pix2struct@64", "pre-align sam@64"],
-        "one artifact per expert, none for clip or convnext"
+        vec![
+            "pre-align pix2struct@64 seed 0",
+            "pre-align pix2struct@64 seed 1",
+            "pre-align sam@64 seed 0",
+            "pre-align sam@64 seed 1"
+        ],
+        "one artifact per expert and seed, none for clip or convnext"
     );
     for s in &pre {
         let StageKind::PreAlign { model, .. } = &s.kind else { unreachable!() };
@@ -142,20 +148,105 @@ pre-align = [false, true]
             pretrain.label
         );
         assert_eq!(p.stages[&s.inputs[1]].label, "lm-pretrain");
-        // Every pre-aligned cell with this expert, frozen or unlocked, either seed, reads the same stage.
-        let users = p.cells.iter().filter(|c| c.stages.contains(&s.id)).count();
+        // Every pre-aligned cell of the stage's seed with this expert, frozen or unlocked, reads it.
+        let StageKind::PreAlign { optim, .. } = &s.kind else { unreachable!() };
+        let users: Vec<&PlannedCell> = p.cells.iter().filter(|c| c.stages.contains(&s.id)).collect();
         let expected = p
             .cells
             .iter()
             .filter(|c| {
-                c.settings.as_ref().is_some_and(|x| x.pre_align && x.encoders.contains(&model.experts[0].0.kind))
+                c.seed == optim.seed
+                    && c.settings.as_ref().is_some_and(|x| x.pre_align && x.encoders.contains(&model.experts[0].0.kind))
             })
             .count();
-        assert_eq!((users, expected), (8, 8), "2 sets × frozen/unlocked × 2 seeds use each");
+        assert_eq!((users.len(), expected), (4, 4), "2 sets × frozen/unlocked of one seed use each");
+        assert!(users.iter().all(|c| c.seed == optim.seed), "a pre-align stage takes its cells' seed");
     }
     // Cells without pre-alignment never read one; their align stages read the pretrained experts.
     for c in p.cells.iter().filter(|c| c.settings.as_ref().is_some_and(|s| !s.pre_align)) {
         assert!(c.stages.iter().all(|id| !matches!(p.stages[id].kind, StageKind::PreAlign { .. })), "{}", c.label);
     }
     assert!(p.cells.iter().any(|c| c.label.ends_with("/pre-aligned")));
+}
+
+/// The golden spec with pre-alignment on a sam pair, under `pretrain-seed` = `policy` (None: unset).
+fn seeded_plan(policy: Option<&str>) -> Plan {
+    let line = policy.map(|p| format!("pretrain-seed = \"{p}\"\n")).unwrap_or_default();
+    let text = SPEC.replace("seeds = [0, 1]\n", &format!("seeds = [0, 1]\n{line}")).replace(
+        "encoders = [[\"clip\"], [\"clip\", \"convnext\"]]",
+        "encoders = [[\"clip\", \"sam\"]]\npre-align = [true]",
+    );
+    plan(&parse(Path::new("seeded.toml"), &text).unwrap(), Scale::Smoke)
+}
+
+fn stages_of<'a>(p: &'a Plan, kind: &str) -> Vec<&'a Stage> {
+    p.stages.values().filter(|s| s.kind.name() == kind).collect()
+}
+
+fn seed_of(s: &Stage) -> u64 {
+    match &s.kind {
+        StageKind::ExpertPretrain { optim, .. }
+        | StageKind::LmPretrain { optim, .. }
+        | StageKind::PreAlign { optim, .. }
+        | StageKind::Align { optim, .. }
+        | StageKind::Sft { optim, .. } => optim.seed,
+        StageKind::Eval { .. } => panic!("eval has no seed"),
+    }
+}
+
+#[test]
+fn pre_alignment_takes_the_cells_seed() {
+    let p = seeded_plan(None);
+    let pre = stages_of(&p, "pre-align");
+    assert_eq!(pre.len(), 2, "one sam pre-alignment per seed");
+    assert_ne!(pre[0].id, pre[1].id);
+    for c in p.cells.iter().filter(|c| c.settings.is_some()) {
+        let mine: Vec<&String> = c.stages.iter().filter(|id| p.stages[*id].kind.name() == "pre-align").collect();
+        assert_eq!(mine.len(), 1, "{}", c.label);
+        assert_eq!(seed_of(&p.stages[mine[0]]), c.seed, "{}", c.label);
+    }
+}
+
+#[test]
+fn pretraining_is_shared_by_default_and_per_seed_on_request() {
+    let shared = seeded_plan(None);
+    assert_eq!(seeded_plan(Some("shared")), shared, "shared is the default");
+    for kind in ["expert-pretrain", "lm-pretrain"] {
+        let stages = stages_of(&shared, kind);
+        let per_expert = if kind == "lm-pretrain" { 1 } else { 2 };
+        assert_eq!(stages.len(), per_expert, "{kind}: one for every seed");
+        assert!(stages.iter().all(|s| seed_of(s) == PRETRAIN_SEED), "{kind}");
+    }
+    let per_seed = seeded_plan(Some("per-seed"));
+    for kind in ["expert-pretrain", "lm-pretrain"] {
+        let stages = stages_of(&per_seed, kind);
+        let per_expert = if kind == "lm-pretrain" { 1 } else { 2 };
+        assert_eq!(stages.len(), 2 * per_expert, "{kind}: one per seed");
+    }
+    // Each cell's pretraining stages (the blind baseline's LM too) take the cell's seed.
+    for c in &per_seed.cells {
+        for id in &c.stages {
+            let s = &per_seed.stages[id];
+            if s.kind.name().ends_with("pretrain") {
+                assert_eq!(seed_of(s), c.seed, "{} in {}", s.label, c.label);
+            }
+        }
+    }
+    // Seed 0's pretraining is the shared one (same stage ids); seed 1's are its own.
+    let seed1 =
+        per_seed.stages.values().filter(|s| s.label.ends_with(" seed 1") && s.kind.name().ends_with("pretrain"));
+    assert_eq!(seed1.count(), 3, "sam, clip and the LM for seed 1");
+    assert!(shared
+        .stages
+        .keys()
+        .filter(|id| shared.stages[*id].kind.name().ends_with("pretrain"))
+        .all(|id| per_seed.stages.contains_key(id)));
+}
+
+#[test]
+fn a_bad_pretrain_seed_is_refused_naming_the_key() {
+    let text = SPEC.replace("seeds = [0, 1]\n", "seeds = [0, 1]\npretrain-seed = \"each\"\n");
+    let err = parse(Path::new("bad.toml"), &text).unwrap_err().to_string();
+    assert!(err.contains("experiment.pretrain-seed"), "{err}");
+    assert!(err.contains("shared") && err.contains("per-seed"), "{err}");
 }

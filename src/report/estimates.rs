@@ -175,7 +175,14 @@ pub(crate) mod tests {
         assert!((pope_mean - 60.0).abs() < 1e-9 && pope_half.abs() < 1e-9);
         assert!((s[0].average.mean - 51.0).abs() < 1e-9);
         assert_eq!(s[1].interval, IntervalKind::Binomial, "one seed: binomial over questions");
-        let md = crate::report::markdown::summary(&s);
+        let plan = crate::plan::Plan {
+            experiment: "t".into(),
+            scale: crate::spec::Scale::Smoke,
+            precision: Default::default(),
+            cells: vec![],
+            stages: Default::default(),
+        };
+        let md = crate::report::markdown::summary(&s, &plan);
         assert!(md.contains("| x | 3 | 42.0 ± 5.0 | 60.0 ± 0.0 | 51.0 ± 2.5 |"), "{md}");
     }
 }

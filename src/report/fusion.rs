@@ -1,6 +1,7 @@
 //! The fusion table: Eagle (arXiv 2408.15998) Sec. 3.4 "Fusion strategy". Every strategy's scores over
-//! seeds with 95% intervals, its visual tokens, parameters, FLOPs and step time. The claim about
-//! them is judged as a hypothesis of the experiment file (see `hypotheses`).
+//! seeds with 95% intervals, its visual tokens, parameters, the fusion's FLOPs and the whole model's
+//! forward FLOPs per sample (from the plan, not wall time). The claim about them is judged as a
+//! hypothesis of the experiment file (see `hypotheses`).
 
 use crate::model::fusion::FusionConfig;
 use crate::plan::{Plan, StageKind};
@@ -26,14 +27,14 @@ pub struct FusionRow {
     pub params: usize,
     /// Forward FLOPs of the fusion and its projector per image.
     pub flops: f64,
-    /// Mean SFT step time in milliseconds (wall, as measured during the run).
-    pub step_ms: f64,
+    /// Forward FLOPs of the whole model per sample (experts, fusion, LM), from the plan.
+    pub sample_flops: f64,
 }
 
-fn fusion_config(plan: &Plan, cell_id: &str) -> Option<(FusionConfig, usize)> {
+fn fusion_config(plan: &Plan, cell_id: &str) -> Option<FusionConfig> {
     let cell = plan.cells.iter().find(|c| c.id == cell_id)?;
     cell.stages.iter().find_map(|s| match &plan.stages.get(s)?.kind {
-        StageKind::Sft { model, optim, .. } => Some((model.fusion_config()?, optim.batch)),
+        StageKind::Sft { model, .. } => model.fusion_config(),
         _ => None,
     })
 }
@@ -53,7 +54,9 @@ pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
         .filter_map(|fusion| {
             let rs: Vec<&CellResult> =
                 results.iter().filter(|r| r.settings.as_ref().is_some_and(|s| s.fusion == fusion)).collect();
-            let (cfg, batch) = fusion_config(plan, &rs.first()?.cell)?;
+            let cfg = fusion_config(plan, &rs.first()?.cell)?;
+            let planned = plan.cells.iter().find(|c| c.id == rs[0].cell)?;
+            let sample_flops = crate::plan::cost::cell_forward_flops(plan, planned)?;
             let families = rs[0]
                 .scores
                 .families
@@ -67,8 +70,6 @@ pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
                     (f.family, m, h)
                 })
                 .collect();
-            let step_ms = rs.iter().map(|r| 1000.0 * batch as f64 / r.sft_samples_per_second.max(1e-9)).sum::<f64>()
-                / rs.len() as f64;
             Some(FusionRow {
                 fusion,
                 seeds: rs.iter().map(|r| r.seed).collect(),
@@ -77,14 +78,11 @@ pub fn rows(plan: &Plan, results: &[CellResult]) -> Vec<FusionRow> {
                 tokens: cfg.num_tokens(),
                 params: cfg.num_params(),
                 flops: cfg.flops(),
-                step_ms,
+                sample_flops,
             })
         })
         .collect()
 }
-
-/// The paper's claim.
-pub const CLAIM: &str = "Channel concat is as good as the complex fusions and the cheapest";
 
 /// The markdown section: the table.
 pub fn markdown(rows: &[FusionRow]) -> String {
@@ -96,7 +94,7 @@ pub fn markdown(rows: &[FusionRow]) -> String {
         "visual tokens".into(),
         "fusion params".into(),
         "fusion MFLOPs".into(),
-        "SFT ms/step".into(),
+        "GFLOPs/sample".into(),
     ]);
     let mut out = format!("| {} |\n|{}|\n", head.join(" | "), vec!["---"; head.len()].join("|"));
     for r in rows {
@@ -108,7 +106,7 @@ pub fn markdown(rows: &[FusionRow]) -> String {
             r.tokens.to_string(),
             r.params.to_string(),
             format!("{:.2}", r.flops / 1e6),
-            format!("{:.0}", r.step_ms),
+            crate::plan::cost::gflops_text(r.sample_flops),
         ]);
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
@@ -118,6 +116,39 @@ pub fn markdown(rows: &[FusionRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_compares_cost_by_planned_flops_per_sample_not_wall_time() {
+        let spec = crate::spec::parse(
+            std::path::Path::new("f.toml"),
+            "[experiment]\nname = \"f\"\nseeds = [0, 1]\n[base]\nencoders = [\"clip\", \"convnext\"]\n\
+             families = [\"vqa\"]\n[grid]\nfusion = [\"channel-concat\", \"sequence-append\"]\n",
+        )
+        .unwrap();
+        let plan = crate::plan::plan(&spec, crate::spec::Scale::Smoke);
+        let results: Vec<CellResult> = plan
+            .cells
+            .iter()
+            .map(|c| {
+                let mut r = crate::report::rows::tests::result(&c.label, 40.0, 50.0);
+                (r.cell, r.seed, r.settings) = (c.id.clone(), c.seed, c.settings.clone());
+                // Wall time that would rank the cells the other way round: ignored.
+                r.sft_samples_per_second = if c.label.contains("sequence") { 1e6 } else { 1.0 };
+                r
+            })
+            .collect();
+        let rows = rows(&plan, &results);
+        assert_eq!(rows.len(), 2);
+        for r in &rows {
+            let cell = plan.cells.iter().find(|c| c.settings.as_ref().is_some_and(|s| s.fusion == r.fusion)).unwrap();
+            assert_eq!(Some(r.sample_flops), crate::plan::cost::cell_forward_flops(&plan, cell));
+        }
+        assert!(rows[1].sample_flops > rows[0].sample_flops, "sequence append gives the LM twice the tokens");
+        let md = markdown(&rows);
+        assert!(md.lines().next().unwrap().ends_with("| fusion MFLOPs | GFLOPs/sample |"), "{md}");
+        assert!(!md.contains("ms/step"), "{md}");
+        assert!(md.contains(&format!("| {} |\n", crate::plan::cost::gflops_text(rows[1].sample_flops))), "{md}");
+    }
 
     #[test]
     fn t_interval_matches_a_hand_computation() {

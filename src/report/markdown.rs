@@ -4,7 +4,8 @@
 use super::estimates::{self, CellEstimates, IntervalKind};
 use super::options::TableFormat;
 use super::plots::lines::OrderedLines;
-use crate::plan::cost::human_duration;
+use crate::plan::cost::{gflops_text, human_duration, label_forward_flops};
+use crate::plan::Plan;
 use crate::spec::{Axis, Family};
 use crate::store::CellResult;
 
@@ -52,19 +53,20 @@ pub fn table(results: &[CellResult]) -> String {
     out
 }
 
-/// One row per cell: each family and the average as mean ± 95% half-width, visual tokens and the
-/// mean training time.
-pub fn summary(cells: &[CellEstimates]) -> String {
+/// One row per cell: each family and the average as mean ± 95% half-width, visual tokens, forward
+/// GFLOPs per sample (from `plan`: the cost to compare cells by) and the mean training time.
+pub fn summary(cells: &[CellEstimates], plan: &Plan) -> String {
     let fams = estimates::families(cells);
     let mut head = vec!["cell".to_string(), "seeds".into()];
     head.extend(fams.iter().map(|f| f.to_string()));
-    head.extend(["average", "visual tokens", "train time"].map(String::from));
+    head.extend(["average", "visual tokens", "GFLOPs/sample", "train time"].map(String::from));
     let mut out = format!("| {} |\n|{}|\n", head.join(" | "), vec!["---"; head.len()].join("|"));
     for c in cells {
         let mut row = vec![c.label.clone(), c.seeds.to_string()];
         row.extend(fams.iter().map(|f| c.family(*f).map(|e| e.to_string()).unwrap_or_default()));
         row.push(c.average.to_string());
         row.push(c.visual_tokens.to_string());
+        row.push(label_forward_flops(plan, &c.label).map(gflops_text).unwrap_or_default());
         row.push(human_duration(c.train_seconds));
         out.push_str(&format!("| {} |\n", row.join(" | ")));
     }
@@ -202,6 +204,28 @@ mod tests {
         let mut r = result("c", vqa, 50.0);
         r.settings = Some(CellSettings { resolution: res, tiling, ..settings() });
         r
+    }
+
+    #[test]
+    fn the_summary_shows_each_cells_forward_gflops_from_the_plan() {
+        let spec = crate::spec::parse(
+            std::path::Path::new("g.toml"),
+            "[experiment]\nname = \"g\"\n[base]\nfamilies = [\"vqa\", \"pope\"]\n",
+        )
+        .unwrap();
+        let plan = crate::plan::plan(&spec, crate::spec::Scale::Smoke);
+        let (cell, blind) = (&plan.cells[0], &plan.cells[1]);
+        let rows = vec![result(&cell.label, 50.0, 60.0), result("blind", 20.0, 60.0)];
+        let md = summary(&crate::report::estimates::by_cell(&rows), &plan);
+        assert!(md.lines().next().unwrap().contains("| visual tokens | GFLOPs/sample | train time |"), "{md}");
+        for c in [cell, blind] {
+            let g = gflops_text(crate::plan::cost::cell_forward_flops(&plan, c).unwrap());
+            assert!(md.contains(&format!(" | 16 | {g} | ")), "{} {g}: {md}", c.label);
+        }
+        assert_ne!(
+            crate::plan::cost::cell_forward_flops(&plan, cell),
+            crate::plan::cost::cell_forward_flops(&plan, blind)
+        );
     }
 
     #[test]

@@ -12,9 +12,11 @@ pub mod greedy;
 pub mod latex;
 pub mod markdown;
 pub mod options;
+pub mod origin;
 pub mod plots;
 pub mod provenance;
 pub mod rows;
+pub mod seeding;
 
 use crate::plan::Plan;
 use crate::spec::Spec;
@@ -96,7 +98,7 @@ pub fn write(
         std::fs::copy(&parquet, out_dir.join("results.parquet"))?;
     }
     let cells = estimates::by_cell(&results);
-    let summary = markdown::summary(&cells);
+    let summary = markdown::summary(&cells, plan);
     if options.tables.contains(&TableFormat::Md) {
         std::fs::write(out_dir.join("table.md"), &summary)?;
     }
@@ -115,17 +117,23 @@ pub fn write(
     }
     md.push_str(&format!(
         "Scale `{}`, backend `{backend}`{}, {} of {} cells done. Scores in percent on held-out test questions \
-         (POPE: F1). `Δ blind` is the average minus the no-image baseline's with the same seed.\n\n",
+         (POPE: F1, yes = positive, which the average uses; its accuracy and yes-ratio are in results.csv, \
+         `pope_accuracy` and `pope_yes_ratio`). `Δ blind` is the average minus the no-image baseline's with the \
+         same seed. GFLOPs/sample: forward FLOPs of one sample (experts, fusion, LM over the visual tokens and \
+         a {}-token question), from the plan.\n\n",
         plan.scale,
         if plan.precision.is_f32() { String::new() } else { format!(", precision `{}`", plan.precision) },
         results.len(),
-        plan.cells.len()
+        plan.cells.len(),
+        crate::plan::cost::TEXT_TOKENS
     ));
     md.push_str("## What ran\n\n");
     if let Some(run) = provenance::read(store, &plan.experiment)? {
         md.push_str(&run.markdown());
         md.push_str("\n\n");
     }
+    md.push_str(&origin::markdown(&results, plan));
+    md.push_str(&seeding::markdown(plan));
     md.push_str(&provenance::cost_line(&results));
     md.push_str(&provenance::spec_block(spec, store));
     md.push_str("## Summary\n\n");
@@ -147,9 +155,9 @@ pub fn write(
         if !table.is_empty() {
             md.push_str(
                 "\n## Fusion strategies (Eagle, arXiv 2408.15998, Sec. 3.4)\n\nMean over seeds ± the \
-                half-width of a 95% t-interval. Visual tokens, parameters and FLOPs are the fusion's own (with its \
-                    projector, per image); SFT step time is wall time measured during the run, beside whatever else \
-                        shared the machine (other workers): a rough cost, not a benchmark.\n\n",
+                half-width of a 95% t-interval. Visual tokens, parameters and MFLOPs are the fusion's own (with its \
+                projector, per image); GFLOPs/sample is the whole model's forward pass per sample (experts, fusion, \
+                LM), from the plan: the cost to compare by, not wall time under concurrent workers.\n\n",
             );
             md.push_str(&table);
         }

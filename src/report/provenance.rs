@@ -4,6 +4,10 @@
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 
+/// The commit this code was built from: `git rev-parse --short HEAD`, `-dirty` with uncommitted
+/// changes to tracked files, `unknown` outside git (set by build.rs).
+pub const BUILD_COMMIT: &str = env!("EYRIE_BUILD_COMMIT");
+
 /// The last `eyrie run` of an experiment that computed anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -27,6 +31,10 @@ pub struct RunRecord {
     /// True from the run's start until it finishes: a killed or failed run leaves it set.
     #[serde(default)]
     pub unfinished: bool,
+    /// World schema of the code that ran ([`crate::plan::ids::SCHEMA_VERSION`]); None in records
+    /// written before it was recorded.
+    #[serde(default)]
+    pub schema: Option<u32>,
 }
 
 impl RunRecord {
@@ -42,12 +50,21 @@ impl RunRecord {
             stages_computed: 0,
             stages_cached: 0,
             unfinished: true,
+            schema: Some(crate::plan::ids::SCHEMA_VERSION),
         }
     }
 
     /// This record once its run has finished: its wall time and stage counts, no longer unfinished.
     pub fn finished(self, wall_seconds: f64, stages_computed: usize, stages_cached: usize) -> Self {
         RunRecord { wall_seconds, stages_computed, stages_cached, unfinished: false, ..self }
+    }
+
+    /// `commit `x``, with ` (world schema N)` when recorded.
+    fn at(&self) -> String {
+        match self.schema {
+            Some(v) => format!("commit `{}` (world schema {v})", self.commit),
+            None => format!("commit `{}`", self.commit),
+        }
     }
 
     fn on(&self) -> String {
@@ -62,19 +79,19 @@ impl RunRecord {
     pub fn markdown(&self) -> String {
         if self.unfinished {
             return format!(
-                "Started by `{}` at commit `{}` on {} with {} worker(s); that run did not finish (killed or \
+                "Started by `{}` at {} on {} with {} worker(s); that run did not finish (killed or \
                     failed), so its wall time is not known. Cells done are listed below; rerunning the command \
                         resumes the rest.",
                 self.command,
-                self.commit,
+                self.at(),
                 self.on(),
                 self.workers
             );
         }
         format!(
-            "Produced by `{}` at commit `{}` on {} with {} worker(s): {} stages computed, {} cached, in {}.",
+            "Produced by `{}` at {} on {} with {} worker(s): {} stages computed, {} cached, in {}.",
             self.command,
-            self.commit,
+            self.at(),
             self.on(),
             self.workers,
             self.stages_computed,
@@ -146,5 +163,30 @@ pub fn device_words(backend: crate::spec::BackendKind, index: usize) -> String {
             format!("CPU, {} threads", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         }
         other => format!("{other}:{index}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_records_its_schema_and_an_old_record_reads_without_one() {
+        let started = RunRecord::started("eyrie run x.toml".into(), "abc1234".into(), "flex".into(), String::new(), 2);
+        assert_eq!(started.schema, Some(crate::plan::ids::SCHEMA_VERSION));
+        let done = started.finished(61.0, 3, 4);
+        let schema = crate::plan::ids::SCHEMA_VERSION;
+        assert!(
+            done.markdown().contains(&format!("at commit `abc1234` (world schema {schema}) on")),
+            "{}",
+            done.markdown()
+        );
+        let text = serde_json::to_string(&done).unwrap();
+        assert_eq!(serde_json::from_str::<RunRecord>(&text).unwrap(), done);
+        // The committed fusion run's record predates the field: it reads, schema not recorded.
+        let old = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/results/fusion/run.json")).unwrap();
+        let old: RunRecord = serde_json::from_str(&old).unwrap();
+        assert_eq!((old.schema, old.commit.as_str()), (None, "ad4ff5b"));
+        assert!(old.markdown().contains("at commit `ad4ff5b` on"), "{}", old.markdown());
     }
 }

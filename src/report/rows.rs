@@ -18,6 +18,7 @@ pub fn columns(axes: &[Axis]) -> Vec<String> {
             "sft_samples_per_second",
             "pope_yes_ratio",
             "experts",
+            "pope_accuracy",
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -54,9 +55,10 @@ pub fn row(r: &CellResult, axes: &[Axis]) -> Vec<Value> {
     v.push(Value::Number(r.params_trainable as f64));
     v.push(Value::Number(r.train_seconds));
     v.push(Value::Number(r.sft_samples_per_second));
-    let yes = r.scores.families.iter().find(|f| f.family == Family::Pope).and_then(|f| f.yes_ratio);
-    v.push(yes.map(Value::Number).unwrap_or(Value::Empty));
+    let pope = r.scores.families.iter().find(|f| f.family == Family::Pope);
+    v.push(pope.and_then(|f| f.yes_ratio).map(Value::Number).unwrap_or(Value::Empty));
     v.push(Value::Text(r.geometry()));
+    v.push(pope.map(|f| Value::Number(f.accuracy)).unwrap_or(Value::Empty));
     v
 }
 
@@ -89,7 +91,7 @@ pub(crate) mod tests {
         let fam = |family, score| FamilyScore {
             family,
             score,
-            accuracy: score,
+            accuracy: if family == Family::Pope { score - 5.0 } else { score },
             yes_ratio: (family == Family::Pope).then_some(50.0),
             n: 10,
         };
@@ -109,6 +111,8 @@ pub(crate) mod tests {
             experts: vec![],
             scale: "smoke".into(),
             backend: "flex".into(),
+            schema: Some(crate::plan::ids::SCHEMA_VERSION),
+            commit: Some("abc1234".into()),
         }
     }
 
@@ -122,8 +126,9 @@ pub(crate) mod tests {
         let text = std::fs::read_to_string(&csv).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), columns(&[Axis::Unlock]).join(","));
-        // average of vqa 50 and pope 70 is 60; counts are integers; unevaluated families are empty.
-        assert_eq!(lines.next().unwrap(), r#"id-a,a,3,,50.0,,,,,70.0,60.0,16,1000,400,12.5,100.0,50.0,"""#);
+        // average of vqa 50 and pope 70 (F1) is 60; counts are integers; unevaluated families are empty;
+        // POPE's yes-ratio 50 and accuracy 65 last.
+        assert_eq!(lines.next().unwrap(), r#"id-a,a,3,,50.0,,,,,70.0,60.0,16,1000,400,12.5,100.0,50.0,"",65.0"#);
         assert!(pq.metadata().unwrap().len() > 0);
     }
 }

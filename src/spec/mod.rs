@@ -15,7 +15,7 @@ pub use cell::{CellSettings, Resolution, TokenGrid, Unlock};
 pub use error::{Locator, SpecError};
 pub use greedy::{GreedySpec, Metric, SearchKind};
 pub use hypothesis::{level, Contrast, ContrastKind, ExpectKind, Expectation, Hypothesis, Selector};
-pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainTask, Scale, Tiling};
+pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainSeed, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
 
 use axes::{excluded, odometer, At, AxisValues};
@@ -40,6 +40,9 @@ pub struct Spec {
     pub seeds: Vec<u64>,
     /// Whether to add the no-image baseline row.
     pub blind_baseline: bool,
+    /// Whether expert and LM pretraining are shared by every seed or take the cell's seed.
+    #[serde(default)]
+    pub pretrain_seed: PretrainSeed,
     /// The axes the grid varies, in file order.
     pub axes: Vec<Axis>,
     /// Every cell's settings after expansion and exclusion (a greedy search: the start set's cell,
@@ -91,6 +94,9 @@ fn hint_for(key: &str, message: &str) -> Option<String> {
     }
     if last == "scale" {
         return Some(format!("known scales: {}", Scale::known()));
+    }
+    if last == "pretrain-seed" {
+        return Some(format!("pretrain-seed is one of: {}", PretrainSeed::known()));
     }
     Axis::ALL.iter().find(|a| a.key() == last).and_then(|a| a.hint())
 }
@@ -188,6 +194,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         scale: raw.experiment.scale.unwrap_or(Scale::Proxy),
         seeds,
         blind_baseline: raw.experiment.blind_baseline.unwrap_or(true),
+        pretrain_seed: raw.experiment.pretrain_seed.unwrap_or_default(),
         axes: raw.grid.varied(),
         cells,
         file: loc.file.clone(),

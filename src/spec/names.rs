@@ -264,3 +264,15 @@ impl PretrainTask {
         }
     }
 }
+
+named_enum! {
+    /// Which seed expert and LM pretraining take (`pretrain-seed` under `[experiment]`).
+    #[derive(Default)]
+    PretrainSeed {
+        /// One pretraining per expert and one LM, shared by every seed, like a public checkpoint (default).
+        #[default]
+        Shared => "shared",
+        /// Each seed pretrains its own experts and LM with the cell's seed.
+        PerSeed => "per-seed",
+    }
+}

@@ -3,7 +3,7 @@
 pub(crate) use super::axes::{RawCell, RawGrid};
 use super::greedy::{RawGreedy, SearchKind};
 use super::hypothesis::RawHypothesis;
-use super::names::Scale;
+use super::names::{PretrainSeed, Scale};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -40,6 +40,8 @@ pub(crate) struct RawExperiment {
     pub blind_baseline: Option<bool>,
     #[serde(default)]
     pub search: Option<Spanned<SearchKind>>,
+    #[serde(default)]
+    pub pretrain_seed: Option<PretrainSeed>,
 }
 
 /// A size as written: a number, or a word (`native` for resolutions, `auto` for grids).

@@ -64,6 +64,14 @@ pub struct CellResult {
     pub scale: String,
     /// Backend.
     pub backend: String,
+    /// World schema the cell's stages were computed in ([`crate::plan::ids::SCHEMA_VERSION`]); None
+    /// in records written before it was recorded (a report infers it from the stored plan's stage ids).
+    #[serde(default)]
+    pub schema: Option<u32>,
+    /// Commit of the binary that wrote this result (`-dirty` with uncommitted changes; its stages may
+    /// come from the stage cache); None in records written before it was recorded.
+    #[serde(default)]
+    pub commit: Option<String>,
 }
 
 /// A stage's key in [`CellResult::stage_seconds`]: its label, which begins with its kind
