@@ -1,12 +1,15 @@
 //! Bit-reproducible runs on `flex`: the same binary, spec and seed give the same checkpoint bytes,
 //! losses and scores whatever the number of workers and of threads.
 
-mod common;
-
-use common::eyrie;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `eyrie` binary under test.
+fn eyrie() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_eyrie"))
+}
 
 /// Runs the smoke experiment into `dir/results` with `workers` workers on `threads` rayon threads.
 fn run_smoke(dir: &Path, workers: usize, threads: usize) -> PathBuf {
