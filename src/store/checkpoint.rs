@@ -44,10 +44,18 @@ pub enum CheckpointError {
     },
 }
 
-/// Saves `module` to `path` (via a temporary file and a rename).
+/// The one metadata entry of every checkpoint (key, value).
+pub const METADATA: (&str, &str) = ("format", "safetensors");
+
+/// Saves `module` to `path` (via a temporary file and a rename); the same module gives the same bytes.
+///
+/// The safetensors header lists tensors sorted by name, but its metadata is a `HashMap` written in
+/// its random iteration order; burn-store's three default entries (format, producer, version) made
+/// the bytes differ from run to run. The metadata is therefore cleared down to one entry,
+/// [`METADATA`], whose order cannot vary.
 pub fn save<B: Backend, M: ModuleSnapshot<B>>(module: &M, path: &Path) -> Result<(), CheckpointError> {
     let encode = |source| CheckpointError::Encode { path: path.to_path_buf(), source };
-    let mut store = SafetensorsStore::from_bytes(None);
+    let mut store = SafetensorsStore::from_bytes(None).clear_metadata().metadata(METADATA.0, METADATA.1);
     module.save_into(&mut store).map_err(encode)?;
     let bytes = store.get_bytes().map_err(encode)?;
     super::write_atomic(path, &bytes).map_err(|source| CheckpointError::Write { path: path.to_path_buf(), source })
@@ -68,6 +76,30 @@ pub fn load<B: Backend, M: ModuleSnapshot<B>>(mut module: M, path: &Path) -> Res
 mod tests {
     use super::*;
     use std::error::Error;
+
+    #[test]
+    fn saving_the_same_module_again_gives_the_same_bytes() {
+        type B = burn::backend::Flex;
+        let dir = tempfile::tempdir().unwrap();
+        let device = Default::default();
+        let module = burn::nn::LinearConfig::new(2, 3).init::<B>(&device);
+        // Several saves: with burn-store's three metadata entries in a `HashMap`, each save drew
+        // one of six orders, so eight equal files by chance are about one in 280,000.
+        let files: Vec<Vec<u8>> = (0..8)
+            .map(|i| {
+                let path = dir.path().join(format!("{i}.safetensors"));
+                save::<B, _>(&module, &path).unwrap();
+                std::fs::read(&path).unwrap()
+            })
+            .collect();
+        assert!(files.iter().all(|f| f == &files[0]), "checkpoint bytes differ between saves");
+        let header_len = u64::from_le_bytes(files[0][..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&files[0][8..8 + header_len]).unwrap();
+        assert_eq!(header["__metadata__"], serde_json::json!({ METADATA.0: METADATA.1 }));
+        let loaded =
+            load::<B, _>(burn::nn::LinearConfig::new(2, 3).init::<B>(&device), &dir.path().join("0.safetensors"));
+        assert_eq!(loaded.unwrap().weight.val().into_data(), module.weight.val().into_data());
+    }
 
     #[test]
     fn a_corrupt_checkpoint_names_the_file_and_keeps_the_cause() {

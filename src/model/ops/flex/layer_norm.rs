@@ -122,17 +122,56 @@ fn rows_backward(
         }
         (dgamma, dbeta)
     };
-    let add = |(mut g1, mut b1): (Vec<f32>, Vec<f32>), (g2, b2): (Vec<f32>, Vec<f32>)| {
+    let pairs = x.par_chunks(block).zip(dy.par_chunks(block));
+    // Each block's partial sums, in block order: summing them in that order below (not with rayon's
+    // `reduce`, whose tree follows work stealing) makes ∂γ and ∂β the same bits on every run,
+    // whatever the thread count or the machine's load.
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = if want_dx {
+        pairs.zip(dx.par_chunks_mut(block)).map(|(p, o)| work(p, Some(o))).collect()
+    } else {
+        pairs.map(|p| work(p, None)).collect()
+    };
+    let (dgamma, dbeta) = sum_in_order(partials, d);
+    (want_dx.then_some(dx), dgamma, dbeta)
+}
+
+/// The element-wise sum of `partials` (pairs of width-`d` vectors), added in their order.
+fn sum_in_order(partials: Vec<(Vec<f32>, Vec<f32>)>, d: usize) -> (Vec<f32>, Vec<f32>) {
+    partials.into_iter().fold((vec![0.0f32; d], vec![0.0f32; d]), |(mut g1, mut b1), (g2, b2)| {
         g1.iter_mut().zip(g2).for_each(|(a, b)| *a += b);
         b1.iter_mut().zip(b2).for_each(|(a, b)| *a += b);
         (g1, b1)
-    };
-    let zero = || (vec![0.0f32; d], vec![0.0f32; d]);
-    let pairs = x.par_chunks(block).zip(dy.par_chunks(block));
-    let (dgamma, dbeta) = if want_dx {
-        pairs.zip(dx.par_chunks_mut(block)).map(|(p, o)| work(p, Some(o))).reduce(zero, add)
-    } else {
-        pairs.map(|p| work(p, None)).reduce(zero, add)
-    };
-    (want_dx.then_some(dx), dgamma, dbeta)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_backward;
+
+    /// `rows_backward` inside a rayon pool of `threads` threads.
+    fn on_threads(threads: usize, x: &[f32], dy: &[f32], gamma: &[f32], d: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let (dx, dgamma, dbeta) = pool.install(|| rows_backward(x, dy, gamma, d, true));
+        (dx.unwrap(), dgamma, dbeta)
+    }
+
+    #[test]
+    fn the_backward_gives_the_same_bits_on_any_number_of_threads() {
+        // 2048 rows of 48: 32 blocks, whose partial sums rayon's `reduce` would add in a tree
+        // shaped by the thread count (and by work stealing, so by the machine's load).
+        let d = 48;
+        let value =
+            |i: usize, k: u32| (((i as u32).wrapping_mul(2_654_435_761).wrapping_add(k) >> 8) as f32 / 1e6).sin();
+        let x: Vec<f32> = (0..2048 * d).map(|i| 3.0 * value(i, 1)).collect();
+        let dy: Vec<f32> = (0..2048 * d).map(|i| value(i, 7)).collect();
+        let gamma: Vec<f32> = (0..d).map(|i| 1.0 + value(i, 3)).collect();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        let one = on_threads(1, &x, &dy, &gamma, d);
+        for threads in [2, 3, 8] {
+            let many = on_threads(threads, &x, &dy, &gamma, d);
+            assert_eq!(bits(&one.0), bits(&many.0), "∂x on {threads} threads");
+            assert_eq!(bits(&one.1), bits(&many.1), "∂γ on {threads} threads");
+            assert_eq!(bits(&one.2), bits(&many.2), "∂β on {threads} threads");
+        }
+    }
 }
