@@ -97,7 +97,9 @@ pub fn test_words(expect: Expectation) -> String {
     match expect {
         Expectation::Above | Expectation::Below => "paired t over seeds, two-sided 5%".into(),
         Expectation::Equivalent(m) => format!("two one-sided t tests (TOST) at 5% against ±{m}"),
-        Expectation::NotWorse(m) => format!("one-sided t at 2.5% against −{m} (non-inferiority)"),
+        Expectation::NotWorse(m) => {
+            format!("non-inferiority: one-sided t against −{m} at 2.5% (p doubled, against 5%)")
+        }
     }
 }
 
@@ -127,6 +129,8 @@ fn test_one(c: Comparison, values: &BTreeMap<(String, u64), f64>, seeds: &[u64],
     let xs: Vec<f64> = per_seed.iter().map(|(_, x)| *x).collect();
     let test = TTest::of(&xs);
     let (p_support, p_contra) = match &test {
+        // Every seed gave the same estimate: there is no estimate of the spread, so nothing is shown.
+        Some(t) if t.sd <= 1e-9 * t.mean.abs().max(1.0) => (Some(1.0), Some(1.0)),
         Some(t) => {
             let (s, c) = p_values(t, expect);
             (Some(s), Some(c))
@@ -136,16 +140,12 @@ fn test_one(c: Comparison, values: &BTreeMap<(String, u64), f64>, seeds: &[u64],
     Tested { comparison: c, per_seed, test, p_support, p_contra }
 }
 
-/// Judges every hypothesis of an experiment from its results (the blind baseline never takes part).
-pub fn judge_all(hypotheses: &[Hypothesis], results: &[CellResult]) -> Vec<Judged> {
-    let mut cells: Vec<(String, CellSettings)> = Vec::new();
-    for r in results {
-        if let Some(s) = &r.settings {
-            if !cells.iter().any(|(l, _)| *l == r.label) {
-                cells.push((r.label.clone(), s.clone()));
-            }
-        }
-    }
+/// Judges every hypothesis of an experiment from its results. The comparisons come from `design`,
+/// the cells the experiment planned (label and settings), so a planned cell that did not run leaves its
+/// comparison without data ("not tested"), never silently out of a `best` claim. Cells are keyed by
+/// the label their settings give (the blind baseline never takes part).
+pub fn judge_all(hypotheses: &[Hypothesis], design: &[CellSettings], results: &[CellResult]) -> Vec<Judged> {
+    let cells: Vec<(String, CellSettings)> = design.iter().map(|c| (c.label(), c.clone())).collect();
     let refs: Vec<CellRef> = cells.iter().map(|(l, s)| (l.as_str(), s)).collect();
     let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
     seeds.sort();
@@ -155,15 +155,12 @@ pub fn judge_all(hypotheses: &[Hypothesis], results: &[CellResult]) -> Vec<Judge
         .map(|h| {
             let values: BTreeMap<(String, u64), f64> = results
                 .iter()
-                .filter(|r| r.settings.is_some())
-                .filter_map(|r| Some(((r.label.clone(), r.seed), metric_of(&h.metric, &r.scores)?)))
+                .filter_map(|r| Some(((r.settings.as_ref()?.label(), r.seed), metric_of(&h.metric, &r.scores)?)))
                 .collect();
-            let tested: Vec<Tested> = comparisons(h, &refs)
-                .into_iter()
-                .map(|c| test_one(c, &values, &seeds, h.expect))
-                .filter(|t| !t.per_seed.is_empty())
-                .collect();
-            let all_tested = !tested.is_empty() && tested.iter().all(|t| t.test.is_some());
+            let tested: Vec<Tested> =
+                comparisons(h, &refs).into_iter().map(|c| test_one(c, &values, &seeds, h.expect)).collect();
+            let missing = tested.is_empty() || tested.iter().any(|t| t.per_seed.is_empty());
+            let all_tested = !missing && tested.iter().all(|t| t.test.is_some());
             let (p_support, p_contra) = if all_tested {
                 let k = tested.len() as f64;
                 let sup = tested.iter().filter_map(|t| t.p_support).fold(0.0, f64::max);
@@ -172,7 +169,7 @@ pub fn judge_all(hypotheses: &[Hypothesis], results: &[CellResult]) -> Vec<Judge
             } else {
                 (None, None)
             };
-            let verdict = if tested.is_empty() {
+            let verdict = if missing {
                 Verdict::NotTested
             } else if !all_tested {
                 Verdict::Indicative

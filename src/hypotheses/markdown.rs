@@ -35,12 +35,20 @@ pub fn section(judged: &[Judged], pre_registered: &[bool]) -> String {
         return String::new();
     }
     let with_p = judged.iter().filter(|j| j.p_support.is_some()).count();
+    let correction = if with_p == 0 {
+        "No hypothesis here has two or more seeds, so none is tested.".to_string()
+    } else {
+        format!(
+            "p-values are Holm-corrected across the {with_p} hypotheses with seeds (raw in brackets; the claims' and \
+             their opposites' p-values separately) and compared with {ALPHA}."
+        )
+    };
     let mut md = format!(
         "Each hypothesis's contrast gives one estimate per seed, in score points, from cells paired by seed. With \
          two or more seeds it is tested with Student's t over the seeds (the interval is the t interval: 95%, or 90% \
          for two one-sided tests); a claim of several comparisons (`best`) is supported only if every comparison \
-         is, and contradicted if any is (Bonferroni within it). p-values are Holm-corrected across the {with_p} \
-         hypotheses with seeds (raw in brackets) and compared with {ALPHA}. With one seed a hypothesis is only \
+         is, and contradicted if any is (Bonferroni within it); a comparison whose estimate is the same for every \
+         seed has no spread to test and stays inconclusive. {correction} With one seed a hypothesis is only \
          indicative: seed-to-seed spread is larger than the spread over test questions, so one seed decides \
          nothing.\n\n"
     );

@@ -53,7 +53,8 @@ fn pixels(c: &CellSettings) -> f64 {
 /// Seed noise of mean zero over seeds 0, 1, 2 (−1, +0.5, +0.5), scaled differently in every cell so
 /// that differences between cells vary by seed too.
 fn noise(c: &CellSettings, seed: u64) -> f64 {
-    let cell = 1.0 + 0.3 * unlocked(c) as u8 as f64 + 0.2 * c.encoders.len() as f64 + pixels(c) / 320.0;
+    let u = unlocked(c) as u8 as f64;
+    let cell = 1.0 + 0.3 * u + 0.2 * c.encoders.len() as f64 + pixels(c) / 320.0 + 0.1 * u * pixels(c) / 32.0;
     [-1.0, 0.5, 0.5][seed as usize % 3] * cell
 }
 
@@ -68,7 +69,7 @@ expect = "better"
 "#;
 
 fn verdicts(spec: &Spec, rows: &[CellResult]) -> Vec<Verdict> {
-    judge_all(&spec.hypotheses, rows).iter().map(|j| j.verdict).collect()
+    judge_all(&spec.hypotheses, &spec.cells, rows).iter().map(|j| j.verdict).collect()
 }
 
 #[test]
@@ -80,12 +81,18 @@ fn a_pair_is_supported_contradicted_or_inconclusive_by_its_paired_t_test() {
     assert_eq!(verdicts(&spec, &results(&spec, &[0, 1, 2], gain(0.1))), vec![Verdict::Inconclusive]);
     // The estimate is the mean over the six pairs of b − a, per seed: exactly the gain here, plus the
     // noise's difference between the arms' cell terms.
-    let j = &judge_all(&spec.hypotheses, &results(&spec, &[0, 1, 2], |c, _| if unlocked(c) { 7.0 } else { 3.0 }))[0];
+    let j = &judge_all(
+        &spec.hypotheses,
+        &spec.cells,
+        &results(&spec, &[0, 1, 2], |c, _| if unlocked(c) { 7.0 } else { 3.0 }),
+    )[0];
     assert_eq!(j.tested.len(), 1);
     let seeds: Vec<u64> = j.tested[0].per_seed.iter().map(|(s, _)| *s).collect();
     assert_eq!(seeds, vec![0, 1, 2]);
     assert!(j.tested[0].per_seed.iter().all(|(_, x)| (x - 4.0).abs() < 1e-12), "{:?}", j.tested[0].per_seed);
     assert_eq!(j.seeds(), 3);
+    // The same estimate with every seed: no spread to test with, so no verdict beyond noise.
+    assert_eq!(j.verdict, Verdict::Inconclusive);
 }
 
 #[test]
@@ -95,13 +102,13 @@ fn one_seed_is_indicative_and_absent_cells_are_not_tested() {
     assert_eq!(verdicts(&spec, &results(&spec, &[0], huge)), vec![Verdict::Indicative]);
     let frozen_only: Vec<CellResult> =
         results(&spec, &[0, 1, 2], huge).into_iter().filter(|r| !unlocked(r.settings.as_ref().unwrap())).collect();
-    let j = judge_all(&spec.hypotheses, &frozen_only);
+    let j = judge_all(&spec.hypotheses, &spec.cells, &frozen_only);
     assert_eq!(j[0].verdict, Verdict::NotTested);
     assert!(j[0].p_support.is_none());
     // A seed missing one cell of a pair is left out of that comparison.
     let mut rows = results(&spec, &[0, 1, 2], huge);
     rows.retain(|r| !(r.seed == 2 && unlocked(r.settings.as_ref().unwrap())));
-    assert_eq!(judge_all(&spec.hypotheses, &rows)[0].seeds(), 2);
+    assert_eq!(judge_all(&spec.hypotheses, &spec.cells, &rows)[0].seeds(), 2);
 }
 
 #[test]
@@ -137,9 +144,19 @@ metric = "vqa"
 expect = "better"
 "#;
     let spec = spec_with(h);
-    let j = &judge_all(&spec.hypotheses, &results(&spec, &[0, 1, 2], |c, s| 100.0 - pixels(c) / 2.0 + noise(c, s)))[0];
+    let j = &judge_all(
+        &spec.hypotheses,
+        &spec.cells,
+        &results(&spec, &[0, 1, 2], |c, s| 100.0 - pixels(c) / 2.0 + noise(c, s)),
+    )[0];
     assert_eq!(j.tested.len(), 2, "native against 64 and against 96");
     assert_eq!(j.verdict, Verdict::Supported);
+    // A rival that never ran: the claim is not tested, rather than judged against the others alone.
+    let without_96: Vec<CellResult> = results(&spec, &[0, 1, 2], |c, s| 100.0 - pixels(c) / 2.0 + noise(c, s))
+        .into_iter()
+        .filter(|r| pixels(r.settings.as_ref().unwrap()) != 96.0)
+        .collect();
+    assert_eq!(verdicts(&spec, &without_96), vec![Verdict::NotTested]);
     // Better than 96 px but tied with 64 px: not every comparison holds.
     let tied = |c: &CellSettings, s: u64| if pixels(c) == 96.0 { 30.0 } else { 60.0 } + noise(c, s);
     assert_eq!(verdicts(&spec, &results(&spec, &[0, 1, 2], tied)), vec![Verdict::Inconclusive]);
@@ -172,7 +189,7 @@ expect = "increasing"
         _ => 2.0,
     };
     let y = |c: &CellSettings, _s: u64| 50.0 + 2.0 * index(c) + if unlocked(c) { 3.0 * index(c) } else { 0.0 };
-    let j = judge_all(&spec.hypotheses, &results(&spec, &[0, 1, 2], y));
+    let j = judge_all(&spec.hypotheses, &spec.cells, &results(&spec, &[0, 1, 2], y));
     // Trend: mean over cells at each level: 50 + 3.5·index → slope 3.5 per step.
     assert!((j[0].tested[0].per_seed[0].1 - 3.5).abs() < 1e-9, "{:?}", j[0].tested[0].per_seed);
     // Interaction: b − a = 3·index → slope 3 per step.
@@ -189,7 +206,7 @@ fn holm_corrects_across_the_experiments_hypotheses() {
     // Per-seed differences 1.0, 2.2, 3.4 (mean 2.2, sd 1.2): t = 3.175, two-sided p = 0.0865; with
     // 4 seeds 1.0, 2.2, 3.4, 2.2: t = 4.49, p = 0.0206 — Holm multiplies the smallest by 2 → 0.041.
     let gain = |c: &CellSettings, s: u64| if unlocked(c) { [1.0, 2.2, 3.4, 2.2][s as usize] } else { 0.0 };
-    let j = judge_all(&spec.hypotheses, &results(&spec, &[0, 1, 2, 3], gain));
+    let j = judge_all(&spec.hypotheses, &spec.cells, &results(&spec, &[0, 1, 2, 3], gain));
     let (raw, adjusted) = j[0].p_support.unwrap();
     assert!((adjusted - 2.0 * raw).abs() < 1e-12 && raw < 0.025 && adjusted > raw, "{raw} {adjusted}");
     assert_eq!(j[0].verdict, Verdict::Supported, "{adjusted}");
@@ -201,7 +218,8 @@ fn holm_corrects_across_the_experiments_hypotheses() {
 #[test]
 fn the_section_shows_each_hypothesis_with_its_test_and_marks_post_hoc_ones() {
     let spec = spec_with(UNLOCK);
-    let j = judge_all(&spec.hypotheses, &results(&spec, &[0], |c, _| if unlocked(c) { 60.0 } else { 50.0 }));
+    let j =
+        judge_all(&spec.hypotheses, &spec.cells, &results(&spec, &[0], |c, _| if unlocked(c) { 60.0 } else { 50.0 }));
     let md = markdown::section(&j, &[false]);
     assert!(md.contains("| H1 | unlocking helps |"), "{md}");
     assert!(md.contains("single seed: indicative"), "{md}");

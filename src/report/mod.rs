@@ -162,13 +162,15 @@ pub fn write(
             md.push_str(&table);
         }
     }
-    let judged = crate::hypotheses::judge_all(&spec.hypotheses, &results);
+    let design = crate::hypotheses::power::design_cells(&spec.cells, &spec.hypotheses);
+    let design: Vec<crate::spec::CellSettings> = design.into_iter().map(|(_, c)| c).collect();
+    let judged = crate::hypotheses::judge_all(&spec.hypotheses, &design, &results);
     if !judged.is_empty() {
         let stored = std::fs::read_to_string(store.experiment_dir(&plan.experiment).join("spec.toml")).ok();
         let pre_registered: Vec<bool> = spec
             .hypotheses
             .iter()
-            .map(|h| stored.as_ref().is_none_or(|text| text.contains(h.claim.as_str())))
+            .map(|h| stored.as_ref().is_some_and(|text| text.contains(h.claim.as_str())))
             .collect();
         md.push_str("\n## Hypotheses\n\n");
         md.push_str(&crate::hypotheses::markdown::section(&judged, &pre_registered));
