@@ -87,7 +87,7 @@ pub fn plan_power(
                 Expectation::Equivalent(_) => detectable_margin(sd, seeds, alpha, POWER),
                 _ => detectable_effect(sd, seeds, alpha, POWER),
             });
-            let seeds_for_effect = effect.map(|e| sd.and_then(|sd| values_needed(e.abs(), sd, alpha, POWER)));
+            let seeds_for_effect = effect.and_then(|e| sd.map(|sd| values_needed(e.abs(), sd, alpha, POWER)));
             Detectable { claim: h.claim.clone(), seeds, sd, smallest, seeds_for_effect }
         })
         .collect()
@@ -114,4 +114,53 @@ pub fn text(rows: &[Detectable], calibration_path: &str, effect: Option<f64>) ->
         out.push_str(&format!("  H{} {}: {smallest}{sd}{needed}\n", i + 1, r.claim));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{FamilyScore, Scores};
+    use crate::spec::Family;
+
+    #[test]
+    fn detectable_effect_scales_the_calibrated_spread_by_the_contrasts_weights() {
+        let spec = crate::spec::parse(
+            std::path::Path::new("p.toml"),
+            "[experiment]\nname = \"p\"\nseeds = [0, 1, 2, 3]\n[base]\nfamilies = [\"vqa\"]\n[grid]\nunlock = [false, true]\n\
+             [[hypothesis]]\nclaim = \"u\"\ncontrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\n\
+             metric = \"vqa\"\nexpect = \"better\"\n[[hypothesis]]\nclaim = \"o\"\ncontrast = \"pair\"\n\
+             a = { unlock = false }\nb = { unlock = true }\nmetric = \"average\"\nexpect = \"better\"\n",
+        )
+        .unwrap();
+        let vqa = [50.0, 52.0, 47.0, 51.0];
+        let seeds = vqa
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let f = FamilyScore { family: Family::Vqa, score: v, accuracy: v, yes_ratio: None, n: 200 };
+                (i as u64, Scores::new(vec![f]))
+            })
+            .collect();
+        let cal = Calibration {
+            experiment: "p".into(),
+            cell: "c".into(),
+            scale: "proxy".into(),
+            arm: 2,
+            seeds,
+            metrics: vec![],
+        };
+        let sd = crate::stats::TTest::of(&vqa).unwrap().sd;
+        let cells = design_cells(&spec.cells, &spec.hypotheses);
+        let rows = plan_power(&spec.hypotheses, &cells, 4, &cal, Some(3.0));
+        // A pair of two cells: one seed's difference has SD √2·sd.
+        let expected = detectable_effect(sd * 2f64.sqrt(), 4, ALPHA / 2.0, POWER);
+        assert!((rows[0].smallest.unwrap() - expected).abs() < 1e-12, "{rows:?}");
+        assert_eq!(rows[0].seeds_for_effect, Some(values_needed(3.0, sd * 2f64.sqrt(), ALPHA / 2.0, POWER)));
+        // The average of one family is that family: the same spread.
+        assert_eq!(rows[1].sd, rows[0].sd);
+        // Without a calibrated metric there is no estimate, and no seed count either.
+        let ocr_free = Calibration { seeds: vec![], ..cal };
+        let rows = plan_power(&spec.hypotheses, &cells, 4, &ocr_free, Some(3.0));
+        assert_eq!((rows[0].sd, rows[0].seeds_for_effect), (None, None));
+    }
 }
