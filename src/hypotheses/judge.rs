@@ -146,16 +146,23 @@ fn test_one(c: Comparison, values: &BTreeMap<(String, u64), f64>, seeds: &[u64],
 /// the label their settings give (the blind baseline never takes part).
 pub fn judge_all(hypotheses: &[Hypothesis], design: &[CellSettings], results: &[CellResult]) -> Vec<Judged> {
     let cells: Vec<(String, CellSettings)> = design.iter().map(|c| (c.label(), c.clone())).collect();
+    judge_cells(hypotheses, &cells, results)
+}
+
+/// [`judge_all`] over cells already labelled.
+pub fn judge_cells(hypotheses: &[Hypothesis], cells: &[(String, CellSettings)], results: &[CellResult]) -> Vec<Judged> {
     let refs: Vec<CellRef> = cells.iter().map(|(l, s)| (l.as_str(), s)).collect();
+    let labelled: Vec<(String, &CellResult)> =
+        results.iter().filter_map(|r| Some((r.settings.as_ref()?.label(), r))).collect();
     let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
     seeds.sort();
     seeds.dedup();
     let mut judged: Vec<Judged> = hypotheses
         .iter()
         .map(|h| {
-            let values: BTreeMap<(String, u64), f64> = results
+            let values: BTreeMap<(String, u64), f64> = labelled
                 .iter()
-                .filter_map(|r| Some(((r.settings.as_ref()?.label(), r.seed), metric_of(&h.metric, &r.scores)?)))
+                .filter_map(|(label, r)| Some(((label.clone(), r.seed), metric_of(&h.metric, &r.scores)?)))
                 .collect();
             let tested: Vec<Tested> =
                 comparisons(h, &refs).into_iter().map(|c| test_one(c, &values, &seeds, h.expect)).collect();

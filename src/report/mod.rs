@@ -163,8 +163,7 @@ pub fn write(
         }
     }
     let design = crate::hypotheses::power::design_cells(&spec.cells, &spec.hypotheses);
-    let design: Vec<crate::spec::CellSettings> = design.into_iter().map(|(_, c)| c).collect();
-    let judged = crate::hypotheses::judge_all(&spec.hypotheses, &design, &results);
+    let judged = crate::hypotheses::judge::judge_cells(&spec.hypotheses, &design, &results);
     if !judged.is_empty() {
         let stored = std::fs::read_to_string(store.experiment_dir(&plan.experiment).join("spec.toml")).ok();
         let pre_registered: Vec<bool> = spec
