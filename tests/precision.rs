@@ -41,7 +41,8 @@ impl BackendJob for PretrainLm {
             0,
             &device,
             &Silent,
-        );
+        )
+        .expect("the training does not diverge");
         let mut dtypes = Dtypes(Vec::new());
         model.visit(&mut dtypes);
         (dtypes.0, log[0].loss, log.last().unwrap().loss)

@@ -142,14 +142,14 @@ impl crate::train::Progress for StepPrinter {
 }
 
 /// Times the bench cell at `scale`: `steps` full training steps (after `warmup`) and, with `parts`,
-/// each part.
+/// each part; an error if its training diverged.
 pub fn bench<B: AutodiffBackend>(
     scale: Scale,
     steps: usize,
     warmup: usize,
     parts: bool,
     device: &B::Device,
-) -> BenchResult {
+) -> Result<BenchResult, crate::train::Divergence> {
     let spec = bench_spec();
     let p = crate::plan::plan(&spec, scale);
     let cell = &p.cells[0];
@@ -192,7 +192,7 @@ pub fn bench<B: AutodiffBackend>(
         "bench",
         device,
         &printer,
-    );
+    )?;
     let deltas: Vec<f64> =
         log.windows(2).skip(warmup.saturating_sub(1)).map(|w| (w[1].seconds - w[0].seconds) * 1000.0).collect();
     let step_ms = median(&deltas);
@@ -231,7 +231,7 @@ pub fn bench<B: AutodiffBackend>(
         lr: (optim.lr, vision_lr_scale.unwrap_or(1.0)),
     };
     if !parts {
-        return BenchResult {
+        return Ok(BenchResult {
             step_ms,
             step_fastest_ms,
             steps: deltas.len(),
@@ -241,7 +241,7 @@ pub fn bench<B: AutodiffBackend>(
             shapes,
             loss_first_last,
             first_step_seconds,
-        };
+        });
     }
     timed.push(PartTime {
         part: "whole model forward + loss + backward (no optimiser)".into(),
@@ -285,7 +285,7 @@ pub fn bench<B: AutodiffBackend>(
             sync();
         }),
     });
-    BenchResult {
+    Ok(BenchResult {
         step_ms,
         step_fastest_ms,
         steps: deltas.len(),
@@ -295,7 +295,7 @@ pub fn bench<B: AutodiffBackend>(
         shapes,
         loss_first_last,
         first_step_seconds,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -312,7 +312,7 @@ mod tests {
     #[test]
     fn bench_times_every_part_at_smoke_scale() {
         type B = burn::backend::Autodiff<burn::backend::Flex>;
-        let r = bench::<B>(Scale::Smoke, 3, 1, true, &Default::default());
+        let r = bench::<B>(Scale::Smoke, 3, 1, true, &Default::default()).unwrap();
         assert_eq!(r.steps, 3);
         assert!(r.step_ms > 0.0 && r.samples_per_second() > 0.0);
         assert!(r.step_fastest_ms > 0.0 && r.step_fastest_ms <= r.step_ms);

@@ -23,7 +23,7 @@ pub fn cmd_bench(args: BenchArgs, who: &Provenance) -> Result<()> {
          {warmup} + {steps} steps{}",
         if step_only { "" } else { ", then each part" }
     );
-    let result = run_on(kind, index, precision, BenchJob { scale, steps, warmup, parts: !step_only })?;
+    let result = run_on(kind, index, precision, BenchJob { scale, steps, warmup, parts: !step_only })??;
     let torch = if against_torch {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         eprintln!("timing the PyTorch reference on the same shapes ({threads} threads)");
@@ -83,7 +83,7 @@ struct BenchJob {
 }
 
 impl BackendJob for BenchJob {
-    type Output = eyrie::bench::BenchResult;
+    type Output = Result<eyrie::bench::BenchResult, eyrie::train::Divergence>;
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, _backend: String) -> Self::Output {
         eyrie::bench::bench::<B>(self.scale, self.steps, self.warmup, self.parts, &device)
     }

@@ -64,6 +64,7 @@ pub fn cmd_calibrate(args: CalibrateArgs, who: &Provenance) -> Result<()> {
     }
     let job = RunJob { plan: &p, store: &store, quiet: exec.quiet, workers };
     let summary = run_on(backend.kind, backend.index, exec.precision, job)??;
+    summary.check()?;
     if !summary.computed.is_empty() {
         let done = record.finished(summary.seconds, summary.computed.len(), summary.cached);
         provenance::write(&store, &p.experiment, &done)?;

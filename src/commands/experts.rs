@@ -18,6 +18,7 @@ pub fn cmd_experts(args: ExpertsArgs) -> Result<()> {
     let job =
         RunJob { plan: &p, store: &store, quiet: exec.quiet, workers: exec.workers.unwrap_or_else(default_workers) };
     let summary = run_on(backend.kind, backend.index, exec.precision, job)??;
+    summary.check()?;
     let table = eyrie::report::experts::table(&eyrie::report::experts::rows(&p, &store)?);
     let out = exec.reports.join("experts").join(format!("{scale}.md"));
     let body = format!(

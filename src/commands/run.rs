@@ -60,6 +60,8 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
         cost::human_duration(summary.seconds),
         written.markdown.display()
     );
+    // Failed cells: the others ran and are reported; the exit code says the grid is incomplete.
+    summary.check()?;
     Ok(())
 }
 
@@ -104,6 +106,8 @@ fn run_greedy(
         let summary = run_on(backend.kind, backend.index, precision, RunJob { plan: &p, store, quiet, workers })??;
         computed += summary.computed.len();
         cached += summary.cached;
+        // A round with a failed cell cannot be judged fairly: the search stops there.
+        summary.check().map_err(|e| anyhow::anyhow!("greedy round {round} cannot be judged: {e}"))?;
         let scores = seed_metrics(&summary.results, sets, &spec.seeds, &g.metric);
         let line: Vec<String> = sets
             .iter()

@@ -30,9 +30,57 @@ pub enum RunError {
     /// A stage's input is missing although the plan says it ran.
     #[error("stage {0} finished without its outputs; delete results/artifacts/{0} and rerun")]
     Missing(String),
+    /// A stage's training diverged (non-finite or exploding loss, non-finite gradient).
+    #[error(transparent)]
+    Diverged(#[from] crate::train::Divergence),
     /// A stage's computation panicked.
     #[error("stage {0} panicked: {1}")]
     Panicked(String, String),
+}
+
+/// A cell that could not finish in this run: one stage of its chain failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedCell {
+    /// The cell's label.
+    pub label: String,
+    /// Its seed.
+    pub seed: u64,
+    /// The label of the stage that failed (the cell's own or one it depends on).
+    pub stage: String,
+    /// Why, with its causes.
+    pub reason: String,
+}
+
+impl std::fmt::Display for FailedCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (seed {}): stage {} failed: {}", self.label, self.seed, self.stage, self.reason)
+    }
+}
+
+/// Stages failed: the run went on with the rest, and says which cells failed and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", failure_text(.cells, .stages, *.total))]
+pub struct CellsFailed {
+    /// The failed cells.
+    pub cells: Vec<FailedCell>,
+    /// Every stage that failed in the run (label, reason).
+    pub stages: Vec<(String, String)>,
+    /// Cells in the plan.
+    pub total: usize,
+}
+
+fn failure_text(cells: &[FailedCell], stages: &[(String, String)], total: usize) -> String {
+    let mut text = format!("{} stage(s) failed", stages.len());
+    if total > 0 {
+        text.push_str(&format!(", {} of {total} cells failed", cells.len()));
+    }
+    for (label, reason) in stages {
+        text.push_str(&format!("\n  stage {label}: {reason}"));
+    }
+    for c in cells {
+        text.push_str(&format!("\n  cell {} (seed {}): stage {} failed", c.label, c.seed, c.stage));
+    }
+    text
 }
 
 /// What a run did.
@@ -42,10 +90,28 @@ pub struct RunSummary {
     pub computed: Vec<String>,
     /// Stages found already done.
     pub cached: usize,
-    /// Cell results, in plan order.
+    /// Results of the cells that finished, in plan order.
     pub results: Vec<CellResult>,
+    /// Cells that could not finish (a stage of their chain failed), in plan order.
+    pub failed: Vec<FailedCell>,
+    /// Stages that failed in this run (label, reason), in plan order.
+    pub failed_stages: Vec<(String, String)>,
     /// Wall seconds of the run.
     pub seconds: f64,
+}
+
+impl RunSummary {
+    /// An error listing the failed cells, if any failed.
+    pub fn check(&self) -> Result<(), CellsFailed> {
+        if self.failed.is_empty() && self.failed_stages.is_empty() {
+            return Ok(());
+        }
+        Err(CellsFailed {
+            cells: self.failed.clone(),
+            stages: self.failed_stages.clone(),
+            total: self.results.len() + self.failed.len(),
+        })
+    }
 }
 
 /// Run-time settings that do not change results.
@@ -64,7 +130,20 @@ struct Shared {
     in_progress: HashSet<String>,
     computed: Vec<String>,
     finished_cells: HashSet<String>,
+    /// Stages that failed in this run, with the reason: they and their dependants are not run again.
+    failed: BTreeMap<String, String>,
+    /// An error of the results folder itself (not of one stage): the run stops.
     error: Option<RunError>,
+}
+
+impl Shared {
+    /// The failed stage that stops `id` (itself or one of its inputs, transitively), if any.
+    fn blocker(&self, plan: &Plan, id: &str) -> Option<String> {
+        if self.failed.contains_key(id) {
+            return Some(id.to_string());
+        }
+        plan.stages[id].inputs.iter().find_map(|i| self.blocker(plan, i))
+    }
 }
 
 /// Every stage id of the plan once, in run order (cells in order, each cell's chain in order, then
@@ -79,6 +158,10 @@ pub fn stage_order(plan: &Plan) -> Vec<String> {
 ///
 /// Stages run like a build: a worker takes the first stage in plan order whose inputs are done and
 /// that nobody (no thread, no other process) is computing. Nothing done is ever computed again.
+/// A stage that fails (diverges, panics, cannot load its inputs) fails its cells: its dependants
+/// are not run, the other cells go on, and the summary lists the failed cells with the reason
+/// (also kept beside the stage for `eyrie status`). An error of the results folder itself stops
+/// the run.
 pub fn run_plan<B: AutodiffBackend>(
     plan: &Plan,
     store: &Store,
@@ -111,15 +194,38 @@ pub fn run_plan<B: AutodiffBackend>(
     if let Some(e) = shared.error {
         return Err(e);
     }
-    let results = plan
-        .cells
+    let (mut results, mut failed) = (Vec::new(), Vec::new());
+    for c in &plan.cells {
+        let blocker = c.stages.iter().find_map(|s| shared.blocker(plan, s));
+        match blocker {
+            Some(stage) => {
+                // A result from an earlier run of this cell no longer stands: kept aside, not reported.
+                let result = store.cell_dir(&plan.experiment, &c.id).join("result.json");
+                if result.exists() {
+                    std::fs::rename(&result, result.with_extension("json.stale"))?;
+                }
+                failed.push(FailedCell {
+                    label: c.label.clone(),
+                    seed: c.seed,
+                    stage: plan.stages[&stage].label.clone(),
+                    reason: shared.failed[&stage].clone(),
+                })
+            }
+            None => results
+                .push(store.read_result(&plan.experiment, &c.id)?.ok_or_else(|| RunError::Missing(c.id.clone()))?),
+        }
+    }
+    let not_computed = order.iter().filter(|id| !store.is_done(id)).count();
+    let failed_stages = order
         .iter()
-        .map(|c| store.read_result(&plan.experiment, &c.id)?.ok_or_else(|| RunError::Missing(c.id.clone())))
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter_map(|id| shared.failed.get(id).map(|r| (plan.stages[id].label.clone(), r.clone())))
+        .collect();
     Ok(RunSummary {
-        cached: order.len() - shared.computed.len(),
+        failed_stages,
+        cached: order.len() - shared.computed.len() - not_computed,
         computed: shared.computed,
         results,
+        failed,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -147,7 +253,7 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
             let mut all_done = true;
             let mut pick = None;
             for id in ctx.order {
-                if ctx.store.is_done(id) {
+                if ctx.store.is_done(id) || sh.blocker(ctx.plan, id).is_some() {
                     continue;
                 }
                 all_done = false;
@@ -178,8 +284,10 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
                     Ok(false) => {}
                     Err(e) => {
                         // Kept for `eyrie status`; the next successful run of the stage removes it.
-                        let _ = std::fs::write(ctx.store.failure_path(&id), with_causes(&e));
-                        sh.error.get_or_insert(e);
+                        let reason = with_causes(&e);
+                        let _ = std::fs::write(ctx.store.failure_path(&id), &reason);
+                        ctx.ui.println(&format!("FAILED {}: {reason}", ctx.plan.stages[&id].label));
+                        sh.failed.insert(id, reason);
                     }
                 }
             }

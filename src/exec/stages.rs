@@ -107,7 +107,7 @@ pub fn compute<B: AutodiffBackend>(
     pools: &mut PoolCache,
     device: &B::Device,
     progress: &dyn Progress,
-) -> Result<StageOutput, CheckpointError> {
+) -> Result<StageOutput, super::RunError> {
     let vocab = Tokenizer::new().vocab_size();
     let mut out = StageOutput::default();
     match kind {
@@ -124,7 +124,7 @@ pub fn compute<B: AutodiffBackend>(
                 settings: &fit_settings(optim),
                 seed: optim.seed,
             };
-            let done = pretrain_expert::<B>(&job, device, progress);
+            let done = pretrain_expert::<B>(&job, device, progress)?;
             let metric = expert.kind.pretrain_task().metric();
             out.metrics.insert(metric.into(), done.score);
             out.metrics.insert(format!("{metric}_untrained"), done.untrained);
@@ -137,7 +137,7 @@ pub fn compute<B: AutodiffBackend>(
         StageKind::LmPretrain { lm, data, optim } => {
             let pool = pools.get(data, Split::Train, optim.pool, &[]);
             let (model, log) =
-                pretrain_lm::<B>(lm, &pool, optim.batch, &fit_settings(optim), optim.seed, device, progress);
+                pretrain_lm::<B>(lm, &pool, optim.batch, &fit_settings(optim), optim.seed, device, progress)?;
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&model, &store.checkpoint(id))?;
@@ -165,7 +165,7 @@ pub fn compute<B: AutodiffBackend>(
                 "pre-align",
                 device,
                 progress,
-            );
+            )?;
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m.experts[0], &store.checkpoint(id))?;
@@ -191,7 +191,7 @@ pub fn compute<B: AutodiffBackend>(
                 "align",
                 device,
                 progress,
-            );
+            )?;
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
@@ -230,7 +230,7 @@ pub fn compute<B: AutodiffBackend>(
                 "sft",
                 device,
                 progress,
-            );
+            )?;
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;

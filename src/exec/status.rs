@@ -50,17 +50,18 @@ pub fn status(plan: &Plan, store: &Store) -> Result<Vec<CellStatus>, ReadError> 
         .iter()
         .map(|c| {
             let pending = || c.stages.iter().filter(|s| !store.is_done(s));
-            let state = if store.read_result(&plan.experiment, &c.id)?.is_some() {
-                CellState::Done
-            } else if let Some((id, pid)) = pending().find_map(|s| live_owner(&store.claim_path(s)).map(|p| (s, p))) {
-                CellState::Running { stage: plan.stages[id].label.clone(), pid }
-            } else if let Some((id, reason)) =
-                pending().find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r)))
-            {
-                CellState::Failed { stage: plan.stages[id].label.clone(), reason: reason.trim().to_string() }
-            } else {
-                CellState::Pending { done: c.stages.len() - pending().count(), total: c.stages.len() }
-            };
+            let failure =
+                || pending().find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r)));
+            let state =
+                if let Some((id, pid)) = pending().find_map(|s| live_owner(&store.claim_path(s)).map(|p| (s, p))) {
+                    CellState::Running { stage: plan.stages[id].label.clone(), pid }
+                } else if let Some((id, reason)) = failure() {
+                    CellState::Failed { stage: plan.stages[id].label.clone(), reason: reason.trim().to_string() }
+                } else if store.read_result(&plan.experiment, &c.id)?.is_some() {
+                    CellState::Done
+                } else {
+                    CellState::Pending { done: c.stages.len() - pending().count(), total: c.stages.len() }
+                };
             Ok(CellStatus { label: c.label.clone(), seed: c.seed, state })
         })
         .collect()

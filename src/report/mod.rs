@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod estimates;
 pub mod experts;
+pub mod failures;
 pub mod figures;
 pub mod frame;
 pub mod fusion;
@@ -127,6 +128,7 @@ pub fn write(
         plan.cells.len(),
         crate::plan::cost::TEXT_TOKENS
     ));
+    md.push_str(&failures::markdown(plan, store)?);
     md.push_str("## What ran\n\n");
     if let Some(run) = provenance::read(store, &plan.experiment)? {
         md.push_str(&run.markdown());

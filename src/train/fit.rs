@@ -1,5 +1,7 @@
-//! The training loop shared by every stage: AdamW, cosine schedule, gradient clipping, loss log.
+//! The training loop shared by every stage: AdamW, cosine schedule, gradient clipping, loss log,
+//! and a divergence check at every logged step.
 
+use super::divergence::{gradient_norm, Divergence, DivergenceCheck};
 use super::schedule::{cosine_with_warmup, warmup_steps};
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
@@ -65,14 +67,17 @@ impl FitSettings {
 pub type GroupSplit<'a, B, M> = &'a dyn Fn(&mut <B as AutodiffBackend>::Gradients, &M) -> Option<GradientsParams>;
 
 /// Trains `model` for `settings.steps` steps; `loss_at(&model, step)` builds the step's loss.
-/// Returns the trained model and the loss log.
+/// Returns the trained model and the loss log, or the [`Divergence`] that stopped it: at every
+/// logged step (and the last) the loss and the gradient norm must be finite and the loss within
+/// [`super::divergence::DIVERGENCE_FACTOR`] of its start. A non-finite gradient at an unlogged step
+/// makes the parameters, hence the next logged loss, non-finite.
 pub fn fit<B, M, F>(
     model: M,
     settings: &FitSettings,
     stage: &str,
     progress: &dyn Progress,
     loss_at: F,
-) -> (M, Vec<StepLog>)
+) -> Result<(M, Vec<StepLog>), Divergence>
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
@@ -89,7 +94,7 @@ pub fn fit_groups<B, M, F>(
     progress: &dyn Progress,
     split: GroupSplit<'_, B, M>,
     mut loss_at: F,
-) -> (M, Vec<StepLog>)
+) -> Result<(M, Vec<StepLog>), Divergence>
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
@@ -106,6 +111,7 @@ where
     let warmup = warmup_steps(settings.steps);
     let start = Instant::now();
     let mut log = Vec::new();
+    let mut check = DivergenceCheck::new(stage);
     for step in 0..settings.steps {
         let lr = cosine_with_warmup(step, settings.steps, warmup, settings.lr);
         let loss = loss_at(&model, step);
@@ -113,6 +119,9 @@ where
         let logged = step % settings.log_every.max(1) == 0 || last;
         let value = logged.then(|| loss.clone().into_scalar_f64());
         let mut raw = loss.backward();
+        if let Some(v) = value {
+            check.check(step, v, gradient_norm(&model, &raw))?;
+        }
         let group = split(&mut raw, &model);
         let rest = GradientsParams::from_grads(raw, &model);
         model = optim.step(lr, model, rest);
@@ -124,7 +133,7 @@ where
             progress.step(step + 1, settings.steps, v);
         }
     }
-    (model, log)
+    Ok((model, log))
 }
 
 /// Reads a one-element tensor as f64.

@@ -2,6 +2,7 @@
 
 use super::batches::{batch_indices, images, tokens};
 use super::fit::{fit_groups, FitSettings, Progress, StepLog};
+use super::Divergence;
 use crate::data::{Pool, TextTask};
 use crate::model::loss::masked_cross_entropy;
 use crate::model::{Mllm, MllmConfig};
@@ -57,7 +58,7 @@ pub fn apply_freeze<B: AutodiffBackend>(model: Mllm<B>, t: &Trainable) -> Mllm<B
     }
 }
 
-/// Trains the MLLM on `pool` for `task` with the parts in `trainable` unlocked.
+/// Trains the MLLM on `pool` for `task` with the parts in `trainable` unlocked; an error if it diverged.
 #[allow(clippy::too_many_arguments)]
 pub fn train_mllm<B: AutodiffBackend>(
     model: Mllm<B>,
@@ -71,7 +72,7 @@ pub fn train_mllm<B: AutodiffBackend>(
     stage: &str,
     device: &B::Device,
     progress: &dyn Progress,
-) -> (Mllm<B>, Vec<StepLog>) {
+) -> Result<(Mllm<B>, Vec<StepLog>), Divergence> {
     let model = apply_freeze(model, &trainable);
     let sides: Vec<usize> = cfg.experts.iter().map(|(_, r)| *r).collect();
     // The experts are their own parameter group, at `lr × settings.group_lr_scale` (`vision-lr-scale`).

@@ -8,6 +8,7 @@ pub mod segmentation;
 use super::batches::{batch_indices, tokens};
 use super::fit::{fit, FitSettings, Progress, StepLog};
 use super::seeded_init;
+use super::Divergence;
 use crate::data::{Pool, TextTask};
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::lm::{Lm, LmConfig};
@@ -64,7 +65,7 @@ fn run<B, M>(
     score: impl Fn(&M::InnerModule) -> f64,
     extra: impl Fn(&M::InnerModule) -> Vec<(String, f64)>,
     expert: impl Fn(M) -> Expert<B>,
-) -> Pretrained<B>
+) -> Result<Pretrained<B>, Divergence>
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
@@ -72,20 +73,20 @@ where
     let model = seeded_init::<B, _>(device, job.seed, &init);
     let (model, log) = fit(model, job.settings, "expert-pretrain", progress, |m: &M, step| {
         loss(m, &batch_indices(job.pool.len(), job.batch, step, job.seed))
-    });
+    })?;
     let valid = model.valid();
     let (trained, extra) = (score(&valid), extra(&valid));
     let fresh = seeded_init::<B, _>(device, job.seed + 1, &init);
     let untrained = score(&fresh.valid());
-    Pretrained { expert: expert(model), log, score: trained, untrained, extra }
+    Ok(Pretrained { expert: expert(model), log, score: trained, untrained, extra })
 }
 
-/// Pretrains an expert on its own task ([`ExpertConfig::kind`]'s [`PretrainTask`]).
+/// Pretrains an expert on its own task ([`ExpertConfig::kind`]'s [`PretrainTask`]); an error if it diverged.
 pub fn pretrain_expert<B: AutodiffBackend>(
     job: &PretrainJob,
     device: &B::Device,
     progress: &dyn Progress,
-) -> Pretrained<B> {
+) -> Result<Pretrained<B>, Divergence> {
     let (cfg, side, pool, val) = (job.cfg, job.cfg.native_resolution, job.pool, job.val);
     let eval_batch = 64;
     match cfg.kind.pretrain_task() {
@@ -142,7 +143,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(
     }
 }
 
-/// Pretrains the LM on the world's text: questions with answers, and captions.
+/// Pretrains the LM on the world's text: questions with answers, and captions; an error if it diverged.
 pub fn pretrain_lm<B: AutodiffBackend>(
     cfg: &LmConfig,
     pool: &Pool,
@@ -151,7 +152,7 @@ pub fn pretrain_lm<B: AutodiffBackend>(
     seed: u64,
     device: &B::Device,
     progress: &dyn Progress,
-) -> (Lm<B>, Vec<StepLog>) {
+) -> Result<(Lm<B>, Vec<StepLog>), Divergence> {
     let model = seeded_init::<B, _>(device, seed, || cfg.init::<B>(device));
     fit(model, settings, "lm-pretrain", progress, |m: &Lm<B>, step| {
         let idx = batch_indices(pool.len(), batch, step, seed);
