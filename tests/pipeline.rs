@@ -146,7 +146,11 @@ fn claim_owners(results: &Path) -> Vec<u32> {
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter(|e| e.path().extension().is_some_and(|x| x == "claim"))
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse::<u32>().ok())
+                .filter_map(|e| {
+                    let owner: serde_json::Value =
+                        serde_json::from_str(&std::fs::read_to_string(e.path()).ok()?).ok()?;
+                    owner["pid"].as_u64().map(|p| p as u32)
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -7,6 +7,7 @@ pub mod ui;
 
 use crate::eval::Scores;
 use crate::plan::{Plan, StageKind};
+use crate::store::claim::{ClaimPolicy, Owner};
 use crate::store::{try_claim, write_atomic, CellResult, ClaimResult, StageMeta, Store};
 use burn::tensor::backend::AutodiffBackend;
 use stages::{compute, PoolCache};
@@ -134,6 +135,8 @@ struct Shared {
     failed: BTreeMap<String, String>,
     /// An error of the results folder itself (not of one stage): the run stops.
     error: Option<RunError>,
+    /// Stages another process holds, with the owner last seen (said once per owner).
+    waiting: BTreeMap<String, Owner>,
 }
 
 impl Shared {
@@ -183,7 +186,8 @@ pub fn run_plan<B: AutodiffBackend>(
             ui.cell_done(&cell.label);
         }
     }
-    let ctx = Ctx { plan, store, ui: &ui, order: &order, shared: &shared, backend: &opts.backend };
+    let claims = ClaimPolicy::from_env();
+    let ctx = Ctx { plan, store, ui: &ui, order: &order, shared: &shared, backend: &opts.backend, claims: &claims };
     std::thread::scope(|s| {
         for _ in 0..opts.workers.max(1) {
             s.spawn(|| worker::<B>(&ctx, device));
@@ -237,6 +241,7 @@ struct Ctx<'a> {
     order: &'a [String],
     shared: &'a Mutex<Shared>,
     backend: &'a str,
+    claims: &'a ClaimPolicy,
 }
 
 fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
@@ -258,9 +263,21 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
                 }
                 all_done = false;
                 let ready = ctx.plan.stages[id].inputs.iter().all(|i| ctx.store.is_done(i));
-                if ready && !sh.in_progress.contains(id) && !claimed_elsewhere(ctx.store, id) {
-                    pick = Some(id.clone());
-                    break;
+                if !ready || sh.in_progress.contains(id) {
+                    continue;
+                }
+                match claimed_elsewhere(ctx.store, id, ctx.claims) {
+                    Some(owner) => {
+                        if sh.waiting.get(id) != Some(&owner) {
+                            let label = &ctx.plan.stages[id].label;
+                            ctx.ui.println(&format!("waiting for {label}: {owner} is computing it"));
+                            sh.waiting.insert(id.clone(), owner);
+                        }
+                    }
+                    None => {
+                        pick = Some(id.clone());
+                        break;
+                    }
                 }
             }
             if let Some(id) = &pick {
@@ -271,7 +288,7 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
         match pick {
             Some(id) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    ensure_stage::<B>(ctx.plan, ctx.store, &id, device, &mut pools, ctx.ui, ctx.backend)
+                    ensure_stage::<B>(ctx, &id, device, &mut pools)
                 }))
                 .unwrap_or_else(|p| Err(RunError::Panicked(id.clone(), panic_message(&p))));
                 let mut sh = ctx.shared.lock().unwrap();
@@ -324,8 +341,9 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-fn claimed_elsewhere(store: &Store, id: &str) -> bool {
-    crate::store::claim::live_owner(&store.claim_path(id)).is_some_and(|pid| pid != std::process::id())
+/// The live owner of stage `id`'s claim, if it is another process.
+fn claimed_elsewhere(store: &Store, id: &str, policy: &ClaimPolicy) -> Option<Owner> {
+    crate::store::claim::live_owner(&store.claim_path(id), policy).filter(|o| !o.is_this_process())
 }
 
 /// Writes the result of every cell whose stages are all done and that has none yet.
@@ -359,21 +377,22 @@ fn finish_cells(ctx: &Ctx) -> Result<(), RunError> {
 
 /// Makes sure stage `id` is done; returns whether this call computed it (false: done or claimed elsewhere).
 fn ensure_stage<B: AutodiffBackend>(
-    plan: &Plan,
-    store: &Store,
+    ctx: &Ctx,
     id: &str,
     device: &B::Device,
     pools: &mut PoolCache,
-    ui: &Ui,
-    backend: &str,
 ) -> Result<bool, RunError> {
+    let (plan, store, ui, backend) = (ctx.plan, ctx.store, ctx.ui, ctx.backend);
     if store.is_done(id) {
         return Ok(false);
     }
-    let claim = match try_claim(&store.claim_path(id))? {
+    let claim = match try_claim(&store.claim_path(id), ctx.claims)? {
         ClaimResult::Claimed(c) => c,
         ClaimResult::Busy(_) => return Ok(false),
     };
+    if let Some(why) = &claim.took_over {
+        ui.println(&format!("taking over {}: {why}", plan.stages[id].label));
+    }
     if store.is_done(id) {
         return Ok(false);
     }

@@ -2,7 +2,7 @@
 //! from the results folder alone (results, live claims, failure notes).
 
 use crate::plan::Plan;
-use crate::store::claim::live_owner;
+use crate::store::claim::{live_owner, ClaimPolicy};
 use crate::store::{ReadError, Store};
 
 /// The state of one cell.
@@ -16,6 +16,8 @@ pub enum CellState {
         stage: String,
         /// The computing process.
         pid: u32,
+        /// Its host.
+        host: String,
     },
     /// One of its stages failed last time it ran.
     Failed {
@@ -46,22 +48,24 @@ pub struct CellStatus {
 
 /// The state of every cell of `plan`, in plan order; an error if a stored result is corrupt.
 pub fn status(plan: &Plan, store: &Store) -> Result<Vec<CellStatus>, ReadError> {
+    let policy = ClaimPolicy::from_env();
     plan.cells
         .iter()
         .map(|c| {
             let pending = || c.stages.iter().filter(|s| !store.is_done(s));
             let failure =
                 || pending().find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r)));
-            let state =
-                if let Some((id, pid)) = pending().find_map(|s| live_owner(&store.claim_path(s)).map(|p| (s, p))) {
-                    CellState::Running { stage: plan.stages[id].label.clone(), pid }
-                } else if let Some((id, reason)) = failure() {
-                    CellState::Failed { stage: plan.stages[id].label.clone(), reason: reason.trim().to_string() }
-                } else if store.read_result(&plan.experiment, &c.id)?.is_some() {
-                    CellState::Done
-                } else {
-                    CellState::Pending { done: c.stages.len() - pending().count(), total: c.stages.len() }
-                };
+            let state = if let Some((id, o)) =
+                pending().find_map(|s| live_owner(&store.claim_path(s), &policy).map(|o| (s, o)))
+            {
+                CellState::Running { stage: plan.stages[id].label.clone(), pid: o.pid, host: o.host }
+            } else if let Some((id, reason)) = failure() {
+                CellState::Failed { stage: plan.stages[id].label.clone(), reason: reason.trim().to_string() }
+            } else if store.read_result(&plan.experiment, &c.id)?.is_some() {
+                CellState::Done
+            } else {
+                CellState::Pending { done: c.stages.len() - pending().count(), total: c.stages.len() }
+            };
             Ok(CellStatus { label: c.label.clone(), seed: c.seed, state })
         })
         .collect()
@@ -78,9 +82,9 @@ pub fn render(statuses: &[CellStatus]) -> String {
                 done += 1;
                 "done".to_string()
             }
-            CellState::Running { stage, pid } => {
+            CellState::Running { stage, pid, host } => {
                 running += 1;
-                format!("running  {stage} (pid {pid})")
+                format!("running  {stage} (pid {pid} on {host})")
             }
             CellState::Failed { stage, reason } => {
                 failed += 1;
@@ -128,7 +132,8 @@ mod tests {
         // Cell 2 (blind): this process holds a claim on its own last stage (earlier ones are
         // shared with the other cells, which would then be running too).
         let first = plan.cells[2].stages.last().unwrap();
-        std::fs::write(store.claim_path(first), format!("{}\n", std::process::id())).unwrap();
+        let owner = crate::store::claim::Owner::this_process();
+        std::fs::write(store.claim_path(first), serde_json::to_string(&owner).unwrap()).unwrap();
         let st = status(&plan, &store).unwrap();
         assert_eq!(st[0].state, CellState::Done);
         assert_eq!(
