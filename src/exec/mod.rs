@@ -4,6 +4,7 @@
 pub mod stages;
 pub mod status;
 pub mod ui;
+pub mod verify;
 
 use crate::eval::Scores;
 use crate::plan::{Plan, StageKind};
@@ -176,6 +177,7 @@ pub fn run_plan<B: AutodiffBackend>(
     std::fs::create_dir_all(&exp_dir)?;
     write_atomic(&exp_dir.join("plan.json"), serde_json::to_string_pretty(plan).unwrap().as_bytes())?;
     let ui = Ui::new(plan.cells.len(), opts.quiet);
+    verify::verify_plan(plan, store, &ui)?;
     let order = stage_order(plan);
     let shared = Mutex::new(Shared::default());
     for cell in &plan.cells {
@@ -270,7 +272,7 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
                     Some(owner) => {
                         if sh.waiting.get(id) != Some(&owner) {
                             let label = &ctx.plan.stages[id].label;
-                            ctx.ui.println(&format!("waiting for {label}: {owner} is computing it"));
+                            ctx.ui.warn(&format!("waiting for {label}: {owner} is computing it"));
                             sh.waiting.insert(id.clone(), owner);
                         }
                     }
@@ -303,7 +305,7 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
                         // Kept for `eyrie status`; the next successful run of the stage removes it.
                         let reason = with_causes(&e);
                         let _ = std::fs::write(ctx.store.failure_path(&id), &reason);
-                        ctx.ui.println(&format!("FAILED {}: {reason}", ctx.plan.stages[&id].label));
+                        ctx.ui.warn(&format!("FAILED {}: {reason}", ctx.plan.stages[&id].label));
                         sh.failed.insert(id, reason);
                     }
                 }
@@ -391,7 +393,7 @@ fn ensure_stage<B: AutodiffBackend>(
         ClaimResult::Busy(_) => return Ok(false),
     };
     if let Some(why) = &claim.took_over {
-        ui.println(&format!("taking over {}: {why}", plan.stages[id].label));
+        ui.warn(&format!("taking over {}: {why}", plan.stages[id].label));
     }
     if store.is_done(id) {
         return Ok(false);
@@ -425,6 +427,7 @@ fn ensure_stage<B: AutodiffBackend>(
         last_loss: out.log.last().map(|l| l.loss),
         metrics: out.metrics,
         backend: backend.to_string(),
+        files: crate::store::integrity::hash_outputs(&dir)?,
     };
     write_atomic(&store.meta_path(id), serde_json::to_string_pretty(&meta).unwrap().as_bytes())?;
     let extra = match &stage.kind {
@@ -528,6 +531,7 @@ mod tests {
                 last_loss: None,
                 metrics: Default::default(),
                 backend: "flex".into(),
+                files: Default::default(),
             };
             std::fs::create_dir_all(store.artifact_dir(id)).unwrap();
             std::fs::write(store.meta_path(id), serde_json::to_string(&meta).unwrap()).unwrap();

@@ -59,6 +59,12 @@ impl Ui {
         if self.quiet {
             return;
         }
+        self.warn(line);
+    }
+
+    /// Prints a line even in quiet mode: a fault (a damaged artifact, a failed stage, a claim taken
+    /// over, a wait on another process) is never silent.
+    pub fn warn(&self, line: &str) {
         if self.multi.is_hidden() {
             // Not a terminal (a log file, CI): plain lines instead of bars.
             eprintln!("{line}");

@@ -10,6 +10,7 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod claim;
+pub mod integrity;
 pub mod read;
 pub mod records;
 

@@ -27,6 +27,10 @@ pub struct StageMeta {
     pub metrics: BTreeMap<String, f64>,
     /// Backend that computed it.
     pub backend: String,
+    /// SHA-256 (hex) of each file the stage wrote beside this record, by file name
+    /// ([`super::integrity`]); empty in records written before hashes were kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
 }
 
 /// One cell × seed's result: written last and atomically into the cell's folder.
