@@ -20,9 +20,15 @@ use ui::Ui;
 /// A run failed (not a spec problem).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Reading or writing the results folder failed.
-    #[error("results folder: {0}")]
-    Io(#[from] std::io::Error),
+    /// Reading or writing a file or folder of the results folder failed.
+    #[error("results folder: {}", path.display())]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A checkpoint could not be saved or loaded.
     #[error(transparent)]
     Checkpoint(#[from] crate::store::checkpoint::CheckpointError),
@@ -83,6 +89,11 @@ fn failure_text(cells: &[FailedCell], stages: &[(String, String)], total: usize)
         text.push_str(&format!("\n  cell {} (seed {}): stage {} failed", c.label, c.seed, c.stage));
     }
     text
+}
+
+/// Turns an io error on `path` into a [`RunError::Io`] naming it.
+pub(crate) fn at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.to_path_buf(), source }
 }
 
 /// What a run did.
@@ -174,8 +185,9 @@ pub fn run_plan<B: AutodiffBackend>(
 ) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     let exp_dir = store.experiment_dir(&plan.experiment);
-    std::fs::create_dir_all(&exp_dir)?;
-    write_atomic(&exp_dir.join("plan.json"), serde_json::to_string_pretty(plan).unwrap().as_bytes())?;
+    std::fs::create_dir_all(&exp_dir).map_err(at(&exp_dir))?;
+    let plan_path = exp_dir.join("plan.json");
+    write_atomic(&plan_path, serde_json::to_string_pretty(plan).unwrap().as_bytes()).map_err(at(&plan_path))?;
     let ui = Ui::new(plan.cells.len(), opts.quiet);
     verify::verify_plan(plan, store, &ui)?;
     let order = stage_order(plan);
@@ -208,7 +220,7 @@ pub fn run_plan<B: AutodiffBackend>(
                 // A result from an earlier run of this cell no longer stands: kept aside, not reported.
                 let result = store.cell_dir(&plan.experiment, &c.id).join("result.json");
                 if result.exists() {
-                    std::fs::rename(&result, result.with_extension("json.stale"))?;
+                    std::fs::rename(&result, result.with_extension("json.stale")).map_err(at(&result))?;
                 }
                 failed.push(FailedCell {
                     label: c.label.clone(),
@@ -362,15 +374,19 @@ fn finish_cells(ctx: &Ctx) -> Result<(), RunError> {
         let (plan, store) = (ctx.plan, ctx.store);
         let result = cell_result(plan, store, cell, ctx.backend)?;
         let dir = store.cell_dir(&plan.experiment, &cell.id);
-        write_atomic(&dir.join("spec.json"), serde_json::to_string_pretty(cell).unwrap().as_bytes())?;
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            write_atomic(&path, bytes).map_err(|source| RunError::Io { path, source })
+        };
+        write("spec.json", serde_json::to_string_pretty(cell).unwrap().as_bytes())?;
         let mut metrics = String::new();
         for id in &cell.stages {
             if let Ok(text) = std::fs::read_to_string(store.artifact_dir(id).join("log.jsonl")) {
                 metrics.push_str(&text);
             }
         }
-        write_atomic(&dir.join("metrics.jsonl"), metrics.as_bytes())?;
-        write_atomic(&dir.join("result.json"), serde_json::to_string_pretty(&result).unwrap().as_bytes())?;
+        write("metrics.jsonl", metrics.as_bytes())?;
+        write("result.json", serde_json::to_string_pretty(&result).unwrap().as_bytes())?;
         ctx.ui.println(&format!("done {} (seed {}): average {:.1}", cell.label, cell.seed, result.scores.average));
         ctx.ui.cell_done(&cell.label);
     }
@@ -388,7 +404,8 @@ fn ensure_stage<B: AutodiffBackend>(
     if store.is_done(id) {
         return Ok(false);
     }
-    let claim = match try_claim(&store.claim_path(id), ctx.claims)? {
+    let claim_path = store.claim_path(id);
+    let claim = match try_claim(&claim_path, ctx.claims).map_err(at(&claim_path))? {
         ClaimResult::Claimed(c) => c,
         ClaimResult::Busy(_) => return Ok(false),
     };
@@ -411,11 +428,14 @@ fn ensure_stage<B: AutodiffBackend>(
     let seconds = t0.elapsed().as_secs_f64();
     drop(bar);
     let dir = store.artifact_dir(id);
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&dir).map_err(at(&dir))?;
+    let write = |path: std::path::PathBuf, bytes: &[u8]| {
+        write_atomic(&path, bytes).map_err(|source| RunError::Io { path, source })
+    };
     let log: String = out.log.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect();
-    write_atomic(&dir.join("log.jsonl"), log.as_bytes())?;
+    write(dir.join("log.jsonl"), log.as_bytes())?;
     if let Some(scores) = &out.scores {
-        write_atomic(&dir.join("scores.json"), serde_json::to_string_pretty(scores).unwrap().as_bytes())?;
+        write(dir.join("scores.json"), serde_json::to_string_pretty(scores).unwrap().as_bytes())?;
     }
     let meta = StageMeta {
         id: id.to_string(),
@@ -427,9 +447,9 @@ fn ensure_stage<B: AutodiffBackend>(
         last_loss: out.log.last().map(|l| l.loss),
         metrics: out.metrics,
         backend: backend.to_string(),
-        files: crate::store::integrity::hash_outputs(&dir)?,
+        files: crate::store::integrity::hash_outputs(&dir).map_err(at(&dir))?,
     };
-    write_atomic(&store.meta_path(id), serde_json::to_string_pretty(&meta).unwrap().as_bytes())?;
+    write(store.meta_path(id), serde_json::to_string_pretty(&meta).unwrap().as_bytes())?;
     let extra = match &stage.kind {
         StageKind::ExpertPretrain { expert, .. } => {
             let metric = expert.kind.pretrain_task().metric();

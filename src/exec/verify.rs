@@ -26,7 +26,7 @@ pub struct Damaged {
 }
 
 /// Checks the plan's stored stages and cell records, moving damaged ones aside.
-pub fn verify_plan(plan: &Plan, store: &Store, ui: &Ui) -> std::io::Result<Vec<Damaged>> {
+pub fn verify_plan(plan: &Plan, store: &Store, ui: &Ui) -> Result<Vec<Damaged>, super::RunError> {
     let mut damaged = Vec::new();
     for id in super::stage_order(plan) {
         let key = (store.root.clone(), id.clone());
@@ -42,7 +42,7 @@ pub fn verify_plan(plan: &Plan, store: &Store, ui: &Ui) -> std::io::Result<Vec<D
                     Ok(p) => p,
                     // Another process moved it first.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(super::at(&store.artifact_dir(&id))(e)),
                 };
                 let what = format!("stage {} ({id})", plan.stages[&id].label);
                 ui.warn(&format!("damaged {what}: {why}; moved to {}, computing it again", moved_to.display()));
@@ -66,7 +66,7 @@ pub fn verify_plan(plan: &Plan, store: &Store, ui: &Ui) -> std::io::Result<Vec<D
         let moved_to = match quarantine_file(&path) {
             Ok(p) => p,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(super::at(&path)(e)),
         };
         let what = format!("cell record {}", path.display());
         ui.warn(&format!("damaged {what}: {why}; moved to {}, writing it again", moved_to.display()));

@@ -233,11 +233,8 @@ pub fn try_claim(path: &Path, policy: &ClaimPolicy) -> std::io::Result<ClaimResu
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match inspect(path, policy) {
                 Some(ClaimState::Live(owner, _)) => return Ok(ClaimResult::Busy(Some(owner))),
                 Some(ClaimState::Writing) => return Ok(ClaimResult::Busy(None)),
-                Some(ClaimState::Stale(why)) => {
-                    if remove_if_unchanged(path, &why)? {
-                        took_over = Some(why);
-                    }
-                }
+                Some(ClaimState::Stale(why)) if remove_if_unchanged(path, &why)? => took_over = Some(why),
+                Some(ClaimState::Stale(_)) => {}
                 None => {} // released meanwhile: try again
             },
             Err(e) => return Err(e),
