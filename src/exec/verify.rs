@@ -75,6 +75,33 @@ pub fn verify_plan(plan: &Plan, store: &Store, ui: &Ui) -> Result<Vec<Damaged>, 
     Ok(damaged)
 }
 
+/// What `eyrie status --verify` finds: each damaged stage and cell record of the plan (what, why),
+/// checked like a run checks them, but nothing is moved.
+pub fn find_damage(plan: &Plan, store: &Store) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for id in super::stage_order(plan) {
+        if let Check::Damaged(d) = check_stage(store, &id) {
+            let why = d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; ");
+            found.push((format!("stage {} ({})", plan.stages[&id].label, store.artifact_dir(&id).display()), why));
+        }
+    }
+    for cell in &plan.cells {
+        let path = store.cell_dir(&plan.experiment, &cell.id).join("result.json");
+        let why = match read_json::<CellResult>(&path) {
+            Ok(None) => continue,
+            Ok(Some(r)) => disagreement(&r, plan, store, &cell.id, cell.seed),
+            Err(e) => Some(format!(
+                "cannot be read as a cell record ({})",
+                std::error::Error::source(&e).map(|c| c.to_string()).unwrap_or_default()
+            )),
+        };
+        if let Some(why) = why {
+            found.push((format!("cell record {}", path.display()), why));
+        }
+    }
+    found
+}
+
 /// Why a cell's stored result cannot be its own (another cell's or seed's, or scores that are not
 /// its evaluation's), if it cannot.
 fn disagreement(r: &CellResult, plan: &Plan, store: &Store, cell: &str, seed: u64) -> Option<String> {
