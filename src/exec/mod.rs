@@ -312,7 +312,11 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
                         let _ = std::fs::remove_file(ctx.store.failure_path(&id));
                         sh.computed.push(id)
                     }
-                    Ok(false) => {}
+                    // Done meanwhile, or claimed by another process (or its claim is being written): look again shortly.
+                    Ok(false) => {
+                        drop(sh);
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                     Err(e) => {
                         // Kept for `eyrie status`; the next successful run of the stage removes it.
                         let reason = with_causes(&e);
