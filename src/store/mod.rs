@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod claim;
 pub mod read;
 pub mod records;
+pub mod temps;
 
 pub use atomic::{append_line, write_atomic};
 pub use claim::{try_claim, Claim, ClaimResult};
