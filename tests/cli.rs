@@ -174,8 +174,16 @@ fn a_run_stopped_after_its_last_stage_reads_as_finished_and_a_cached_rerun_close
     let record = results.join("smoke/run.json");
     let mut run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     run["unfinished"] = true.into();
-    std::fs::write(&record, run.to_string()).unwrap();
     let spec = smoke();
+    // A record of another plan (another scale, other cells) is not taken for this plan's run.
+    let mut other = run.clone();
+    other["plan"] = "0123456789abcdef".into();
+    std::fs::write(&record, other.to_string()).unwrap();
+    let (code, _, err) = in_dir(dir.path(), &["report", spec.to_str().unwrap(), "--plots", ""]);
+    assert_eq!(code, Some(0), "{err}");
+    let report = std::fs::read_to_string(dir.path().join("reports/smoke/report.md")).unwrap();
+    assert!(report.contains("did not finish"), "{report}");
+    std::fs::write(&record, run.to_string()).unwrap();
     let (code, _, err) = in_dir(dir.path(), &["report", spec.to_str().unwrap(), "--plots", ""]);
     assert_eq!(code, Some(0), "{err}");
     let report = std::fs::read_to_string(dir.path().join("reports/smoke/report.md")).unwrap();
