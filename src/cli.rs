@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use eyrie::report::options::{parse_list, TableFormat};
 use eyrie::report::plots::PlotFormat;
 use eyrie::spec::{BackendKind, ExpertKind, Family, Precision, Scale};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 /// Eyrie: declarative ablations of mixture-of-encoder multimodal LLMs.
 #[derive(Debug, Parser)]
@@ -121,9 +121,10 @@ pub struct ReportArgs {
     /// Results folder.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Reports folder (each report goes to <out>/<experiment>/).
-    #[arg(long = "out", default_value = "reports", alias = "reports")]
-    pub reports: PathBuf,
+    /// Reports folder (each report goes to <out>/<experiment>/; default: `reports` for the results
+    /// folder `results`, else <results>/reports).
+    #[arg(long = "out", alias = "reports")]
+    pub reports: Option<PathBuf>,
     /// Table formats: md, csv, tex, parquet (comma-separated).
     // `::std::vec::Vec`: one comma-separated value, not a repeated flag.
     #[arg(long, default_value = "md,csv,tex,parquet", value_parser = parse_list::<TableFormat>)]
@@ -185,9 +186,9 @@ pub struct ExecArgs {
     /// Results folder.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Reports folder.
-    #[arg(long, default_value = "reports")]
-    pub reports: PathBuf,
+    /// Reports folder (default: `reports` for the results folder `results`, else <results>/reports).
+    #[arg(long)]
+    pub reports: Option<PathBuf>,
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
@@ -197,6 +198,42 @@ pub struct ExecArgs {
     /// Float type of weights and arithmetic (half types on GPUs; stage ids differ per precision).
     #[arg(long, default_value = "f32", value_parser = one_of::<Precision>())]
     pub precision: Precision,
+}
+
+impl ExecArgs {
+    /// Where reports go: see [`reports_dir`].
+    pub fn reports_dir(&self) -> PathBuf {
+        reports_dir(&self.results, self.reports.as_deref())
+    }
+}
+
+impl ReportArgs {
+    /// Where reports go: see [`reports_dir`].
+    pub fn reports_dir(&self) -> PathBuf {
+        reports_dir(&self.results, self.reports.as_deref())
+    }
+}
+
+/// Where reports go: `reports` when given; else `reports` for the default results folder `results`
+/// of the current directory (however it is spelled: `results`, `./results`, its absolute path);
+/// else `<results>/reports`, so that a run elsewhere never writes over the checkout's reports.
+pub fn reports_dir(results: &Path, reports: Option<&Path>) -> PathBuf {
+    const DEFAULT_RESULTS: &str = "results";
+    const DEFAULT_REPORTS: &str = "reports";
+    if let Some(r) = reports {
+        return r.to_path_buf();
+    }
+    let plain: Vec<Component> = results.components().filter(|c| *c != Component::CurDir).collect();
+    let is_default = plain == [Component::Normal(DEFAULT_RESULTS.as_ref())]
+        || matches!(
+            (results.canonicalize(), Path::new(DEFAULT_RESULTS).canonicalize()),
+            (Ok(a), Ok(b)) if a == b
+        );
+    if is_default {
+        PathBuf::from(DEFAULT_REPORTS)
+    } else {
+        results.join(DEFAULT_REPORTS)
+    }
 }
 
 /// `eyrie data …`
@@ -273,4 +310,28 @@ named!(Scale, Precision, ExpertKind, Family);
 fn one_of<T: Named>() -> impl TypedValueParser<Value = T> {
     PossibleValuesParser::new(T::ALL.iter().map(|v| v.name()))
         .map(|s| *T::ALL.iter().find(|v| v.name() == s).expect("clap accepts only the listed names"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_follow_their_results_unless_told_or_the_results_are_the_default() {
+        let at = |results: &str, reports: Option<&str>| reports_dir(Path::new(results), reports.map(Path::new));
+        assert_eq!(at("results", None), PathBuf::from("reports"));
+        assert_eq!(at("./results", None), PathBuf::from("reports"));
+        assert_eq!(at("results/", None), PathBuf::from("reports"));
+        assert_eq!(at("/tmp/x", None), PathBuf::from("/tmp/x/reports"));
+        assert_eq!(at("other/results", None), PathBuf::from("other/results/reports"));
+        assert_eq!(at("/tmp/x", Some("out")), PathBuf::from("out"));
+        assert_eq!(at("results", Some("out")), PathBuf::from("out"));
+    }
+
+    #[test]
+    fn the_default_results_folder_by_its_absolute_path_keeps_the_checkouts_reports() {
+        // Tests run in the package root, where `results/` exists.
+        let absolute = Path::new("results").canonicalize().expect("the checkout has results/");
+        assert_eq!(reports_dir(&absolute, None), PathBuf::from("reports"));
+    }
 }

@@ -64,3 +64,146 @@ fn a_corrupt_result_is_an_error_naming_the_file() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(&cell.join("result.json").display().to_string()), "{err}");
 }
+
+/// A results folder with the smoke experiment run once (shared; tests copy it before changing it).
+fn smoke_results() -> &'static Path {
+    static RUN: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> = std::sync::OnceLock::new();
+    &RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = eyrie().current_dir(dir.path()).args(["run", smoke().to_str().unwrap(), "-q"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let results = dir.path().join("results");
+        (dir, results)
+    })
+    .1
+}
+
+/// A private copy of the smoke results in a fresh folder: (the folder, its results folder).
+fn copy_of_smoke_results() -> (tempfile::TempDir, std::path::PathBuf) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    copy(smoke_results(), &results);
+    (dir, results)
+}
+
+/// Runs `eyrie args` in `cwd`: (exit code, stdout, stderr).
+fn in_dir(cwd: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = eyrie().current_dir(cwd).args(args).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn a_run_with_its_own_results_folder_writes_its_report_beside_them_not_into_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = in_dir(dir.path(), &["run", smoke().to_str().unwrap(), "-q", "--results", "elsewhere"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("elsewhere/reports/smoke/report.md").exists());
+    assert!(!dir.path().join("reports").exists(), "a run with --results wrote into ./reports");
+    // `eyrie report` follows the same rule; --reports still wins.
+    let (code, out, err) = in_dir(dir.path(), &["report", smoke().to_str().unwrap(), "--results", "elsewhere"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("elsewhere/reports/smoke/report.md"), "{out}");
+    let (code, _, err) =
+        in_dir(dir.path(), &["report", smoke().to_str().unwrap(), "--results", "elsewhere", "--reports", "mine"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("mine/smoke/report.md").exists());
+    assert!(!dir.path().join("reports").exists());
+}
+
+#[test]
+fn the_default_results_folder_keeps_its_reports_in_reports() {
+    let (dir, _) = copy_of_smoke_results();
+    let (code, out, err) = in_dir(dir.path(), &["report", smoke().to_str().unwrap(), "--format", "md", "--plots", ""]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("reports/smoke/report.md").exists(), "{out}");
+    assert!(!dir.path().join("results/reports").exists());
+}
+
+#[test]
+fn a_truncated_result_is_named_in_the_report_and_on_stderr_and_status_fails_naming_it() {
+    let (dir, results) = copy_of_smoke_results();
+    let spec = eyrie::spec::load(&smoke()).unwrap();
+    let p = eyrie::plan::plan(&spec, spec.scale);
+    let file = eyrie::store::Store::new(&results).cell_dir("smoke", &p.cells[1].id).join("result.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, &text[..text.len() / 2]).unwrap();
+    let shown = file.strip_prefix(dir.path()).unwrap().display().to_string();
+    let (code, _, err) = in_dir(dir.path(), &["report", smoke().to_str().unwrap(), "--plots", ""]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning") && err.contains(&shown) && err.contains("eyrie run"), "{err}");
+    let report = std::fs::read_to_string(dir.path().join("reports/smoke/report.md")).unwrap();
+    assert!(report.contains("**Warning: the stored result of 1 cell is corrupt"), "{report}");
+    assert!(report.contains(&shown) && report.contains(&p.cells[1].label), "{report}");
+    assert!(report.contains(&format!("{} of {} cells done", p.cells.len() - 1, p.cells.len())), "{report}");
+    let (code, _, err) = in_dir(dir.path(), &["status", smoke().to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&shown) && err.contains("hint: rerun `eyrie run"), "{err}");
+}
+
+#[test]
+fn a_garbage_record_is_an_error_naming_it_with_a_way_out() {
+    for (name, hint) in [("plan.json", "writes it anew"), ("run.json", "move it aside"), ("greedy.json", "replays")] {
+        let (dir, results) = copy_of_smoke_results();
+        let file = results.join("smoke").join(name);
+        std::fs::write(&file, "garbage").unwrap();
+        let commands: &[&str] = if name == "run.json" { &["report"] } else { &["report", "status"] };
+        for command in commands {
+            let (code, _, err) = in_dir(dir.path(), &[command, smoke().to_str().unwrap()]);
+            assert_eq!(code, Some(1), "{command} with a garbage {name}: {err}");
+            assert!(err.contains(&format!("results/smoke/{name}")), "{command}, {name}: {err}");
+            assert!(err.contains("hint: ") && err.contains(hint), "{command}, {name}: {err}");
+        }
+    }
+}
+
+#[test]
+fn a_run_stopped_after_its_last_stage_reads_as_finished_and_a_cached_rerun_closes_its_record() {
+    let (dir, results) = copy_of_smoke_results();
+    let record = results.join("smoke/run.json");
+    let mut run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    run["unfinished"] = true.into();
+    let spec = smoke();
+    // A record of another plan (another scale, other cells) is not taken for this plan's run.
+    let mut other = run.clone();
+    other["plan"] = "0123456789abcdef".into();
+    std::fs::write(&record, other.to_string()).unwrap();
+    let (code, _, err) = in_dir(dir.path(), &["report", spec.to_str().unwrap(), "--plots", ""]);
+    assert_eq!(code, Some(0), "{err}");
+    let report = std::fs::read_to_string(dir.path().join("reports/smoke/report.md")).unwrap();
+    assert!(report.contains("did not finish"), "{report}");
+    std::fs::write(&record, run.to_string()).unwrap();
+    let (code, _, err) = in_dir(dir.path(), &["report", spec.to_str().unwrap(), "--plots", ""]);
+    assert_eq!(code, Some(0), "{err}");
+    let report = std::fs::read_to_string(dir.path().join("reports/smoke/report.md")).unwrap();
+    assert!(report.contains("it finished") && report.contains("its record was not closed"), "{report}");
+    assert!(!report.contains("did not finish"), "{report}");
+    let (code, _, err) = in_dir(dir.path(), &["run", spec.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("closed "), "{err}");
+    let closed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(closed["unfinished"], false);
+    assert_eq!(closed["command"], run["command"], "the record still says what produced the results");
+    assert!(closed["closed_by"].as_str().is_some_and(|c| c.contains(" run ")), "{closed}");
+}
+
+#[test]
+fn a_results_folder_that_cannot_be_created_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain"), "x").unwrap();
+    let (code, _, err) = in_dir(dir.path(), &["run", smoke().to_str().unwrap(), "-q", "--results", "plain/results"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.matches("plain/results").count(), 1, "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}

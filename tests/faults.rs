@@ -263,7 +263,14 @@ fn kills_at_random_moments_end_in_the_results_of_an_uninterrupted_run() {
         child.wait().unwrap();
     }
     assert!(kills >= 2, "only {kills} runs were still going when killed");
+    // What a writer killed between writing and renaming leaves (kills above may leave more).
+    let leftover = eyrie::store::atomic::temp_path(&results.join("smoke").join("result.json"), 999_999_999);
+    std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
+    std::fs::write(&leftover, "partial").unwrap();
     assert!(run_cmd().status().unwrap().success());
+    assert!(!leftover.exists(), "the next run cleans temporary files of dead writers");
+    let temps: Vec<_> = walk(&results).into_iter().filter(|p| p.to_string_lossy().contains(".tmp-")).collect();
+    assert!(temps.is_empty(), "{temps:?}");
     let store = Store::new(&results);
     let got: BTreeMap<String, String> = p
         .cells
@@ -275,4 +282,17 @@ fn kills_at_random_moments_end_in_the_results_of_an_uninterrupted_run() {
     assert_eq!(got, scores(&reference), "the killed and resumed run's scores equal an uninterrupted run's");
     assert_eq!(done_stages(&results).len(), p.stages.len(), "every stage stored once");
     assert!(run(&p, &store).computed.is_empty(), "nothing left to compute");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()) {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
 }

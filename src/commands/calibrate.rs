@@ -1,7 +1,7 @@
 //! `eyrie calibrate`: one cell of an experiment under 2k seeds (an experiment of its own,
 //! `<name>-calibration`, resumable and cached like any run), then its A/A calibration.
 
-use super::{default_workers, BadArgument, Provenance, RunJob};
+use super::{close_record, default_workers, warn_corrupt, BadArgument, Provenance, RunJob};
 use crate::cli::{BackendArg, CalibrateArgs};
 use anyhow::Result;
 use eyrie::backend::run_on;
@@ -10,6 +10,7 @@ use eyrie::plan::{cost, plan_at_precision};
 use eyrie::report::options::ReportOptions;
 use eyrie::report::provenance;
 use eyrie::spec::Spec;
+use eyrie::store::atomic::write_file;
 use eyrie::store::{write_atomic, Store};
 
 /// The experiment a calibration runs: `cell` of `spec` alone under seeds 0..2·arm, no baseline, no hypotheses.
@@ -57,7 +58,8 @@ pub fn cmd_calibrate(args: CalibrateArgs, who: &Provenance) -> Result<()> {
             store.experiment_dir(&cal.name).display()
         );
     }
-    let record = who.run_record(backend, workers);
+    let digest = provenance::plan_digest(&p);
+    let record = who.run_record(backend, workers, digest.clone());
     if p.stages.keys().any(|id| !store.is_done(id)) {
         provenance::write(&store, &p.experiment, &record)?;
         provenance::store_spec(&store, &p.experiment, &file)?;
@@ -68,8 +70,11 @@ pub fn cmd_calibrate(args: CalibrateArgs, who: &Provenance) -> Result<()> {
     if !summary.computed.is_empty() {
         let done = record.finished(summary.seconds, summary.computed.len(), summary.cached);
         provenance::write(&store, &p.experiment, &done)?;
+    } else {
+        close_record(&store, &p.experiment, &digest, who, exec.quiet)?;
     }
-    let written = eyrie::report::write(&cal, &p, &store, &exec.reports, &ReportOptions::default())?;
+    let written = eyrie::report::write(&cal, &p, &store, &exec.reports_dir(), &ReportOptions::default())?;
+    warn_corrupt(&written);
     let calibration = Calibration::from_results(
         &spec.name,
         &cal.cells[0].label(),
@@ -80,7 +85,7 @@ pub fn cmd_calibrate(args: CalibrateArgs, who: &Provenance) -> Result<()> {
     let json = store.experiment_dir(&cal.name).join("calibration.json");
     write_atomic(&json, serde_json::to_string_pretty(&calibration)?.as_bytes())?;
     let md = written.markdown.with_file_name("calibration.md");
-    std::fs::write(&md, calibration.markdown())?;
+    write_file(&md, calibration.markdown())?;
     println!("{}", calibration.markdown());
     println!(
         "{} stages computed, {} cached, in {}. Calibration: {} and {}",

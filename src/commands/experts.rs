@@ -20,7 +20,7 @@ pub fn cmd_experts(args: ExpertsArgs) -> Result<()> {
     let summary = run_on(backend.kind, backend.index, exec.precision, job)??;
     summary.check()?;
     let table = eyrie::report::experts::table(&eyrie::report::experts::rows(&p, &store)?);
-    let out = exec.reports.join("experts").join(format!("{scale}.md"));
+    let out = exec.reports_dir().join("experts").join(format!("{scale}.md"));
     let body = format!(
         "# Experts at the {scale} scale\n\nEach expert pretrained on its own task at its native resolution \
          (`eyrie experts --scale {scale}`, backend {}); metrics on 256 validation images, against an \
@@ -34,8 +34,8 @@ pub fn cmd_experts(args: ExpertsArgs) -> Result<()> {
         cost::human_duration(summary.seconds)
     );
     if only.is_empty() {
-        std::fs::create_dir_all(out.parent().expect("<reports>/experts/<scale>.md has a folder"))?;
-        std::fs::write(&out, &body)?;
+        eyrie::store::atomic::create_dir_all(out.parent().expect("<reports>/experts/<scale>.md has a folder"))?;
+        eyrie::store::atomic::write_file(&out, &body)?;
         println!("{table}\n{done}. Table: {}", out.display());
     } else {
         // A partial table is printed, not written over the full one.

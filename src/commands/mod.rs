@@ -15,10 +15,12 @@ use anyhow::Result;
 use eyrie::backend::BackendJob;
 use eyrie::exec::{run_plan, RunOptions, RunSummary};
 use eyrie::plan::{plan, plan_at_precision, Plan};
+use eyrie::report::provenance::CloseError;
 use eyrie::report::provenance::{device_words, RunRecord};
+use eyrie::report::{ReportError, Written, RECOVER_RESULTS};
 use eyrie::search::rounds::{read_outcome, round_spec};
 use eyrie::spec::{Precision, Scale, Spec};
-use eyrie::store::Store;
+use eyrie::store::{ReadError, Store};
 use std::path::Path;
 
 /// A bad argument found after parsing (exit code 2, like clap's own).
@@ -59,9 +61,9 @@ impl Provenance {
         }
     }
 
-    /// The record of a run starting now on `backend` with `workers` (unfinished until
-    /// [`RunRecord::finished`]).
-    pub fn run_record(&self, backend: BackendArg, workers: usize) -> RunRecord {
+    /// The record of a run of the plan of digest `plan` ([`eyrie::report::provenance::plan_digest`]) starting now on `backend`
+    /// with `workers` (unfinished until [`RunRecord::finished`]).
+    pub fn run_record(&self, backend: BackendArg, workers: usize, plan: String) -> RunRecord {
         RunRecord::started(
             self.command.clone(),
             self.commit.clone(),
@@ -69,6 +71,7 @@ impl Provenance {
             device_words(backend.kind, backend.index),
             workers,
         )
+        .of_plan(plan)
     }
 }
 
@@ -93,6 +96,82 @@ fn report_inputs(file: &Path, scale: Option<Scale>, store: &Store) -> Result<(Sp
     };
     let p = eyrie::report::stored_plan(store, &p.experiment)?.unwrap_or(p);
     Ok((spec, p))
+}
+
+/// Says on stderr which cells a report left out because their stored result is corrupt, and how to
+/// recover them (the report says it too).
+fn warn_corrupt(written: &Written) {
+    for c in &written.corrupt {
+        eprintln!(
+            "warning: the stored result of `{}` seed {} is corrupt and left out of {} ({}: {}); {RECOVER_RESULTS}",
+            c.label,
+            c.seed,
+            written.markdown.display(),
+            c.path.display(),
+            c.reason
+        );
+    }
+}
+
+/// Closes the unfinished record of a run of the plan of digest `plan` that stopped after its last
+/// stage, once this run found every stage and cell of that plan done without computing any (says so
+/// unless `quiet`).
+fn close_record(store: &Store, experiment: &str, plan: &str, who: &Provenance, quiet: bool) -> Result<()> {
+    if eyrie::report::provenance::close_if_unfinished(store, experiment, plan, &who.command)? && !quiet {
+        eprintln!(
+            "closed {}: the run that wrote it stopped after its last stage without closing it",
+            store.experiment_dir(experiment).join("run.json").display()
+        );
+    }
+    Ok(())
+}
+
+/// A stored record in `e`'s chain that exists but could not be used, if any.
+fn read_error(e: &anyhow::Error) -> Option<&ReadError> {
+    e.chain().find_map(|c| {
+        // `#[error(transparent)]` wrappers hide the record error from the chain: look inside them.
+        c.downcast_ref::<ReadError>()
+            .or_else(|| match c.downcast_ref::<ReportError>() {
+                Some(ReportError::Read(r)) => Some(r),
+                _ => None,
+            })
+            .or_else(|| match c.downcast_ref::<eyrie::exec::RunError>() {
+                Some(eyrie::exec::RunError::Read(r)) => Some(r),
+                _ => None,
+            })
+            .or_else(|| match c.downcast_ref::<CloseError>() {
+                Some(CloseError::Read(r)) => Some(r),
+                _ => None,
+            })
+    })
+}
+
+/// How to recover from `e` when it is a corrupt record, by the record's file name.
+pub fn hint(e: &anyhow::Error) -> Option<String> {
+    let r = read_error(e)?;
+    if !matches!(r, ReadError::Parse { .. }) {
+        return None;
+    }
+    let path = r.path();
+    let name = path.file_name()?.to_str()?;
+    let folder = path.parent().unwrap_or(Path::new(".")).display();
+    Some(match name {
+        "result.json" => RECOVER_RESULTS.to_string(),
+        "plan.json" => "`eyrie run <experiment file>` writes it anew when it starts; or move it aside, and \
+                        `eyrie report` and `eyrie status` use the experiment file's plan"
+            .to_string(),
+        "run.json" => "it only records which command produced the results: move it aside (the next run that \
+                       computes a stage writes a new one; until then the report does not say what produced them)"
+            .to_string(),
+        "greedy.json" => "move it aside and rerun `eyrie run <experiment file>`: the search replays its finished \
+                          rounds from cached stages"
+            .to_string(),
+        "meta.json" | "scores.json" => format!(
+            "delete the stage's folder {folder} and rerun `eyrie run <experiment file>`: that stage is computed again"
+        ),
+        "calibration.json" => "rerun `eyrie calibrate <experiment file>`: it is recomputed from cached stages".into(),
+        _ => return None,
+    })
 }
 
 /// One worker per core, at most 4 (small proxy stages leave a core idle each).

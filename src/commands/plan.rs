@@ -58,10 +58,19 @@ fn find_calibration(
     }
     let own = store.experiment_dir(&format!("{}-calibration", spec.name)).join("calibration.json");
     let mut candidates = vec![own];
-    if let Ok(dir) = std::fs::read_dir(&store.root) {
-        let mut others: Vec<PathBuf> = dir.filter_map(|e| e.ok()).map(|e| e.path().join("calibration.json")).collect();
-        others.sort();
-        candidates.extend(others);
+    let listing = || format!("listing {}", store.root.display());
+    match std::fs::read_dir(&store.root) {
+        Ok(dir) => {
+            let mut others = Vec::new();
+            for entry in dir {
+                others.push(entry.with_context(listing)?.path().join("calibration.json"));
+            }
+            others.sort();
+            candidates.extend(others);
+        }
+        // No results folder yet: no calibration.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(listing),
     }
     for path in candidates {
         if let Some(c) = calibration::read(&path)? {

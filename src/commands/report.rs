@@ -1,6 +1,6 @@
 //! `eyrie report`: reports from stored results alone, one per experiment or side by side.
 
-use super::{report_inputs, BadArgument};
+use super::{report_inputs, warn_corrupt, BadArgument};
 use crate::cli::ReportArgs;
 use anyhow::{Context, Result};
 use eyrie::report::compare::Compared;
@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Writes each experiment's report, or with `--compare` one table and plot across them.
 pub fn cmd_report(args: ReportArgs) -> Result<()> {
-    let ReportArgs { files, all, compare, scale, results, reports, format, plots } = args;
+    let reports = args.reports_dir();
+    let ReportArgs { files, all, compare, scale, results, format, plots, .. } = args;
     let options = ReportOptions { tables: format, plots };
     let store = Store::new(&results);
     let files = if all { experiments_with_results(Path::new("experiments"), &store)? } else { files };
@@ -32,6 +33,7 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
             continue;
         }
         let written = eyrie::report::write(&spec, &p, &store, &reports, &options)?;
+        warn_corrupt(&written);
         println!("{}: wrote {}", p.experiment, written.markdown.display());
     }
     if compare {
@@ -46,11 +48,14 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
 
 /// Every `*.toml` in `dir` whose experiment has a results folder, sorted by file name.
 fn experiments_with_results(dir: &Path, store: &Store) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
+    let listing = || format!("listing {}", dir.display());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(listing)? {
+        let path = entry.with_context(listing)?.path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            files.push(path);
+        }
+    }
     files.sort();
     let mut out = Vec::new();
     for f in files {

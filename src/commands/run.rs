@@ -1,7 +1,7 @@
 //! `eyrie run`: every cell of an experiment (or a greedy search's rounds), then the record, the
 //! report and the table.
 
-use super::{default_workers, load, Provenance, RunJob};
+use super::{close_record, default_workers, load, warn_corrupt, Provenance, RunJob};
 use crate::cli::{BackendArg, RunArgs};
 use anyhow::Result;
 use eyrie::backend::run_on;
@@ -9,7 +9,7 @@ use eyrie::plan::{cost, plan_at_precision};
 use eyrie::report::options::ReportOptions;
 use eyrie::report::provenance;
 use eyrie::search::greedy::{search, set_label};
-use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, write_outcome};
+use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
 use eyrie::spec::{ExpertKind, GreedySpec, Precision, Scale, Spec};
 use eyrie::store::Store;
 use std::path::Path;
@@ -22,11 +22,13 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
     let (spec, p) = load(&file, scale, precision)?;
     let store = Store::new(&exec.results);
     let workers = exec.workers.unwrap_or_else(default_workers);
-    let record = who.run_record(backend, workers);
+    let reports = exec.reports_dir();
     if let Some(g) = &spec.greedy {
         let on = Compute { backend, precision, quiet: exec.quiet, workers };
-        return run_greedy(&spec, g, p.scale, &on, &store, &exec.reports, record);
+        return run_greedy(&spec, g, p.scale, &on, &store, &reports, who);
     }
+    let digest = provenance::plan_digest(&p);
+    let record = who.run_record(backend, workers, digest.clone());
     if !exec.quiet {
         eprintln!(
             "{} cells ({} stages) at scale {} on {} ({precision}); results in {}",
@@ -46,8 +48,12 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
     if !summary.computed.is_empty() {
         let done = record.finished(summary.seconds, summary.computed.len(), summary.cached);
         provenance::write(&store, &p.experiment, &done)?;
+    } else {
+        // Every stage and cell of the plan is done (the executor returned every cell's result).
+        close_record(&store, &p.experiment, &digest, who, exec.quiet)?;
     }
-    let written = eyrie::report::write(&spec, &p, &store, &exec.reports, &ReportOptions::default())?;
+    let written = eyrie::report::write(&spec, &p, &store, &reports, &ReportOptions::default())?;
+    warn_corrupt(&written);
     println!("{}", eyrie::report::markdown::table(&summary.results));
     let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);
     if !effects.is_empty() {
@@ -82,9 +88,12 @@ fn run_greedy(
     on: &Compute,
     store: &Store,
     reports: &Path,
-    record: provenance::RunRecord,
+    who: &Provenance,
 ) -> Result<()> {
     let Compute { backend, precision, quiet, workers } = *on;
+    // A search's rounds depend on its winners: it is known by its worst-case plan.
+    let digest = provenance::plan_digest(&plan_at_precision(&round_spec(spec, &worst_case_sets(g)), scale, precision));
+    let record = who.run_record(backend, workers, digest.clone());
     let start = std::time::Instant::now();
     let (mut computed, mut cached, mut round) = (0usize, 0usize, 0usize);
     if !quiet {
@@ -120,16 +129,20 @@ fn run_greedy(
     })?;
     let all = round_spec(spec, &outcome.evaluated_sets());
     let full = plan_at_precision(&all, scale, precision);
-    eyrie::store::write_atomic(
-        &store.experiment_dir(&spec.name).join("plan.json"),
-        serde_json::to_string_pretty(&full)?.as_bytes(),
-    )?;
+    let exp_dir = store.experiment_dir(&spec.name);
+    // Created here so that a failure names the folder (write_outcome's own error would not).
+    eyrie::store::atomic::create_dir_all(&exp_dir)?;
+    eyrie::store::write_atomic(&exp_dir.join("plan.json"), serde_json::to_string_pretty(&full)?.as_bytes())?;
     write_outcome(store, &spec.name, &outcome)?;
     let seconds = start.elapsed().as_secs_f64();
     if computed > 0 {
         provenance::write(store, &spec.name, &record.finished(seconds, computed, cached))?;
+    } else {
+        // The search replayed every round from stored results: all its stages and cells are done.
+        close_record(store, &spec.name, &digest, who, quiet)?;
     }
     let written = eyrie::report::write(&all, &full, store, reports, &ReportOptions::default())?;
+    warn_corrupt(&written);
     println!(
         "chosen: {} ({}); {} stages computed, {} cached, in {}. Report: {}",
         set_label(&outcome.chosen),

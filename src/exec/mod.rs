@@ -189,6 +189,10 @@ pub fn run_plan<B: AutodiffBackend>(
     let plan_path = exp_dir.join("plan.json");
     write_atomic(&plan_path, serde_json::to_string_pretty(plan).unwrap().as_bytes()).map_err(at(&plan_path))?;
     let ui = Ui::new(plan.cells.len(), opts.quiet);
+    let removed = crate::store::temps::clean_run_temps(store, &plan.experiment).map_err(std::io::Error::from);
+    for path in removed.map_err(at(&store.root))? {
+        ui.warn(&format!("removed {}: a temporary file its writer (a stopped process) left", path.display()));
+    }
     verify::verify_plan(plan, store, &ui)?;
     let order = stage_order(plan);
     let shared = Mutex::new(Shared::default());
@@ -320,7 +324,10 @@ fn worker<B: AutodiffBackend>(ctx: &Ctx, device: &B::Device) {
                     Err(e) => {
                         // Kept for `eyrie status`; the next successful run of the stage removes it.
                         let reason = with_causes(&e);
-                        let _ = std::fs::write(ctx.store.failure_path(&id), &reason);
+                        let note = ctx.store.failure_path(&id);
+                        if let Err(e) = std::fs::write(&note, &reason) {
+                            ctx.ui.warn(&format!("cannot keep the failure note {}: {e}", note.display()));
+                        }
                         ctx.ui.warn(&format!("FAILED {}: {reason}", ctx.plan.stages[&id].label));
                         sh.failed.insert(id, reason);
                     }
@@ -385,9 +392,8 @@ fn finish_cells(ctx: &Ctx) -> Result<(), RunError> {
         write("spec.json", serde_json::to_string_pretty(cell).unwrap().as_bytes())?;
         let mut metrics = String::new();
         for id in &cell.stages {
-            if let Ok(text) = std::fs::read_to_string(store.artifact_dir(id).join("log.jsonl")) {
-                metrics.push_str(&text);
-            }
+            let log = store.artifact_dir(id).join("log.jsonl");
+            metrics.push_str(&std::fs::read_to_string(&log).map_err(at(&log))?);
         }
         write("metrics.jsonl", metrics.as_bytes())?;
         write("result.json", serde_json::to_string_pretty(&result).unwrap().as_bytes())?;

@@ -66,7 +66,7 @@ pub fn bars(all: &[Compared]) -> GroupedBars {
 
 /// Writes `<out_dir>/report.md` and the plot `compare.png`/`.svg`; returns report.md's path.
 pub fn write(all: &[Compared], out_dir: &Path, plots: &[PlotFormat]) -> Result<PathBuf, ReportError> {
-    std::fs::create_dir_all(out_dir)?;
+    crate::store::atomic::create_dir_all(out_dir)?;
     let names: Vec<&str> = all.iter().map(|e| e.experiment.as_str()).collect();
     let mut md = format!("# Comparison: {}\n\n", names.join(" · "));
     md.push_str(
@@ -87,7 +87,7 @@ pub fn write(all: &[Compared], out_dir: &Path, plots: &[PlotFormat]) -> Result<P
         md.push_str(&format!("\n![comparison](compare.{ext})\n"));
     }
     let path = out_dir.join("report.md");
-    std::fs::write(&path, md)?;
+    crate::store::atomic::write_file(&path, md)?;
     Ok(path)
 }
 

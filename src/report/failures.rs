@@ -1,32 +1,32 @@
 //! The report's list of failed cells: which stage failed and why, from the failure notes the
 //! executor keeps beside the stage cache (the same source as `eyrie status`).
 
-use crate::exec::status::{status, CellState};
 use crate::plan::Plan;
-use crate::store::{ReadError, Store};
+use crate::store::Store;
 
-/// A "Failed cells" section (empty when no cell failed).
-pub fn markdown(plan: &Plan, store: &Store) -> Result<String, ReadError> {
-    let failed: Vec<String> = status(plan, store)?
-        .into_iter()
-        .filter_map(|s| match s.state {
-            CellState::Failed { stage, reason } => Some(format!(
-                "| {} | {} | {stage} | {} |",
-                s.label,
-                s.seed,
-                reason.replace('|', "\\|").replace('\n', " ")
-            )),
-            _ => None,
-        })
-        .collect();
-    if failed.is_empty() {
-        return Ok(String::new());
+/// A "Failed cells" section (empty when no cell failed): each cell with a stage not done whose
+/// last attempt left a failure note.
+pub fn markdown(plan: &Plan, store: &Store) -> String {
+    let mut failed = Vec::new();
+    for c in &plan.cells {
+        let note = c
+            .stages
+            .iter()
+            .filter(|s| !store.is_done(s))
+            .find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r)));
+        if let Some((stage, reason)) = note {
+            let reason = reason.trim().replace('|', "\\|").replace('\n', " ");
+            failed.push(format!("| {} | {} | {} | {reason} |", c.label, c.seed, plan.stages[stage].label));
+        }
     }
-    Ok(format!(
+    if failed.is_empty() {
+        return String::new();
+    }
+    format!(
         "## Failed cells\n\n{} cell(s) failed and are left out of every table, effect and hypothesis below \
          (`eyrie status` shows the same; rerunning retries the failed stage).\n\n| cell | seed | failed stage | \
          reason |\n|---|---|---|---|\n{}\n\n",
         failed.len(),
         failed.join("\n")
-    ))
+    )
 }

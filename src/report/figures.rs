@@ -225,8 +225,9 @@ pub fn smooth(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The loss of `stage` per cell (each cell's first seed) from its stored metrics.jsonl.
-pub fn loss_curves(results: &[CellResult], store: &Store, stage: &str) -> Curves {
+/// The loss of `stage` per cell (each cell's first seed) from its stored metrics.jsonl (a cell without
+/// one has no curve); an error naming the file if one exists but cannot be read.
+pub fn loss_curves(results: &[CellResult], store: &Store, stage: &str) -> Result<Curves, crate::store::ReadError> {
     let mut seen: Vec<&str> = Vec::new();
     let mut curves = Vec::new();
     for r in results {
@@ -235,7 +236,7 @@ pub fn loss_curves(results: &[CellResult], store: &Store, stage: &str) -> Curves
         }
         seen.push(&r.label);
         let path = store.cell_dir(&r.experiment, &r.cell).join("metrics.jsonl");
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        let Some(text) = crate::store::read::read_text(&path)? else {
             continue;
         };
         // A line that does not parse is skipped on purpose: lines are appended as a stage trains, so a
@@ -254,12 +255,12 @@ pub fn loss_curves(results: &[CellResult], store: &Store, stage: &str) -> Curves
     for (c, n) in curves.iter_mut().zip(names) {
         c.name = n;
     }
-    Curves {
+    Ok(Curves {
         title: format!("Training loss of the {stage} stage, first seed of each cell (moving average of 5 logs)"),
         x_desc: "step".into(),
         y_desc: "loss (nats per answer token)".into(),
         curves,
-    }
+    })
 }
 
 fn write_one<F: Figure>(
@@ -290,7 +291,7 @@ pub fn write_all(
     store: &Store,
     out_dir: &Path,
     formats: &[PlotFormat],
-) -> Result<Vec<FigureLink>, PlotError> {
+) -> Result<Vec<FigureLink>, super::ReportError> {
     let mut links = Vec::new();
     let b = bars(cells);
     write_one(&b, b.natural_size(), out_dir, "scores", "Scores per cell and family".into(), formats, &mut links)?;
@@ -331,7 +332,7 @@ pub fn write_all(
         )?;
     }
     for stage in CELL_STAGES {
-        let c = loss_curves(results, store, stage);
+        let c = loss_curves(results, store, stage)?;
         write_one(
             &c,
             c.natural_size(),

@@ -35,14 +35,19 @@ pub fn frame(results: &[CellResult], axes: &[Axis]) -> PolarsResult<DataFrame> {
     DataFrame::new_infer_height(series)
 }
 
-/// Writes `df` as CSV to `csv` and parquet to `parquet`.
-pub fn write(df: &mut DataFrame, csv: &Path, parquet: &Path) -> PolarsResult<()> {
+/// Writes `df` as CSV to `csv` and parquet to `parquet`; an error names the file that failed.
+pub fn write(df: &mut DataFrame, csv: &Path, parquet: &Path) -> Result<(), super::ReportError> {
+    use super::ReportError;
+    use crate::store::atomic::{create_dir_all, FileError};
     if let Some(d) = csv.parent() {
-        std::fs::create_dir_all(d)?;
+        create_dir_all(d)?;
     }
-    let mut f = std::fs::File::create(csv)?;
-    CsvWriter::new(&mut f).include_header(true).finish(df)?;
-    let mut f = std::fs::File::create(parquet)?;
-    ParquetWriter::new(&mut f).finish(df)?;
-    Ok(())
+    let create = |path: &Path| {
+        std::fs::File::create(path).map_err(|source| FileError::Write { path: path.to_path_buf(), source })
+    };
+    let table = |path: &Path, source| ReportError::Table { path: path.to_path_buf(), source };
+    let mut f = create(csv)?;
+    CsvWriter::new(&mut f).include_header(true).finish(df).map_err(|e| table(csv, e))?;
+    let mut f = create(parquet)?;
+    ParquetWriter::new(&mut f).finish(df).map(|_| ()).map_err(|e| table(parquet, e))
 }

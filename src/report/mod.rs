@@ -21,21 +21,43 @@ pub mod seeding;
 
 use crate::plan::Plan;
 use crate::spec::Spec;
-use crate::store::{CellResult, Store};
+use crate::store::atomic::{copy_file, create_dir_all, write_file, FileError};
+use crate::store::{CellResult, ReadError, Store};
 use std::path::{Path, PathBuf};
 
-/// Report errors.
+/// Report errors. Each names the file or experiment it is about once; causes are sources, not
+/// repeated in the message.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// No results stored yet.
     #[error("no results for experiment `{0}` in {1}; run it first: eyrie run <file>")]
     NoResults(String, String),
-    /// Writing tables failed.
-    #[error("writing tables: {0}")]
-    Polars(#[from] polars::error::PolarsError),
-    /// Writing files failed.
-    #[error("writing report: {0}")]
-    Io(#[from] std::io::Error),
+    /// Results are stored, but every one is corrupt.
+    #[error(
+        "every stored result of experiment `{experiment}` is corrupt ({}); {RECOVER_RESULTS}",
+        paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    AllCorrupt {
+        /// The experiment.
+        experiment: String,
+        /// Its corrupt result files.
+        paths: Vec<PathBuf>,
+    },
+    /// Building the results table failed.
+    #[error("building the results table")]
+    Frame(#[source] polars::error::PolarsError),
+    /// Writing a table file failed.
+    #[error("writing {}", path.display())]
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    /// Writing a report file or folder failed (the error names it).
+    #[error(transparent)]
+    File(#[from] FileError),
     /// Drawing a plot failed.
     #[error(transparent)]
     Plot(#[from] plots::PlotError),
@@ -44,13 +66,86 @@ pub enum ReportError {
     Read(#[from] crate::store::ReadError),
 }
 
+/// How to recover a corrupt result, for messages and reports.
+pub const RECOVER_RESULTS: &str =
+    "rerun `eyrie run <experiment file>`: the run moves a damaged result aside and rewrites it from its cached stages";
+
 /// The stored results of every cell of `plan` that is done, in plan order; an error if one is corrupt.
-pub fn collect(plan: &Plan, store: &Store) -> Result<Vec<CellResult>, crate::store::ReadError> {
+pub fn collect(plan: &Plan, store: &Store) -> Result<Vec<CellResult>, ReadError> {
     let mut results = Vec::new();
     for c in &plan.cells {
         results.extend(store.read_result(&plan.experiment, &c.id)?);
     }
     Ok(results)
+}
+
+/// A cell whose stored result exists but is not a result (truncated, garbage): left out of a report
+/// and named in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorruptResult {
+    /// The cell's label.
+    pub label: String,
+    /// Its seed.
+    pub seed: u64,
+    /// The result file.
+    pub path: PathBuf,
+    /// What the parser said.
+    pub reason: String,
+}
+
+/// The results a report can use and the cells whose results are corrupt.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// The readable results, in plan order.
+    pub results: Vec<CellResult>,
+    /// The cells whose result file does not parse, in plan order.
+    pub corrupt: Vec<CorruptResult>,
+}
+
+/// Like [`collect`], but a result file that does not parse is set aside in [`Collected::corrupt`]
+/// instead of failing; one that cannot be read at all is still an error.
+pub fn collect_readable(plan: &Plan, store: &Store) -> Result<Collected, ReadError> {
+    let mut out = Collected::default();
+    for c in &plan.cells {
+        match store.read_result(&plan.experiment, &c.id) {
+            Ok(r) => out.results.extend(r),
+            Err(ReadError::Parse { path, source }) => out.corrupt.push(CorruptResult {
+                label: c.label.clone(),
+                seed: c.seed,
+                path,
+                reason: source.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The report's warning about corrupt results: which cells, which files, how to recover.
+pub fn corrupt_markdown(corrupt: &[CorruptResult], spec_file: &Path) -> String {
+    if corrupt.is_empty() {
+        return String::new();
+    }
+    let n = corrupt.len();
+    let listed: Vec<String> = corrupt
+        .iter()
+        .map(|c| format!("`{}` seed {} (`{}`: {})", c.label, c.seed, c.path.display(), c.reason))
+        .collect();
+    format!(
+        "**Warning: the stored result{} of {n} cell{} {} corrupt and left out of this report**: {}. Rerun \
+         `eyrie run {}`: the run moves a damaged result aside and rewrites it from its cached stages.\n\n",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "is" } else { "are" },
+        listed.join("; "),
+        spec_file.display()
+    )
+}
+
+/// Whether every stage and every cell of `plan` is done: each stage's meta.json and `results`
+/// (the plan's readable results) for every cell.
+pub fn plan_done(plan: &Plan, store: &Store, results: &[CellResult]) -> bool {
+    results.len() == plan.cells.len() && plan.stages.keys().all(|id| store.is_done(id))
 }
 
 /// The plan of what last ran for `experiment`, from `results/<experiment>/plan.json`, if stored
@@ -69,6 +164,8 @@ pub struct Written {
     pub parquet: PathBuf,
     /// `reports/<experiment>/report.md`.
     pub markdown: PathBuf,
+    /// The cells whose stored result is corrupt, left out of the report (and named in it).
+    pub corrupt: Vec<CorruptResult>,
 }
 
 /// Writes results.csv / .parquet beside the results, and reports/<experiment>/: report.md, the
@@ -81,31 +178,35 @@ pub fn write(
     options: &options::ReportOptions,
 ) -> Result<Written, ReportError> {
     use options::TableFormat;
-    let results = collect(plan, store)?;
+    let Collected { results, corrupt } = collect_readable(plan, store)?;
     if results.is_empty() {
+        if !corrupt.is_empty() {
+            let paths = corrupt.iter().map(|c| c.path.clone()).collect();
+            return Err(ReportError::AllCorrupt { experiment: plan.experiment.clone(), paths });
+        }
         return Err(ReportError::NoResults(plan.experiment.clone(), store.root.display().to_string()));
     }
     let exp = store.experiment_dir(&plan.experiment);
     let csv = exp.join("results.csv");
     let parquet = exp.join("results.parquet");
-    let mut df = frame::frame(&results, &spec.axes)?;
+    let mut df = frame::frame(&results, &spec.axes).map_err(ReportError::Frame)?;
     frame::write(&mut df, &csv, &parquet)?;
     let out_dir = reports_root.join(&plan.experiment);
-    std::fs::create_dir_all(&out_dir)?;
+    create_dir_all(&out_dir)?;
     if options.tables.contains(&TableFormat::Csv) {
-        std::fs::copy(&csv, out_dir.join("results.csv"))?;
+        copy_file(&csv, &out_dir.join("results.csv"))?;
     }
     if options.tables.contains(&TableFormat::Parquet) {
-        std::fs::copy(&parquet, out_dir.join("results.parquet"))?;
+        copy_file(&parquet, &out_dir.join("results.parquet"))?;
     }
     let cells = estimates::by_cell(&results);
     let summary = markdown::summary(&cells, plan);
     if options.tables.contains(&TableFormat::Md) {
-        std::fs::write(out_dir.join("table.md"), &summary)?;
+        write_file(&out_dir.join("table.md"), &summary)?;
     }
     if options.tables.contains(&TableFormat::Tex) {
         let caption = format!("{}: scores in percent (POPE: F1), mean and 95% interval.", plan.experiment);
-        std::fs::write(out_dir.join("table.tex"), latex::table(&cells, &caption))?;
+        write_file(&out_dir.join("table.tex"), latex::table(&cells, &caption))?;
     }
     let outcome = crate::search::rounds::read_outcome(store, &plan.experiment)?;
     let lines = figures::over_ordered_axis(&cells, &spec.axes);
@@ -128,16 +229,17 @@ pub fn write(
         plan.cells.len(),
         crate::plan::cost::TEXT_TOKENS
     ));
-    md.push_str(&failures::markdown(plan, store)?);
+    md.push_str(&corrupt_markdown(&corrupt, &spec.file));
+    md.push_str(&failures::markdown(plan, store));
     md.push_str("## What ran\n\n");
     if let Some(run) = provenance::read(store, &plan.experiment)? {
-        md.push_str(&run.markdown());
+        md.push_str(&run.markdown(corrupt.is_empty() && run.is_of(plan) && plan_done(plan, store, &results)));
         md.push_str("\n\n");
     }
     md.push_str(&origin::markdown(&results, plan));
     md.push_str(&seeding::markdown(plan));
     md.push_str(&provenance::cost_line(&results));
-    md.push_str(&provenance::spec_block(spec, store));
+    md.push_str(&provenance::spec_block(spec, store)?);
     md.push_str("## Summary\n\n");
     md.push_str(&format!("Mean ± half-width of the 95% interval: {}.\n\n", markdown::interval_words(&cells)));
     md.push_str(&summary);
@@ -167,7 +269,7 @@ pub fn write(
     let design = crate::hypotheses::power::design_cells(&spec.cells, &spec.hypotheses);
     let judged = crate::hypotheses::judge::judge_cells(&spec.hypotheses, &design, &results);
     if !judged.is_empty() {
-        let stored = std::fs::read_to_string(store.experiment_dir(&plan.experiment).join("spec.toml")).ok();
+        let stored = provenance::stored_spec(store, &plan.experiment)?;
         let pre_registered: Vec<bool> = spec
             .hypotheses
             .iter()
@@ -186,6 +288,6 @@ pub fn write(
     }
     md.push_str(&markdown::files_line(&options.tables));
     let markdown_path = out_dir.join("report.md");
-    std::fs::write(&markdown_path, md)?;
-    Ok(Written { csv, parquet, markdown: markdown_path })
+    write_file(&markdown_path, md)?;
+    Ok(Written { csv, parquet, markdown: markdown_path, corrupt })
 }

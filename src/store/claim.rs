@@ -250,7 +250,8 @@ fn remove_if_unchanged(path: &Path, why: &Stale) -> std::io::Result<bool> {
         Stale::Empty => None,
         Stale::ProcessGone(o) | Stale::PidReused(o) | Stale::NoHeartbeat(o, _) => Some(o.clone()),
     };
-    let aside = path.with_extension(format!("claim.stale-{}-{}", std::process::id(), rand::random::<u32>()));
+    // A temporary name, so that a takeover killed before the removal leaves nothing the next run keeps.
+    let aside = super::atomic::temp_path(path, std::process::id());
     match std::fs::rename(path, &aside) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),

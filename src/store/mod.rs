@@ -13,6 +13,7 @@ pub mod claim;
 pub mod integrity;
 pub mod read;
 pub mod records;
+pub mod temps;
 
 pub use atomic::{append_line, write_atomic};
 pub use claim::{try_claim, Claim, ClaimResult};

@@ -25,15 +25,32 @@ pub enum ReadError {
     },
 }
 
+/// Reads a text file: `Ok(None)` if it does not exist, an error naming it if it exists but cannot
+/// be read (or is not UTF-8).
+pub fn read_text(path: &Path) -> Result<Option<String>, ReadError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ReadError::Io { path: path.to_path_buf(), source }),
+    }
+}
+
 /// Reads and parses a JSON file: `Ok(None)` if it does not exist, an error if it exists but cannot
 /// be read or parsed.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, ReadError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ReadError::Io { path: path.to_path_buf(), source }),
+    let Some(text) = read_text(path)? else {
+        return Ok(None);
     };
     serde_json::from_str(&text).map(Some).map_err(|source| ReadError::Parse { path: path.to_path_buf(), source })
+}
+
+impl ReadError {
+    /// The file that could not be used.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::Io { path, .. } | ReadError::Parse { path, .. } => path,
+        }
+    }
 }
 
 #[cfg(test)]
