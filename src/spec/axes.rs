@@ -4,8 +4,8 @@
 
 use super::axis_table::axis_table;
 use super::bounds::{MAX_GRID_SIDE, MAX_RESOLUTION, MAX_STEPS, MIN_RESOLUTION};
-use super::duplicates;
 use super::cell::{CellSettings, Resolution, TokenGrid, Unlock};
+use super::duplicates;
 use super::error::{Locator, SpecError};
 use super::names::{ExpertKind, Family, FusionKind, Tiling};
 use super::raw::{RawSize, RawUnlock};

@@ -169,14 +169,9 @@ fn check_cell(
     Ok(())
 }
 
-
 impl AxisValues {
     /// Where the settings of the cell at `index` (one value index per axis) were written.
-    pub(crate) fn origins<'a>(
-        &'a self,
-        index: &[usize],
-        query_expert: Option<&'a Spanned<ExpertKind>>,
-    ) -> Origins<'a> {
+    pub(crate) fn origins<'a>(&'a self, index: &[usize], query_expert: Option<&'a Spanned<ExpertKind>>) -> Origins<'a> {
         let at = |a: Axis| index[a as usize];
         Origins {
             encoders: &self.encoders[at(Axis::Encoders)],

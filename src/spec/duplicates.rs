@@ -64,7 +64,8 @@ mod tests {
     use std::path::Path;
 
     fn grid(lines: &str) -> Result<usize, crate::spec::SpecError> {
-        let text = format!("[experiment]\nname = \"d\"\n[base]\nencoders = [\"clip\", \"convnext\"]\n[grid]\n{lines}\n");
+        let text =
+            format!("[experiment]\nname = \"d\"\n[base]\nencoders = [\"clip\", \"convnext\"]\n[grid]\n{lines}\n");
         parse(Path::new("d.toml"), &text).map(|s| s.cells.len())
     }
 

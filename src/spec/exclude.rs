@@ -47,7 +47,8 @@ mod tests {
 
     #[test]
     fn a_rule_that_matches_no_cell_is_refused_with_its_index_and_line() {
-        let text = format!("{GRID}[[exclude]]\nunlock = true\nencoders = [\"clip\"]\n[[exclude]]\nencoders = [\"sam\"]\n");
+        let text =
+            format!("{GRID}[[exclude]]\nunlock = true\nencoders = [\"clip\"]\n[[exclude]]\nencoders = [\"sam\"]\n");
         let e = parse(Path::new("x.toml"), &text).unwrap_err();
         assert_eq!((e.key.as_str(), e.line), ("exclude[1]", Some(10)), "{e}");
         assert!(e.message.contains("matches no cell"), "{e}");

@@ -22,11 +22,8 @@ pub(crate) fn check_reachable(
         let encoders = At { value: set, key: "greedy.candidates".into(), span: Some(raw.candidates.span()) };
         let origins = Origins { encoders: &encoders, ..*at };
         check_cell_all(loc, &cell, &origins).map_err(|mut e| {
-            e.message = format!(
-                "in the set [{}] the greedy search can reach: {}",
-                Axis::Encoders.value_of(&cell),
-                e.message
-            );
+            e.message =
+                format!("in the set [{}] the greedy search can reach: {}", Axis::Encoders.value_of(&cell), e.message);
             e
         })?;
     }
@@ -64,7 +61,10 @@ mod tests {
 
     #[test]
     fn reachable_sets_are_the_start_and_every_subset_within_max_rounds() {
-        let text = GREEDY.replace("72", "128").replace("candidates = [\"convnext\", \"sam\"]", "candidates = [\"convnext\", \"sam\", \"eva02\"]\nmax-rounds = 2");
+        let text = GREEDY.replace("72", "128").replace(
+            "candidates = [\"convnext\", \"sam\"]",
+            "candidates = [\"convnext\", \"sam\", \"eva02\"]\nmax-rounds = 2",
+        );
         let g = parse(Path::new("g.toml"), &text).unwrap().greedy.unwrap();
         let sets = g.reachable_sets();
         assert_eq!(sets.len(), 1 + 3 + 3);

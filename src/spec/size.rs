@@ -81,7 +81,8 @@ mod tests {
 
     #[test]
     fn cells_times_seeds_beyond_the_bound_is_refused() {
-        let text = |n| format!("[experiment]\nname = \"z\"\nseeds = {}\n[grid]\nsft-steps = {}\n", list(1000, 1), list(n, 1));
+        let text =
+            |n| format!("[experiment]\nname = \"z\"\nseeds = {}\n[grid]\nsft-steps = {}\n", list(1000, 1), list(n, 1));
         let e = parse(Path::new("z.toml"), &text(101)).unwrap_err();
         assert_eq!((e.key.as_str(), e.line), ("experiment.seeds", Some(3)), "{e}");
         assert_eq!(parse(Path::new("z.toml"), &text(100)).unwrap().cells.len(), 100);
