@@ -211,8 +211,8 @@ fn apply(text: &str, m: &Mutation) -> String {
 
 /// Parses `text` and, if it is accepted, plans it at its own scale and at the smoke scale (a greedy
 /// search: every set it could reach).
-fn parse_and_plan(text: &str) -> Result<usize, eyrie::spec::SpecError> {
-    let spec: Spec = parse(Path::new("fuzz.toml"), text)?;
+fn parse_and_plan(text: &str) -> Result<usize, Box<eyrie::spec::SpecError>> {
+    let spec: Spec = parse(Path::new("fuzz.toml"), text).map_err(Box::new)?;
     let planned = match &spec.greedy {
         None => spec.clone(),
         Some(g) => round_spec(&spec, &g.reachable_sets()),
