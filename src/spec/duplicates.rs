@@ -96,6 +96,24 @@ mod tests {
     }
 
     #[test]
+    fn a_family_or_expert_listed_twice_in_one_value_is_refused_naming_its_index() {
+        let e = grid("families = [[\"vqa\", \"pope\", \"vqa\"]]").unwrap_err();
+        assert_eq!(e.key, "grid.families[0][2]", "{e}");
+        assert!(e.message.contains("`vqa` is listed twice (also at [0])"), "{e}");
+        let e = grid("encoders = [[\"clip\", \"sam\", \"clip\"]]").unwrap_err();
+        assert_eq!(e.key, "grid.encoders[0][2]", "{e}");
+        assert_eq!(grid("families = [[\"vqa\", \"pope\"]]").unwrap(), 1);
+    }
+
+    #[test]
+    fn sft_steps_are_bounded() {
+        let e = grid("sft-steps = [10, 10000001]").unwrap_err();
+        assert_eq!(e.key, "grid.sft-steps[1]", "{e}");
+        assert!(e.message.contains("from 1 to 10000000"), "{e}");
+        assert_eq!(grid("sft-steps = [1, 10000000]").unwrap(), 2);
+    }
+
+    #[test]
     fn two_cells_with_the_same_settings_are_refused_naming_the_axis() {
         let e = grid("encoders = [[\"clip\"]]\nunlock = [true, { clip = true }]").unwrap_err();
         assert_eq!(e.key, "grid.unlock[1]", "{e}");
