@@ -126,6 +126,7 @@ fn describe_plan(p: &Plan, store: &Store) -> Result<String> {
         ));
     }
     out.push_str("\nstages (in run order):\n");
+    let sharing = p.sharing_counts();
     let (mut total, mut remaining) = (0.0, 0.0);
     for id in &eyrie::exec::stage_order(p) {
         let s = &p.stages[id];
@@ -139,7 +140,7 @@ fn describe_plan(p: &Plan, store: &Store) -> Result<String> {
             "  {} {:<50} shared by {:>2} cell(s)  {:>6} steps  ~{:>8}  {}\n",
             id,
             s.label,
-            p.sharing(id),
+            sharing.get(id.as_str()).copied().unwrap_or(0),
             s.kind.steps(),
             cost::human_duration(est),
             if cached { "cached" } else { "to run" }

@@ -16,7 +16,7 @@ use crate::spec::{
     Unlock,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The world every stage draws from (fixed, so stages are shared across experiments).
 pub const WORLD_SEED: u64 = 2024;
@@ -102,9 +102,24 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// How many cells use stage `id`.
+    /// How many cells use stage `id` (a pass over every cell: for every stage at once, use
+    /// [`Plan::sharing_counts`]).
     pub fn sharing(&self, id: &str) -> usize {
         self.cells.iter().filter(|c| c.stages.iter().any(|s| s == id)).count()
+    }
+
+    /// How many cells use each stage, for every stage a cell uses, in one pass over the cells.
+    pub fn sharing_counts(&self) -> HashMap<&str, usize> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for c in &self.cells {
+            let mut mine: Vec<&str> = c.stages.iter().map(|s| s.as_str()).collect();
+            mine.sort_unstable();
+            mine.dedup();
+            for id in mine {
+                *counts.entry(id).or_default() += 1;
+            }
+        }
+        counts
     }
 }
 
@@ -404,31 +419,32 @@ pub fn plan(spec: &Spec, scale: Scale) -> Plan {
 pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Plan {
     let mut b = Builder::new(scale, precision, spec.pretrain_seed);
     let mut cells = Vec::new();
+    let mut ids = HashSet::new();
     for c in &spec.cells {
         for &seed in &spec.seeds {
             let cell = b.cell(c, seed);
             // Cells that resolve to the same model (e.g. tiling with nothing to tile) run once.
-            if !cells.iter().any(|d: &PlannedCell| d.id == cell.id) {
+            if ids.insert(cell.id.clone()) {
                 cells.push(cell);
             }
         }
     }
     if spec.blind_baseline {
-        // One blind row per distinct family mixture (the same questions, no image), with the longest SFT budget.
-        let mut mixtures: Vec<&CellSettings> = Vec::new();
+        // One blind row per distinct family mixture (the same questions, no image), with the longest
+        // SFT budget: (the first cell with the mixture, the most steps of its cells), in order of first use.
+        let mut mixtures: Vec<(&CellSettings, usize)> = Vec::new();
+        let mut index: HashMap<&[Family], usize> = HashMap::new();
         for c in &spec.cells {
-            if !mixtures.iter().any(|m| m.families == c.families) {
-                mixtures.push(c);
+            let steps = c.sft_steps.unwrap_or(b.preset.sft_steps);
+            match index.get(c.families.as_slice()) {
+                Some(&i) => mixtures[i].1 = mixtures[i].1.max(steps),
+                None => {
+                    index.insert(&c.families, mixtures.len());
+                    mixtures.push((c, steps));
+                }
             }
         }
-        for c in mixtures {
-            let steps = spec
-                .cells
-                .iter()
-                .filter(|d| d.families == c.families)
-                .map(|d| d.sft_steps.unwrap_or(b.preset.sft_steps))
-                .max()
-                .unwrap();
+        for (c, steps) in mixtures {
             for &seed in &spec.seeds {
                 cells.push(b.blind(&c.families, seed, steps, c.lr.unwrap_or(DEFAULT_SFT_LR)));
             }

@@ -250,3 +250,27 @@ fn a_bad_pretrain_seed_is_refused_naming_the_key() {
     assert!(err.contains("experiment.pretrain-seed"), "{err}");
     assert!(err.contains("shared") && err.contains("per-seed"), "{err}");
 }
+
+#[test]
+fn sharing_counts_agree_with_sharing_for_every_stage() {
+    let p = golden_plan();
+    let counts = p.sharing_counts();
+    for id in p.stages.keys() {
+        assert_eq!(counts.get(id.as_str()).copied().unwrap_or(0), p.sharing(id), "{}", p.stages[id].label);
+    }
+    assert_eq!(counts.len(), p.stages.len(), "every stage is some cell's");
+}
+
+#[test]
+fn one_blind_row_per_mixture_with_its_longest_sft_and_cells_deduplicated() {
+    // At the smoke scale clip's native side is 32: tiling 32 pixels is interpolation, the same cell.
+    let text = "[experiment]\nname = \"b\"\nseeds = [0, 1]\n[grid]\nfamilies = [[\"vqa\"], [\"pope\"]]\n\
+                sft-steps = [5, 9]\nresolution = [32, 64]\ntiling = [\"interpolate\", \"tile\"]\n";
+    let p = plan(&parse(Path::new("b.toml"), text).unwrap(), Scale::Smoke);
+    assert_eq!(p.cells.len(), 2 * 2 * 3 * 2 + 2 * 2, "(32, tile) runs once as (32, interpolate); 2 blind × 2 seeds");
+    let blind: Vec<_> = p.cells.iter().filter(|c| c.label == "blind").collect();
+    let rows: Vec<(Vec<Family>, u64, usize)> =
+        blind.iter().map(|c| (c.families.clone(), c.seed, p.stages[&c.stages[1]].kind.steps())).collect();
+    let (v, o) = (vec![Family::Vqa], vec![Family::Pope]);
+    assert_eq!(rows, vec![(v.clone(), 0, 9), (v, 1, 9), (o.clone(), 0, 9), (o, 1, 9)]);
+}

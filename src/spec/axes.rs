@@ -3,7 +3,9 @@
 //! the same name in [`CellSettings`], plus the code that uses its value.
 
 use super::axis_table::axis_table;
+use super::bounds::{MAX_GRID_SIDE, MAX_RESOLUTION, MAX_STEPS, MIN_RESOLUTION};
 use super::cell::{CellSettings, Resolution, TokenGrid, Unlock};
+use super::duplicates;
 use super::error::{Locator, SpecError};
 use super::names::{ExpertKind, Family, FusionKind, Tiling};
 use super::raw::{RawSize, RawUnlock};
@@ -35,7 +37,7 @@ pub(crate) trait AxisDef {
     /// The value as written in a file.
     type Raw: Clone;
     /// The value a cell holds (the field of [`CellSettings`] of the same name).
-    type Value: Clone;
+    type Value: Clone + std::fmt::Debug;
     /// The value when neither `[grid]` nor `[base]` gives one.
     fn default() -> Self::Value;
     /// Validates a written value and converts it.
@@ -73,7 +75,13 @@ fn read_axis<A: AxisDef>(
 ) -> Result<Vec<At<A::Value>>, SpecError> {
     let at = |s: &Spanned<A::Raw>, key: String| At { value: s.get_ref().clone(), key, span: Some(s.span()) };
     if let Some(values) = grid {
-        return values.iter().enumerate().map(|(i, v)| A::read(loc, ctx, at(v, format!("grid.{key}[{i}]")))).collect();
+        let read = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| A::read(loc, ctx, at(v, format!("grid.{key}[{i}]"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        duplicates::check_axis(loc, key, &read)?;
+        return Ok(read);
     }
     if let Some(v) = base {
         return Ok(vec![A::read(loc, ctx, at(v, format!("base.{key}")))?]);
@@ -118,11 +126,13 @@ axis_table! {
                     Some(format!("name at least one of: {}", ExpertKind::known())),
                 ));
             }
-            let mut seen = a.value.clone();
-            seen.sort();
-            seen.dedup();
-            if seen.len() != a.value.len() {
-                return Err(loc.error(a.span.clone(), &a.key, "an expert appears twice in one set", None));
+            if let Some((first, again)) = duplicates::first_repeat(&a.value) {
+                return Err(loc.error(
+                    a.span.clone(),
+                    format!("{}[{again}]", a.key),
+                    format!("expert `{}` appears twice in one set (also at [{first}])", a.value[again]),
+                    None,
+                ));
             }
             Ok(a)
         },
@@ -148,13 +158,13 @@ axis_table! {
         read: |loc, _, a| {
             let value = match &a.value {
                 RawSize::Word(w) if w == "native" => Resolution::Native,
-                RawSize::Pixels(p) if *p >= 16 && *p <= 4096 => Resolution::Pixels(*p as usize),
+                RawSize::Pixels(p) if (MIN_RESOLUTION..=MAX_RESOLUTION).contains(p) => Resolution::Pixels(*p as usize),
                 other => {
                     return Err(loc.error(
                         a.span.clone(),
                         &a.key,
                         format!("bad resolution {other:?}"),
-                        Some("an integer from 16 to 4096 pixels, or \"native\"".into()),
+                        Some(format!("an integer from {MIN_RESOLUTION} to {MAX_RESOLUTION} pixels, or \"native\"")),
                     ))
                 }
             };
@@ -245,6 +255,14 @@ axis_table! {
                     Some(format!("known families: {}", Family::known())),
                 ));
             }
+            if let Some((first, again)) = duplicates::first_repeat(&a.value) {
+                return Err(loc.error(
+                    a.span.clone(),
+                    format!("{}[{again}]", a.key),
+                    format!("family `{}` is listed twice (also at [{first}])", a.value[again]),
+                    Some("list each family once (the SFT mixture is uniform over the list)".into()),
+                ));
+            }
             Ok(a)
         },
         matches: |rule, cell| rule == &cell.families,
@@ -259,13 +277,13 @@ axis_table! {
         read: |loc, _, a| {
             let value = match &a.value {
                 RawSize::Word(w) if w == "auto" => TokenGrid::Auto,
-                RawSize::Pixels(p) if (1..=64).contains(p) => TokenGrid::Side(*p as usize),
+                RawSize::Pixels(p) if (1..=MAX_GRID_SIDE as i64).contains(p) => TokenGrid::Side(*p as usize),
                 other => {
                     return Err(loc.error(
                         a.span.clone(),
                         &a.key,
                         format!("bad grid {other:?}"),
-                        Some("a side from 1 to 64 tokens, or \"auto\" (the largest expert map)".into()),
+                        Some(format!("a side from 1 to {MAX_GRID_SIDE} tokens, or \"auto\" (the largest expert map)")),
                     ))
                 }
             };
@@ -285,12 +303,12 @@ axis_table! {
         hint: None,
         examples: ["10", "20"],
         read: |loc, _, a| {
-            if a.value < 1 {
+            if !(1..=MAX_STEPS).contains(&a.value) {
                 return Err(loc.error(
                     a.span.clone(),
                     &a.key,
-                    format!("sft-steps must be at least 1, got {}", a.value),
-                    None,
+                    format!("sft-steps must be from 1 to {MAX_STEPS}, got {}", a.value),
+                    Some("the scale presets take 6 (smoke), 700 (proxy) and 1500 (gpu) steps".into()),
                 ));
             }
             let steps = a.value as usize;

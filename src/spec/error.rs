@@ -51,7 +51,7 @@ pub struct Locator<'a> {
 impl<'a> Locator<'a> {
     /// 1-based (line, column) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let before = &self.text[..offset.min(self.text.len())];
+        let before = &self.text[..super::syntax::floor_boundary(self.text, offset)];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
         (line, col)

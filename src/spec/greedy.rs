@@ -1,5 +1,6 @@
 //! `search = "greedy"`: Eagle's round-robin expert selection, as written in `[greedy]` and validated.
 
+use super::bounds::MAX_SCORE_POINTS;
 use super::error::{Locator, SpecError};
 use super::names::{ExpertKind, Family};
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,20 @@ impl GreedySpec {
     pub fn worst_case_sets(&self) -> usize {
         let n = self.candidates.len();
         1 + (0..self.max_rounds.min(n)).map(|r| n - r).sum::<usize>()
+    }
+
+    /// Every set the search could evaluate, whatever wins: the start set followed by each subset of
+    /// at most `max_rounds` candidates (in their written order; the search appends winners in the
+    /// order they win, which changes no check: the query expert is the start set's first or the named one).
+    pub fn reachable_sets(&self) -> Vec<Vec<ExpertKind>> {
+        let n = self.candidates.len();
+        (0u32..1 << n)
+            .filter(|mask| mask.count_ones() as usize <= self.max_rounds)
+            .map(|mask| {
+                let added = (0..n).filter(|i| mask & (1 << i) != 0).map(|i| self.candidates[i]);
+                self.start.iter().copied().chain(added).collect()
+            })
+            .collect()
     }
 }
 
@@ -143,12 +158,12 @@ pub(crate) fn resolve_greedy(loc: &Locator, raw: &RawGreedy, families: &[Family]
     };
     let min_gain = match &raw.min_gain {
         None => 0.0,
-        Some(g) if g.get_ref().is_finite() => *g.get_ref(),
+        Some(g) if g.get_ref().abs() <= MAX_SCORE_POINTS => *g.get_ref(),
         Some(g) => {
             return Err(loc.error(
                 Some(g.span()),
                 "greedy.min-gain",
-                "min-gain must be a finite number of score points",
+                format!("min-gain must be a number of score points from -{MAX_SCORE_POINTS} to {MAX_SCORE_POINTS}"),
                 None,
             ))
         }

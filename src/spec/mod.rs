@@ -2,13 +2,22 @@
 
 mod axes;
 mod axis_table;
+pub mod bounds;
 mod cell;
+mod check;
+mod duplicates;
 mod error;
+mod exclude;
+mod experiment_name;
 mod greedy;
 mod hypothesis;
 mod names;
 mod raw;
+mod reachable;
 mod scale;
+mod seeds;
+mod size;
+mod syntax;
 
 pub use axes::Axis;
 pub use cell::{CellSettings, Resolution, TokenGrid, Unlock};
@@ -18,7 +27,8 @@ pub use hypothesis::{level, Contrast, ContrastKind, ExpectKind, Expectation, Hyp
 pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainSeed, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
 
-use axes::{excluded, odometer, At, AxisValues};
+use axes::{excluded, odometer, AxisValues};
+use check::check_cell_all;
 use raw::RawSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -74,8 +84,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
 /// Parses and validates experiment text (`path` is used in messages only).
 pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
     let loc = Locator { file: path.to_path_buf(), text };
-    let de =
-        toml::Deserializer::parse(text).map_err(|e| loc.error(e.span(), "", e.message().trim().to_string(), None))?;
+    let de = toml::Deserializer::parse(text).map_err(|e| syntax::syntax_error(&loc, e.span(), e.message()))?;
     let raw: RawSpec = serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string().replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
@@ -102,27 +111,8 @@ fn hint_for(key: &str, message: &str) -> Option<String> {
 }
 
 fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
-    let name = raw.experiment.name.get_ref().clone();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(loc.error(
-            Some(raw.experiment.name.span()),
-            "experiment.name",
-            format!("`{name}` is not a usable experiment name"),
-            Some("letters, digits, `-` and `_` only (it names the results folder)".into()),
-        ));
-    }
-    let seeds = match &raw.experiment.seeds {
-        Some(s) if s.get_ref().is_empty() => {
-            return Err(loc.error(
-                Some(s.span()),
-                "experiment.seeds",
-                "no seeds given",
-                Some("e.g. seeds = [0, 1, 2]".into()),
-            ))
-        }
-        Some(s) => s.get_ref().clone(),
-        None => vec![0],
-    };
+    let name = experiment_name::check_name(loc, &raw.experiment.name)?;
+    let seeds = seeds::check_seeds(loc, raw.experiment.seeds.as_ref())?;
     let greedy_search = raw.experiment.search.as_ref().is_some_and(|s| *s.get_ref() == SearchKind::Greedy);
     let mut raw = raw;
     if greedy_search {
@@ -136,37 +126,32 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             Some("add search = \"greedy\" to [experiment], or remove [greedy]".into()),
         ));
     }
+    exclude::check_count(loc, &raw.exclude)?;
+    size::check_rules(loc, raw.hypothesis.len())?;
     let values = AxisValues::read(loc, &raw.grid, &raw.base)?;
+    size::check_grid(loc, &values.dims(), &raw.grid.varied())?;
     let query_expert = raw.base.query_expert.as_ref();
     let mut cells = Vec::new();
+    let mut indices = Vec::new();
+    let mut used = vec![false; raw.exclude.len()];
     for index in odometer(&values.dims()) {
         let mut cell = values.cell(&index, query_expert.map(|q| *q.get_ref()));
         // A table of experts to unlock resolves against each cell's own set.
         cell.unlock = cell.unlock.normalised(&cell.encoders);
-        if raw.exclude.iter().any(|rule| excluded(rule, &cell)) {
-            continue;
-        }
-        let at = |a: Axis| index[a as usize];
-        let (e, f) = (&values.encoders[at(Axis::Encoders)], &values.fusion[at(Axis::Fusion)]);
-        let (r, t) = (&values.resolution[at(Axis::Resolution)], &values.tiling[at(Axis::Tiling)]);
-        check_cell(loc, &cell, e, f, r, t)?;
-        if let (Some(q), true) = (query_expert, cell.fusion.has_roles()) {
-            if !cell.encoders.contains(q.get_ref()) {
-                return Err(loc.error(
-                    Some(q.span()),
-                    "base.query-expert",
-                    format!(
-                        "query-expert `{}` is not in the encoder set [{}] of a `{}` cell",
-                        q.get_ref(),
-                        Axis::Encoders.value_of(&cell),
-                        cell.fusion
-                    ),
-                    Some("name an expert of every set that uses a fusion with roles, or exclude the other sets".into()),
-                ));
+        let mut drop = false;
+        for (rule, used) in raw.exclude.iter().zip(used.iter_mut()) {
+            if excluded(rule, &cell) {
+                (*used, drop) = (true, true);
             }
         }
+        if drop {
+            continue;
+        }
+        check_cell_all(loc, &cell, &values.origins(&index, query_expert))?;
         cells.push(cell);
+        indices.push(index);
     }
+    exclude::check_all_used(loc, &raw.exclude, &used)?;
     if cells.is_empty() {
         return Err(loc.error(
             None,
@@ -175,10 +160,17 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             Some("loosen the [[exclude]] rules".into()),
         ));
     }
+    duplicates::check_cells(loc, &cells, &indices)?;
     let greedy = match &raw.greedy {
-        Some(rg) if greedy_search => Some(greedy::resolve_greedy(loc, rg, &cells[0].families)?),
+        Some(rg) if greedy_search => {
+            let g = greedy::resolve_greedy(loc, rg, &cells[0].families)?;
+            reachable::check_reachable(loc, &cells[0], &g, rg, &values.origins(&indices[0], query_expert))?;
+            Some(g)
+        }
         _ => None,
     };
+    let planned = greedy.as_ref().map_or(cells.len(), |g| g.worst_case_sets());
+    size::check_planned(loc, planned, seeds.len(), raw.experiment.seeds.as_ref().map(|s| s.span()))?;
     let design = hypothesis::Design { cells: &cells, greedy: greedy.as_ref() };
     let hypotheses = raw
         .hypothesis
@@ -241,83 +233,6 @@ fn greedy_shape(loc: &Locator, raw: &mut RawSpec) -> Result<(), SpecError> {
         return Err(loc.error(None, "exclude", "a greedy search has no grid to exclude from", None));
     }
     raw.base.encoders = Some(rg.start.clone());
-    Ok(())
-}
-
-fn check_cell(
-    loc: &Locator,
-    cell: &CellSettings,
-    enc: &At<Vec<ExpertKind>>,
-    fusion: &At<FusionKind>,
-    res: &At<Resolution>,
-    tiling: &At<Tiling>,
-) -> Result<(), SpecError> {
-    if cell.tiling == Tiling::Tile && cell.resolution == Resolution::Native {
-        return Err(loc.error(
-            tiling.span.clone(),
-            &tiling.key,
-            "tiling = \"tile\" at the native resolution is the same model as \"interpolate\"",
-            Some(
-                "give a resolution above the experts' native one, or exclude it: [[exclude]] resolution = \
-                \"native\" and tiling = \"tile\""
-                    .into(),
-            ),
-        ));
-    }
-    let need = cell.fusion.min_experts();
-    if cell.encoders.len() < need {
-        return Err(loc.error(
-            fusion.span.clone().or(enc.span.clone()),
-            &fusion.key,
-            format!(
-                "fusion `{}` needs at least {need} experts, but the encoder set [{}] has {}",
-                cell.fusion,
-                Axis::Encoders.value_of(cell),
-                cell.encoders.len()
-            ),
-            Some(format!(
-                "use channel-concat for a single expert, or exclude this combination with [[exclude]] encoders = {:?}",
-                cell.encoders.iter().map(|e| e.as_str()).collect::<Vec<_>>()
-            )),
-        ));
-    }
-    if cell.fusion == FusionKind::LlavaHr {
-        // Its adapters run between the blocks of a plain ViT: the query (first) expert must be clip,
-        // seen in one pass.
-        if cell.encoders.get(cell.query_index()) != Some(&ExpertKind::Clip) {
-            return Err(loc.error(
-                fusion.span.clone().or(enc.span.clone()),
-                &fusion.key,
-                format!(
-                    "fusion `llava-hr` needs `clip` as its low-resolution query expert, but the encoder set is \
-                    [{}] with query `{}`",
-                    Axis::Encoders.value_of(cell),
-                    cell.encoders[cell.query_index()]
-                ),
-                Some("list clip first or set query-expert = \"clip\", or exclude this combination".into()),
-            ));
-        }
-        if cell.tiling == Tiling::Tile {
-            return Err(loc.error(
-                tiling.span.clone(),
-                &tiling.key,
-                "fusion `llava-hr` adapts its ViT in one pass over the image: it cannot be tiled",
-                Some("use tiling = \"interpolate\" with llava-hr, or exclude this combination".into()),
-            ));
-        }
-    }
-    if let Resolution::Pixels(p) = cell.resolution {
-        for e in &cell.encoders {
-            if p % e.stride() != 0 {
-                return Err(loc.error(
-                    res.span.clone(),
-                    &res.key,
-                    format!("resolution {p} is not divisible by {}'s patch size / stride {}", e, e.stride()),
-                    Some(format!("try {} or {}", p / e.stride() * e.stride(), (p / e.stride() + 1) * e.stride())),
-                ));
-            }
-        }
-    }
     Ok(())
 }
 

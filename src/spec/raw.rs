@@ -35,7 +35,7 @@ pub(crate) struct RawExperiment {
     #[serde(default)]
     pub scale: Option<Scale>,
     #[serde(default)]
-    pub seeds: Option<Spanned<Vec<u64>>>,
+    pub seeds: Option<Spanned<Vec<Spanned<i64>>>>,
     #[serde(default)]
     pub blind_baseline: Option<bool>,
     #[serde(default)]
