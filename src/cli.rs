@@ -29,7 +29,7 @@ pub enum Command {
     /// Write reports/<experiment>/ (report.md, tables, plots) from stored results alone.
     Report(ReportArgs),
     /// Cells done, running, failed (with the reason) and pending, from the results folder.
-    Status(ExperimentArgs),
+    Status(StatusArgs),
     /// A/A calibration: one cell under 2k seeds, its seed spread and the verdict rule's false-positive rate.
     Calibrate(CalibrateArgs),
     /// Pretrain (or load) every expert on its own task and print its metric against an untrained copy.
@@ -68,6 +68,18 @@ pub struct ExperimentArgs {
     /// Results folder.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
+}
+
+/// `eyrie status`
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The experiment file, scale and results folder.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// Also check every stored stage against the hashes its meta.json recorded, and every cell
+    /// record against its evaluation (nothing is moved: `eyrie run` moves damaged ones aside).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// `eyrie plan`

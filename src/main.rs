@@ -15,6 +15,12 @@ const EXIT_BAD_SPEC: u8 = 2;
 const EXIT_NO_BACKEND: u8 = 3;
 
 fn main() -> ExitCode {
+    // `eyrie plan FILE | head`: a reader that closes the pipe ends the process quietly, as it does
+    // any other command-line tool, instead of a panic in `println!`.
+    // SAFETY: called first, before any thread exists; restores the default disposition of SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match commands::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -135,6 +135,20 @@ fn damaged_checkpoints_are_moved_aside_and_computed_again() {
     bytes[at] ^= 0x10;
     std::fs::write(store.checkpoint(&flipped), &bytes).unwrap();
     std::fs::write(store.meta_path(&lost), "{\"id\": \"").unwrap();
+    // `status --verify` finds all three and moves nothing.
+    let file = smoke_file(tempfile::tempdir().unwrap().path());
+    let out = eyrie()
+        .args(["status", file.to_str().unwrap(), "--verify", "--results", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.matches("DAMAGED stage").count(), 3, "{stdout}");
+    assert!(
+        stdout.contains("model.safetensors is not a whole safetensors file") || stdout.contains("differs"),
+        "{stdout}"
+    );
+    assert!(store.checkpoint(&flipped).exists(), "status moves nothing");
     let again = run(&p, &store);
     for id in [&truncated, &flipped, &lost] {
         assert!(again.computed.contains(id), "{} was not computed again", p.stages[id].label);

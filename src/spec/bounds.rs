@@ -4,7 +4,7 @@
 //!
 //! | key | bound | why |
 //! |---|---|---|
-//! | `experiment.name` | 1–[`MAX_NAME_LEN`] characters: letters, digits, `-`, `_`, starting with a letter or digit; not one of [`RESERVED_NAMES`] nor ending in [`CALIBRATION_SUFFIX`] (any case) | it names `results/<name>/` and `reports/<name>/`, beside the stage cache `results/artifacts/`, the `experts` records and `reports/bench/`; `eyrie calibrate` appends `-calibration` |
+//! | `experiment.name` | 1–[`MAX_NAME_LEN`] characters: letters, digits, `-`, `_`, starting with a letter or digit; not one of [`RESERVED_NAMES`] nor ending in [`CALIBRATION_SUFFIX`] (any case) | it names `results/<name>/` and `reports/<name>/`, beside the stage cache `results/artifacts/`, the `experts` records, `reports/bench/` and `<results>/reports/` (reports of a run with `--results DIR`); `eyrie calibrate` appends `-calibration` |
 //! | `experiment.seeds` | 1–[`MAX_SEEDS`] seeds, distinct, each 0–[`MAX_SEED`] | a seed listed twice is the same run twice; the A/A calibration needs about 10; seeds up to 2³²−1 stay exact in result tables (f64) and leave room for derived seeds (`seed + 1`) |
 //! | `sft-steps` (the only `*-steps` key) | 1–[`MAX_STEPS`] | ten thousand times the largest preset (1,500 at `gpu` scale); about a month of one proxy cell on 2 cores |
 //! | `resolution` | 16–[`MAX_RESOLUTION`] pixels, a multiple of every expert's stride | Eagle (arXiv 2408.15998) feeds its high-resolution experts 1024 px; the proxy experts' native sides are 32–128 |
@@ -22,7 +22,7 @@
 /// `-calibration`).
 pub const MAX_NAME_LEN: usize = 64;
 /// Experiment names the results or reports folders already use for something else.
-pub const RESERVED_NAMES: &[&str] = &["artifacts", "experts", "bench"];
+pub const RESERVED_NAMES: &[&str] = &["artifacts", "experts", "bench", "reports"];
 /// The suffix `eyrie calibrate` gives its experiments (`<name>-calibration`).
 pub const CALIBRATION_SUFFIX: &str = "-calibration";
 /// Most seeds an experiment may list.

@@ -52,9 +52,20 @@ mod tests {
 
     #[test]
     fn long_odd_and_reserved_names_are_refused_naming_the_key() {
-        for bad in
-            ["", "a b", "../x", ".hidden", "-x", "_x", "artifacts", "Artifacts", "experts", "bench", "q-calibration"]
-        {
+        for bad in [
+            "",
+            "a b",
+            "../x",
+            ".hidden",
+            "-x",
+            "_x",
+            "artifacts",
+            "Artifacts",
+            "experts",
+            "bench",
+            "reports",
+            "q-calibration",
+        ] {
             let e = named(bad).expect_err(bad);
             assert_eq!((e.key.as_str(), e.line, e.column), ("experiment.name", Some(2), Some(8)), "{bad}: {e}");
         }
