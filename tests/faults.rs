@@ -136,7 +136,8 @@ fn damaged_checkpoints_are_moved_aside_and_computed_again() {
     std::fs::write(store.checkpoint(&flipped), &bytes).unwrap();
     std::fs::write(store.meta_path(&lost), "{\"id\": \"").unwrap();
     // `status --verify` finds all three and moves nothing.
-    let file = smoke_file(tempfile::tempdir().unwrap().path());
+    let spec_dir = tempfile::tempdir().unwrap();
+    let file = smoke_file(spec_dir.path());
     let out = eyrie()
         .args(["status", file.to_str().unwrap(), "--verify", "--results", dir.path().to_str().unwrap()])
         .output()
