@@ -117,6 +117,18 @@ fn diverged_training_fails_its_cells_and_the_grid_goes_on() {
     assert!(status.contains("2 failed"), "{status}");
     let report = std::fs::read_to_string(dir.path().join("reports/smoke/report.md")).unwrap();
     assert!(report.contains("## Failed cells") && report.contains("diverged"), "{report}");
+    // Again: nothing new is computed and the failure repeats; the run is not recorded as one that
+    // finished every stage.
+    let again = eyrie()
+        .args(["run", file.to_str().unwrap(), "--quiet", "--results", results.to_str().unwrap(), "--reports"])
+        .arg(dir.path().join("reports"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("closed"), "{stderr}");
+    let report = std::fs::read_to_string(dir.path().join("reports/smoke/report.md")).unwrap();
+    assert!(!report.contains("every stage and cell of its plan is done"), "{report}");
 }
 
 #[test]

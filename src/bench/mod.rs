@@ -23,7 +23,7 @@ use std::time::Instant;
 /// The benchmarked cell: the fusion experiment's channel-concat pair, unlocked, every family.
 pub const BENCH_SPEC: &str = r#"
 [experiment]
-name = "bench"
+name = "bench-cell"
 [base]
 encoders = ["clip", "convnext"]
 fusion = "channel-concat"

@@ -48,7 +48,7 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
     if !summary.computed.is_empty() {
         let done = record.finished(summary.seconds, summary.computed.len(), summary.cached);
         provenance::write(&store, &p.experiment, &done)?;
-    } else {
+    } else if summary.failed_stages.is_empty() {
         // Every stage and cell of the plan is done (the executor returned every cell's result).
         close_record(&store, &p.experiment, &digest, who, exec.quiet)?;
     }

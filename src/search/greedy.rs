@@ -21,8 +21,14 @@ pub struct SetScore {
     pub per_seed: Vec<f64>,
     /// Mean over seeds.
     pub mean: f64,
-    /// Half-width of the 95% t-interval of the mean (NaN with one seed).
+    /// Half-width of the 95% t-interval of the mean (NaN with one seed, stored as `null`).
+    #[serde(deserialize_with = "nan_from_null")]
     pub half_width: f64,
+}
+
+/// Reads a number that JSON stores as `null` when it is NaN (serde_json writes NaN as `null`).
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl SetScore {

@@ -4,7 +4,8 @@
 //! be holding is taken over, with the reason: an empty or unreadable claim older than
 //! [`EMPTY_GRACE`] (a kill or a full disk between creating and writing it), an owner on this host
 //! whose process is gone or whose pid now belongs to another process (a different start time), or a
-//! heartbeat older than the timeout (an owner on another host, or one that hangs).
+//! heartbeat older than the timeout (an owner on another host that stopped; the heartbeat is a
+//! thread of its own, so a process alive but stuck keeps its claim).
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -151,3 +151,13 @@ fn worst_case_sets_count_and_sizes_match_a_full_search() {
     distinct.dedup();
     assert_eq!(distinct.len(), sets.len());
 }
+
+#[test]
+fn a_one_seed_score_reads_back_after_json_stores_its_nan_interval_as_null() {
+    let one = SetScore::new(None, vec![ExpertKind::Clip], vec![50.0]);
+    assert!(one.half_width.is_nan());
+    let text = serde_json::to_string(&one).unwrap();
+    assert!(text.contains("\"half_width\":null"), "{text}");
+    let back: SetScore = serde_json::from_str(&text).unwrap();
+    assert!(back.half_width.is_nan() && back.mean == 50.0 && back.per_seed == vec![50.0]);
+}
