@@ -76,6 +76,13 @@ impl Provenance {
 }
 
 /// The spec in `file` and its plan at `scale` (default: the file's) and `precision`.
+/// Says which of the spec's cells train the same model as an earlier one, and so run once.
+fn say_merged(p: &Plan) {
+    for (cell, first) in &p.merged {
+        eprintln!("note: {cell} trains the same model as {first} (the setting that differs changes nothing here): it runs and is reported once");
+    }
+}
+
 fn load(file: &Path, scale: Option<Scale>, precision: Precision) -> Result<(Spec, Plan)> {
     let spec = eyrie::spec::load(file)?;
     let p = plan_at_precision(&spec, scale.unwrap_or(spec.scale), precision);

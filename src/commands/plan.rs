@@ -17,6 +17,7 @@ pub fn cmd_plan(args: PlanArgs) -> Result<()> {
     let PlanArgs { experiment, calibration, effect } = args;
     let ExperimentArgs { file, scale, results } = experiment;
     let (spec, p) = load(&file, scale, Precision::F32)?;
+    super::say_merged(&p);
     let store = Store::new(&results);
     match &spec.greedy {
         None => print!("{}", describe_plan(&p, &store)?),

@@ -20,6 +20,7 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
     let backend = BackendArg::or_default(exec.backend);
     let precision = exec.precision;
     let (spec, p) = load(&file, scale, precision)?;
+    super::say_merged(&p);
     let store = Store::new(&exec.results);
     let workers = exec.workers.unwrap_or_else(default_workers);
     let reports = exec.reports_dir();

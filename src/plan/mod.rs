@@ -16,7 +16,7 @@ use crate::spec::{
     Unlock,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// The world every stage draws from (fixed, so stages are shared across experiments).
 pub const WORLD_SEED: u64 = 2024;
@@ -99,6 +99,11 @@ pub struct Plan {
     pub cells: Vec<PlannedCell>,
     /// Every stage by id.
     pub stages: BTreeMap<String, Stage>,
+    /// Cells of the spec that train the same model as an earlier cell and so run (and are reported)
+    /// once: (this cell's label and seed, the earlier cell's label), e.g. a learning-rate scale of
+    /// frozen experts. Said by `eyrie plan` and `eyrie run`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -401,7 +406,7 @@ pub fn experts_plan(experts: &[ExpertKind], scale: Scale, precision: Precision) 
     for &e in experts {
         b.expert(e, PRETRAIN_SEED);
     }
-    Plan { experiment: "experts".into(), scale, precision, cells: vec![], stages: b.stages }
+    Plan { experiment: "experts".into(), scale, precision, cells: vec![], stages: b.stages, merged: vec![] }
 }
 
 /// The id of `expert`'s pretraining stage at `scale`.
@@ -414,18 +419,34 @@ pub fn plan(spec: &Spec, scale: Scale) -> Plan {
     plan_at_precision(spec, scale, Precision::F32)
 }
 
+/// The settings of `a` that differ from `b`'s, as `key = value` (JSON values), comma-separated.
+fn differences(a: &CellSettings, b: &CellSettings) -> String {
+    let (a, b) = (serde_json::to_value(a).unwrap_or_default(), serde_json::to_value(b).unwrap_or_default());
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else { return String::new() };
+    let diff: Vec<String> = a.iter().filter(|(k, v)| b.get(*k) != Some(v)).map(|(k, v)| format!("{k} = {v}")).collect();
+    diff.join(", ")
+}
+
 /// Resolves a spec at `scale` into a plan whose training stages run at `precision` (its stage ids
 /// differ from the f32 plan's, so the stage cache never mixes precisions).
 pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Plan {
     let mut b = Builder::new(scale, precision, spec.pretrain_seed);
     let mut cells = Vec::new();
-    let mut ids = HashSet::new();
+    let mut ids: HashMap<String, &CellSettings> = HashMap::new();
+    let mut merged = Vec::new();
     for c in &spec.cells {
         for &seed in &spec.seeds {
             let cell = b.cell(c, seed);
             // Cells that resolve to the same model (e.g. tiling with nothing to tile) run once.
-            if ids.insert(cell.id.clone()) {
-                cells.push(cell);
+            match ids.get(&cell.id) {
+                Some(first) => merged.push((
+                    format!("{} with {} (seed {seed})", cell.label, differences(c, first)),
+                    format!("{} with {}", cell.label, differences(first, c)),
+                )),
+                None => {
+                    ids.insert(cell.id.clone(), c);
+                    cells.push(cell);
+                }
             }
         }
     }
@@ -450,7 +471,7 @@ pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Pla
             }
         }
     }
-    Plan { experiment: spec.name.clone(), scale, precision, cells, stages: b.stages }
+    Plan { experiment: spec.name.clone(), scale, precision, cells, stages: b.stages, merged }
 }
 
 #[cfg(test)]

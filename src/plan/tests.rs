@@ -274,3 +274,24 @@ fn one_blind_row_per_mixture_with_its_longest_sft_and_cells_deduplicated() {
     let (v, o) = (vec![Family::Vqa], vec![Family::Pope]);
     assert_eq!(rows, vec![(v.clone(), 0, 9), (v, 1, 9), (o.clone(), 0, 9), (o, 1, 9)]);
 }
+
+#[test]
+fn cells_that_train_the_same_model_are_planned_once_and_named() {
+    let spec = crate::spec::parse(
+        std::path::Path::new("m.toml"),
+        "[experiment]\nname = \"m\"\nscale = \"smoke\"\nblind-baseline = false\n[base]\nencoders = [\"clip\"]\n\
+         families = [\"vqa\"]\nunlock = false\n[grid]\nvision-lr-scale = [0.1, 0.2]\n",
+    )
+    .unwrap();
+    let p = crate::plan::plan(&spec, crate::spec::Scale::Smoke);
+    assert_eq!(p.cells.len(), 1, "frozen experts: the learning-rate scale changes nothing");
+    assert_eq!(p.merged.len(), 1);
+    assert!(
+        p.merged[0].0.contains("vision-lr-scale = 0.2") && p.merged[0].1.contains("vision-lr-scale = 0.1"),
+        "{:?}",
+        p.merged
+    );
+    let text = serde_json::to_string(&p).unwrap();
+    let back: crate::plan::Plan = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.merged, p.merged);
+}

@@ -181,6 +181,7 @@ pub(crate) mod tests {
             precision: Default::default(),
             cells: vec![],
             stages: Default::default(),
+            merged: vec![],
         };
         let md = crate::report::markdown::summary(&s, &plan);
         assert!(md.contains("| x | 3 | 42.0 ± 5.0 | 60.0 ± 0.0 | 51.0 ± 2.5 |"), "{md}");
