@@ -46,6 +46,15 @@ pub struct CellStatus {
     pub state: CellState,
 }
 
+/// The first stage of `cell`'s chain that is not done and whose last attempt left a failure note,
+/// with the note (trimmed).
+pub fn failure_note<'a>(store: &Store, cell: &'a crate::plan::PlannedCell) -> Option<(&'a String, String)> {
+    cell.stages
+        .iter()
+        .filter(|s| !store.is_done(s))
+        .find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r.trim().to_string())))
+}
+
 /// The state of every cell of `plan`, in plan order; an error if a stored result is corrupt.
 pub fn status(plan: &Plan, store: &Store) -> Result<Vec<CellStatus>, ReadError> {
     let policy = ClaimPolicy::from_env();
@@ -53,14 +62,13 @@ pub fn status(plan: &Plan, store: &Store) -> Result<Vec<CellStatus>, ReadError> 
         .iter()
         .map(|c| {
             let pending = || c.stages.iter().filter(|s| !store.is_done(s));
-            let failure =
-                || pending().find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r)));
+            let failure = || failure_note(store, c);
             let state = if let Some((id, o)) =
                 pending().find_map(|s| live_owner(&store.claim_path(s), &policy).map(|o| (s, o)))
             {
                 CellState::Running { stage: plan.stages[id].label.clone(), pid: o.pid, host: o.host }
             } else if let Some((id, reason)) = failure() {
-                CellState::Failed { stage: plan.stages[id].label.clone(), reason: reason.trim().to_string() }
+                CellState::Failed { stage: plan.stages[id].label.clone(), reason }
             } else if store.read_result(&plan.experiment, &c.id)?.is_some() {
                 CellState::Done
             } else {

@@ -53,16 +53,7 @@ pub fn verify_plan(plan: &Plan, store: &Store, ui: &Ui) -> Result<Vec<Damaged>, 
         CHECKED.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
     }
     for cell in &plan.cells {
-        let path = store.cell_dir(&plan.experiment, &cell.id).join("result.json");
-        let why = match read_json::<CellResult>(&path) {
-            Ok(None) => continue,
-            Ok(Some(r)) => match disagreement(&r, plan, store, &cell.id, cell.seed) {
-                Some(why) => why,
-                None => continue,
-            },
-            Err(ReadError::Parse { source, .. }) => format!("corrupt JSON ({source})"),
-            Err(ReadError::Io { source, .. }) => format!("unreadable ({source})"),
-        };
+        let Some((path, why)) = record_damage(plan, store, cell) else { continue };
         let moved_to = match quarantine_file(&path) {
             Ok(p) => p,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -86,20 +77,23 @@ pub fn find_damage(plan: &Plan, store: &Store) -> Vec<(String, String)> {
         }
     }
     for cell in &plan.cells {
-        let path = store.cell_dir(&plan.experiment, &cell.id).join("result.json");
-        let why = match read_json::<CellResult>(&path) {
-            Ok(None) => continue,
-            Ok(Some(r)) => disagreement(&r, plan, store, &cell.id, cell.seed),
-            Err(e) => Some(format!(
-                "cannot be read as a cell record ({})",
-                std::error::Error::source(&e).map(|c| c.to_string()).unwrap_or_default()
-            )),
-        };
-        if let Some(why) = why {
+        if let Some((path, why)) = record_damage(plan, store, cell) {
             found.push((format!("cell record {}", path.display()), why));
         }
     }
     found
+}
+
+/// A cell's stored record and why it cannot be used (corrupt, unreadable, or not its own), if so.
+fn record_damage(plan: &Plan, store: &Store, cell: &crate::plan::PlannedCell) -> Option<(PathBuf, String)> {
+    let path = store.cell_dir(&plan.experiment, &cell.id).join("result.json");
+    let why = match read_json::<CellResult>(&path) {
+        Ok(None) => None,
+        Ok(Some(r)) => disagreement(&r, plan, store, &cell.id, cell.seed),
+        Err(ReadError::Parse { source, .. }) => Some(format!("corrupt JSON ({source})")),
+        Err(ReadError::Io { source, .. }) => Some(format!("unreadable ({source})")),
+    }?;
+    Some((path, why))
 }
 
 /// Why a cell's stored result cannot be its own (another cell's or seed's, or scores that are not

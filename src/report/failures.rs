@@ -9,13 +9,8 @@ use crate::store::Store;
 pub fn markdown(plan: &Plan, store: &Store) -> String {
     let mut failed = Vec::new();
     for c in &plan.cells {
-        let note = c
-            .stages
-            .iter()
-            .filter(|s| !store.is_done(s))
-            .find_map(|s| std::fs::read_to_string(store.failure_path(s)).ok().map(|r| (s, r)));
-        if let Some((stage, reason)) = note {
-            let reason = reason.trim().replace('|', "\\|").replace('\n', " ");
+        if let Some((stage, reason)) = crate::exec::status::failure_note(store, c) {
+            let reason = reason.replace('|', "\\|").replace('\n', " ");
             failed.push(format!("| {} | {} | {} | {reason} |", c.label, c.seed, plan.stages[stage].label));
         }
     }

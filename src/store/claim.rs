@@ -166,13 +166,20 @@ pub fn process_start(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-fn alive(pid: u32) -> bool {
+/// Whether process `pid` exists on this machine (this process counts as alive).
+pub(crate) fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }
-    // kill(pid, 0) probes existence without sending a signal.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // kill(pid, 0) probes existence without sending a signal; EPERM: it exists, owned by another user.
     // SAFETY: signal 0 sends nothing.
-    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    let r = unsafe { libc::kill(pid, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 

@@ -54,22 +54,6 @@ pub fn temp_owner(file_name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Whether process `pid` exists on this machine (this process counts as alive).
-fn alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // kill(pid, 0) probes existence without sending a signal; EPERM: it exists, owned by another user.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
 /// Removes every temporary file `.<name>.tmp-<pid>` under `dir` (recursively, not following symbolic
 /// links) whose writer `pid` is not a live process; returns the files removed, sorted. A missing
 /// `dir` removes nothing. Files of live writers, other files and folders are left alone.
@@ -94,7 +78,8 @@ fn walk(dir: &Path, removed: &mut Vec<PathBuf>) -> Result<(), TempsError> {
             walk(&path, removed)?;
             continue;
         }
-        let stale = kind.is_file() && entry.file_name().to_str().and_then(temp_owner).is_some_and(|pid| !alive(pid));
+        let stale = kind.is_file()
+            && entry.file_name().to_str().and_then(temp_owner).is_some_and(|pid| !super::claim::alive(pid));
         if stale {
             match std::fs::remove_file(&path) {
                 Ok(()) => removed.push(path),
