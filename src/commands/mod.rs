@@ -1,6 +1,7 @@
 //! One function per subcommand, and what they share: loading a spec and its plan, the run job,
 //! the provenance of this process.
 
+mod adaptive;
 mod bench;
 mod calibrate;
 mod data;

@@ -5,6 +5,7 @@ use crate::cli::{ExperimentArgs, PlanArgs};
 use anyhow::{Context, Result};
 use eyrie::hypotheses::calibration::{self, Calibration};
 use eyrie::hypotheses::power;
+use eyrie::hypotheses::sequential::SequentialRule;
 use eyrie::plan::{cost, plan, Plan};
 use eyrie::search::greedy::set_label;
 use eyrie::search::rounds::{round_spec, worst_case_sets};
@@ -20,6 +21,16 @@ pub fn cmd_plan(args: PlanArgs) -> Result<()> {
     super::say_merged(&p);
     let store = Store::new(&results);
     match &spec.greedy {
+        None if spec.adaptive.is_some() => {
+            let most =
+                eyrie::spec::Spec { seeds: (0..spec.adaptive.map_or(0, |a| a.max as u64)).collect(), ..spec.clone() };
+            println!(
+                "adaptive seeds: every cell runs seeds {:?} first, then only the cells of undecided hypotheses get \
+                 more; the plan below is the most that can run (every cell under every seed).\n",
+                spec.seeds
+            );
+            print!("{}", describe_plan(&plan(&most, p.scale), &store)?);
+        }
         None => print!("{}", describe_plan(&p, &store)?),
         Some(g) => {
             let worst = plan(&round_spec(&spec, &worst_case_sets(g)), p.scale);
@@ -100,8 +111,21 @@ fn power_lines(
         ));
     };
     let cells = power::design_cells(&spec.cells, &spec.hypotheses);
-    let rows = power::plan_power(&spec.hypotheses, &cells, spec.seeds.len(), &cal, effect);
-    Ok(power::text(&rows, &path.display().to_string(), effect))
+    let Some(adaptive) = spec.adaptive else {
+        let rows = power::plan_power(&spec.hypotheses, &cells, spec.seeds.len(), &cal, effect);
+        return Ok(power::text(&rows, &path.display().to_string(), effect));
+    };
+    let rule = SequentialRule::from(adaptive);
+    let share = rule.share(rule.max);
+    let rows = power::plan_power_at(&spec.hypotheses, &cells, rule.max, share, &cal, effect);
+    Ok(format!(
+        "\nadaptive seeds {}..{}: the lines below are the power of the last look alone, at {:.1}% of the level \
+         (a lower bound: the earlier looks add to it; seeds needed are for that look alone){}",
+        rule.min,
+        rule.max,
+        100.0 * share,
+        power::text(&rows, &path.display().to_string(), effect)
+    ))
 }
 
 /// The plan's cells (done or not) and stages in run order (cached or not), with the estimated cost.

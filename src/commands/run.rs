@@ -28,6 +28,10 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
         let on = Compute { backend, precision, quiet: exec.quiet, workers };
         return run_greedy(&spec, g, p.scale, &on, &store, &reports, who);
     }
+    if let Some(adaptive) = spec.adaptive {
+        let on = Compute { backend, precision, quiet: exec.quiet, workers };
+        return super::adaptive::run_adaptive(&spec, adaptive.into(), p.scale, &on, &store, &reports, who);
+    }
     let digest = provenance::plan_digest(&p);
     let record = who.run_record(backend, workers, digest.clone());
     if !exec.quiet {
@@ -72,12 +76,13 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
     Ok(())
 }
 
-/// Where and how a greedy search computes its rounds.
-struct Compute {
-    backend: BackendArg,
-    precision: Precision,
-    quiet: bool,
-    workers: usize,
+/// Where and how a greedy search or adaptive seeds compute their rounds.
+#[derive(Clone, Copy)]
+pub(super) struct Compute {
+    pub backend: BackendArg,
+    pub precision: Precision,
+    pub quiet: bool,
+    pub workers: usize,
 }
 
 /// Runs a greedy search: each round's cells through the executor (every stage cached, so a resumed

@@ -9,7 +9,7 @@ use crate::spec::{level, Axis, CellSettings, Contrast, Hypothesis, Selector};
 pub struct Comparison {
     /// What it compares, e.g. `fusion = channel-concat − fusion = llava-hr`.
     pub name: String,
-    /// Each cell's label and weight (weights of a difference sum to zero).
+    /// Each cell's key ([`CellSettings::key`]) and weight (weights of a difference sum to zero).
     pub weights: Vec<(String, f64)>,
 }
 
@@ -21,7 +21,7 @@ impl Comparison {
     }
 }
 
-/// A cell as contrasts see it: its label and settings.
+/// A cell as contrasts see it: its key ([`CellSettings::key`]) and settings.
 pub type CellRef<'a> = (&'a str, &'a CellSettings);
 
 fn add(weights: &mut Vec<(String, f64)>, label: &str, w: f64) {

@@ -5,6 +5,7 @@
 
 use super::contrast::{comparisons, CellRef, Comparison};
 use super::metric_of;
+use super::sequential::SequentialRule;
 use crate::spec::{CellSettings, Expectation, Hypothesis};
 use crate::stats::{holm, TTest};
 use crate::store::CellResult;
@@ -114,7 +115,20 @@ fn p_values(t: &TTest, expect: Expectation) -> (f64, f64) {
     }
 }
 
-fn test_one(c: Comparison, values: &BTreeMap<(String, u64), f64>, seeds: &[u64], expect: Expectation) -> Tested {
+/// (p of the claim, p of its opposite) of the estimates `xs` at one look; (1, 1) when every seed gave
+/// the same estimate (no estimate of the spread, so nothing is shown); None with fewer than two.
+fn look(xs: &[f64], expect: Expectation) -> Option<(f64, f64)> {
+    let t = TTest::of(xs)?;
+    Some(if t.sd <= 1e-9 * t.mean.abs().max(1.0) { (1.0, 1.0) } else { p_values(&t, expect) })
+}
+
+fn test_one(
+    c: Comparison,
+    values: &BTreeMap<(String, u64), f64>,
+    seeds: &[u64],
+    expect: Expectation,
+    rule: Option<&SequentialRule>,
+) -> Tested {
     let used: Vec<&(String, f64)> = c.weights.iter().filter(|(_, w)| w.abs() > 1e-12).collect();
     let per_seed: Vec<(u64, f64)> = seeds
         .iter()
@@ -125,17 +139,18 @@ fn test_one(c: Comparison, values: &BTreeMap<(String, u64), f64>, seeds: &[u64],
             }
             Some((s, sum))
         })
+        // Adaptive seeds look at the first `max` seeds at most.
+        .take(rule.map_or(usize::MAX, |r| r.max))
         .collect();
     let xs: Vec<f64> = per_seed.iter().map(|(_, x)| *x).collect();
     let test = TTest::of(&xs);
-    let (p_support, p_contra) = match &test {
-        // Every seed gave the same estimate: there is no estimate of the spread, so nothing is shown.
-        Some(t) if t.sd <= 1e-9 * t.mean.abs().max(1.0) => (Some(1.0), Some(1.0)),
-        Some(t) => {
-            let (s, c) = p_values(t, expect);
-            (Some(s), Some(c))
-        }
-        None => (None, None),
+    let (p_support, p_contra) = match (rule, look(&xs, expect)) {
+        (_, None) => (None, None),
+        (None, Some((s, c))) => (Some(s), Some(c)),
+        (Some(r), Some(_)) => (
+            Some(r.p_value(&xs, |d| look(d, expect).map(|p| p.0))),
+            Some(r.p_value(&xs, |d| look(d, expect).map(|p| p.1))),
+        ),
     };
     Tested { comparison: c, per_seed, test, p_support, p_contra }
 }
@@ -143,17 +158,23 @@ fn test_one(c: Comparison, values: &BTreeMap<(String, u64), f64>, seeds: &[u64],
 /// Judges every hypothesis of an experiment from its results. The comparisons come from `design`,
 /// the cells the experiment planned (label and settings), so a planned cell that did not run leaves its
 /// comparison without data ("not tested"), never silently out of a `best` claim. Cells are keyed by
-/// the label their settings give (the blind baseline never takes part).
+/// their settings' key ([`CellSettings::key`]; the blind baseline never takes part).
 pub fn judge_all(hypotheses: &[Hypothesis], design: &[CellSettings], results: &[CellResult]) -> Vec<Judged> {
-    let cells: Vec<(String, CellSettings)> = design.iter().map(|c| (c.label(), c.clone())).collect();
-    judge_cells(hypotheses, &cells, results)
+    let cells: Vec<(String, CellSettings)> = design.iter().map(|c| (c.key(), c.clone())).collect();
+    judge_cells(hypotheses, &cells, results, None)
 }
 
-/// [`judge_all`] over cells already labelled.
-pub fn judge_cells(hypotheses: &[Hypothesis], cells: &[(String, CellSettings)], results: &[CellResult]) -> Vec<Judged> {
+/// [`judge_all`] over cells already keyed (`(key, settings)`); with adaptive seeds' `rule`, each comparison's
+/// p-values are its sequential p-values ([`SequentialRule::p_value`]).
+pub fn judge_cells(
+    hypotheses: &[Hypothesis],
+    cells: &[(String, CellSettings)],
+    results: &[CellResult],
+    rule: Option<&SequentialRule>,
+) -> Vec<Judged> {
     let refs: Vec<CellRef> = cells.iter().map(|(l, s)| (l.as_str(), s)).collect();
     let labelled: Vec<(String, &CellResult)> =
-        results.iter().filter_map(|r| Some((r.settings.as_ref()?.label(), r))).collect();
+        results.iter().filter_map(|r| Some((r.settings.as_ref()?.key(), r))).collect();
     let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
     seeds.sort();
     seeds.dedup();
@@ -165,7 +186,7 @@ pub fn judge_cells(hypotheses: &[Hypothesis], cells: &[(String, CellSettings)], 
                 .filter_map(|(label, r)| Some(((label.clone(), r.seed), metric_of(&h.metric, &r.scores)?)))
                 .collect();
             let tested: Vec<Tested> =
-                comparisons(h, &refs).into_iter().map(|c| test_one(c, &values, &seeds, h.expect)).collect();
+                comparisons(h, &refs).into_iter().map(|c| test_one(c, &values, &seeds, h.expect, rule)).collect();
             let missing = tested.is_empty() || tested.iter().any(|t| t.per_seed.is_empty());
             let all_tested = !missing && tested.iter().all(|t| t.test.is_some());
             let (p_support, p_contra) = if all_tested {

@@ -114,3 +114,25 @@ pub fn section(judged: &[Judged], pre_registered: &[bool]) -> String {
     }
     md
 }
+
+/// The adaptive-seeds subsection: the stopping rule in words and how many seeds each cell got.
+pub fn adaptive(rule: &super::sequential::SequentialRule, results: &[crate::store::CellResult]) -> String {
+    // Counted per cell (its settings' key: labels leave some settings out), shown by label.
+    let mut seeds: Vec<(String, String, usize)> = Vec::new();
+    for r in results {
+        let key = r.settings.as_ref().map_or_else(|| r.label.clone(), |s| s.key());
+        match seeds.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, n)) => *n += 1,
+            None => seeds.push((key, r.label.clone(), 1)),
+        }
+    }
+    let mut md = format!(
+        "\n### Adaptive seeds\n\nThe p-values above are sequential p-values: {}\n\n| cell | seeds |\n|---|---|\n",
+        rule.words(ALPHA)
+    );
+    for (_, label, n) in &seeds {
+        md.push_str(&format!("| {label} | {n} |\n"));
+    }
+    md.push_str(&format!("\n{} runs in all.\n", results.len()));
+    md
+}

@@ -10,6 +10,7 @@ pub mod contrast;
 pub mod judge;
 pub mod markdown;
 pub mod power;
+pub mod sequential;
 
 pub use contrast::{comparisons, CellRef, Comparison};
 pub use judge::{judge_all, Judged, Tested, Verdict, ALPHA};

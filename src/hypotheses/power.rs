@@ -39,7 +39,7 @@ fn one_sided_alpha(expect: Expectation) -> f64 {
 /// The cells a plan's hypotheses see: the spec's cells, and for a greedy search each encoder set a
 /// hypothesis names (with the start cell's other settings).
 pub fn design_cells(cells: &[CellSettings], hypotheses: &[Hypothesis]) -> Vec<(String, CellSettings)> {
-    let mut out: Vec<(String, CellSettings)> = cells.iter().map(|c| (c.label(), c.clone())).collect();
+    let mut out: Vec<(String, CellSettings)> = cells.iter().map(|c| (c.key(), c.clone())).collect();
     let sets = |s: &Selector| -> Option<String> {
         s.levels.iter().find(|(a, _)| *a == crate::spec::Axis::Encoders).map(|(_, t)| t.clone())
     };
@@ -55,7 +55,7 @@ pub fn design_cells(cells: &[CellSettings], hypotheses: &[Hypothesis]) -> Vec<(S
             if let Some(first) = cells.first() {
                 let encoders = set.split('+').filter_map(|e| e.parse().ok()).collect();
                 let c = CellSettings { encoders, ..first.clone() };
-                out.push((c.label(), c));
+                out.push((c.key(), c));
             }
         }
     }
@@ -67,6 +67,19 @@ pub fn plan_power(
     hypotheses: &[Hypothesis],
     cells: &[(String, CellSettings)],
     seeds: usize,
+    calibration: &Calibration,
+    effect: Option<f64>,
+) -> Vec<Detectable> {
+    plan_power_at(hypotheses, cells, seeds, 1.0, calibration, effect)
+}
+
+/// [`plan_power`] with each test at `share` of its level: adaptive seeds' last look alone
+/// (`SequentialRule::share(max)`), a lower bound on the rule's power since earlier looks add to it.
+pub fn plan_power_at(
+    hypotheses: &[Hypothesis],
+    cells: &[(String, CellSettings)],
+    seeds: usize,
+    share: f64,
     calibration: &Calibration,
     effect: Option<f64>,
 ) -> Vec<Detectable> {
@@ -82,7 +95,7 @@ pub fn plan_power(
                 (Some(s), Some(f)) => Some(s * f.sqrt()),
                 _ => None,
             };
-            let alpha = one_sided_alpha(h.expect);
+            let alpha = one_sided_alpha(h.expect) * share;
             let smallest = sd.filter(|_| seeds >= 2).map(|sd| match h.expect {
                 Expectation::Equivalent(_) => detectable_margin(sd, seeds, alpha, POWER),
                 _ => detectable_effect(sd, seeds, alpha, POWER),

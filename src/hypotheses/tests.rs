@@ -44,10 +44,7 @@ fn unlocked(c: &CellSettings) -> bool {
 }
 
 fn pixels(c: &CellSettings) -> f64 {
-    match c.resolution {
-        crate::spec::Resolution::Native => 32.0,
-        crate::spec::Resolution::Pixels(p) => p as f64,
-    }
+    c.resolution.pixels_for(crate::spec::ExpertKind::Clip).unwrap_or(32) as f64
 }
 
 /// Seed noise of mean zero over seeds 0, 1, 2 (−1, +0.5, +0.5), scaled differently in every cell so

@@ -291,7 +291,7 @@ impl Builder {
             TokenGrid::Side(s) => s,
             TokenGrid::Auto => views.iter().map(|v| v.side).max().unwrap_or(1),
         };
-        let data = DataSpec { seed: WORLD_SEED, families: c.families.clone(), max_objects: 3 };
+        let data = DataSpec { seed: WORLD_SEED, families: c.training_families(), max_objects: 3 };
         let mut inputs: Vec<String> = Vec::new();
         for (i, &k) in c.encoders.iter().enumerate() {
             let pretrained = self.expert(k, seed);
@@ -362,7 +362,8 @@ impl Builder {
         }
     }
 
-    fn blind(&mut self, families: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
+    /// The no-image baseline evaluated on `families`, trained on the mixture `training`.
+    fn blind(&mut self, families: &[Family], training: &[Family], seed: u64, sft_steps: usize, lr: f64) -> PlannedCell {
         let lm = self.lm(seed);
         let model = MllmConfig {
             experts: vec![],
@@ -372,7 +373,7 @@ impl Builder {
             query: 0,
             lm: self.lm_config(),
         };
-        let data = DataSpec { seed: WORLD_SEED, families: families.to_vec(), max_objects: 3 };
+        let data = DataSpec { seed: WORLD_SEED, families: training.to_vec(), max_objects: 3 };
         let optim = Optim {
             steps: sft_steps,
             batch: self.preset.batch_size,
@@ -467,7 +468,7 @@ pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Pla
         }
         for (c, steps) in mixtures {
             for &seed in &spec.seeds {
-                cells.push(b.blind(&c.families, seed, steps, c.lr.unwrap_or(DEFAULT_SFT_LR)));
+                cells.push(b.blind(&c.families, &c.training_families(), seed, steps, c.lr.unwrap_or(DEFAULT_SFT_LR)));
             }
         }
     }

@@ -267,7 +267,8 @@ pub fn write(
         }
     }
     let design = crate::hypotheses::power::design_cells(&spec.cells, &spec.hypotheses);
-    let judged = crate::hypotheses::judge::judge_cells(&spec.hypotheses, &design, &results);
+    let rule = spec.adaptive.map(crate::hypotheses::sequential::SequentialRule::from);
+    let judged = crate::hypotheses::judge::judge_cells(&spec.hypotheses, &design, &results, rule.as_ref());
     if !judged.is_empty() {
         let stored = provenance::stored_spec(store, &plan.experiment)?;
         let pre_registered: Vec<bool> = spec
@@ -277,6 +278,9 @@ pub fn write(
             .collect();
         md.push_str("\n## Hypotheses\n\n");
         md.push_str(&crate::hypotheses::markdown::section(&judged, &pre_registered));
+        if let Some(rule) = &rule {
+            md.push_str(&crate::hypotheses::markdown::adaptive(rule, &results));
+        }
     }
     if let Some(outcome) = &outcome {
         md.push_str("\n## Greedy round-robin expert selection (Eagle, arXiv 2408.15998, Sec. 3.6)\n\n");

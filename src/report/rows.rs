@@ -84,6 +84,7 @@ pub(crate) mod tests {
             vision_lr_scale: 0.1,
             query_expert: None,
             pre_align: false,
+            mixture: vec![],
         }
     }
 

@@ -153,26 +153,51 @@ axis_table! {
     Resolution resolution "resolution": RawSize => Resolution {
         ordered: true,
         default: Resolution::Native,
-        hint: Some("an integer number of pixels, or \"native\"".into()),
+        hint: Some("an integer number of pixels, \"native\", or a table of expert = pixels, e.g. { convnext = 256 }".into()),
         examples: ["64", "128"],
-        read: |loc, _, a| {
+        read: |loc, ctx, a| {
+            let bad = |message: String| {
+                loc.error(
+                    a.span.clone(),
+                    &a.key,
+                    message,
+                    Some(format!(
+                        "an integer from {MIN_RESOLUTION} to {MAX_RESOLUTION} pixels, \"native\", or a table of \
+                         expert = pixels (the experts not named stay native)"
+                    )),
+                )
+            };
             let value = match &a.value {
                 RawSize::Word(w) if w == "native" => Resolution::Native,
                 RawSize::Pixels(p) if (MIN_RESOLUTION..=MAX_RESOLUTION).contains(p) => Resolution::Pixels(*p as usize),
-                other => {
-                    return Err(loc.error(
-                        a.span.clone(),
-                        &a.key,
-                        format!("bad resolution {other:?}"),
-                        Some(format!("an integer from {MIN_RESOLUTION} to {MAX_RESOLUTION} pixels, or \"native\"")),
-                    ))
+                RawSize::PerExpert(map) if !map.is_empty() => {
+                    let mut sides = Vec::new();
+                    for (name, p) in map {
+                        let Ok(kind) = name.parse::<ExpertKind>() else {
+                            return Err(bad(format!("unknown expert `{name}` in resolution")));
+                        };
+                        if !ctx.experts.contains(&kind) {
+                            return Err(bad(format!("resolution names `{name}`, which is not in any encoder set")));
+                        }
+                        if !(MIN_RESOLUTION..=MAX_RESOLUTION).contains(p) {
+                            return Err(bad(format!("bad resolution {p} for `{name}`")));
+                        }
+                        sides.push((kind, *p as usize));
+                    }
+                    sides.sort_by_key(|(e, _)| ExpertKind::ALL.iter().position(|k| k == e));
+                    Resolution::PerExpert(sides)
                 }
+                other => return Err(bad(format!("bad resolution {other:?}"))),
             };
             Ok(a.with(value))
         },
-        matches: |rule, cell| match (rule, cell.resolution) {
-            (RawSize::Pixels(p), Resolution::Pixels(q)) => *p as usize == q,
+        matches: |rule, cell| match (rule, &cell.resolution) {
+            (RawSize::Pixels(p), Resolution::Pixels(q)) => *p as usize == *q,
             (RawSize::Word(w), Resolution::Native) => w == "native",
+            (RawSize::PerExpert(map), r) => cell
+                .encoders
+                .iter()
+                .all(|e| map.get(e.as_str()).map(|&p| p as usize) == r.pixels_for(*e)),
             _ => false,
         },
         show: |cell| cell.resolution.to_string(),
@@ -360,6 +385,8 @@ axis_table! {
     }
     /// `query-expert`: the low-resolution expert of fusions with roles; `[base]` only.
     base query_expert "query-expert": ExpertKind;
+    /// `mixture`: shares of the training mixture per family, e.g. `{ ocr = 3 }`; `[base]` only.
+    base mixture "mixture": std::collections::BTreeMap<String, i64>;
     /// `pre-align`
     PreAlign pre_align "pre-align": bool => bool {
         ordered: false,

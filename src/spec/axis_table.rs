@@ -171,6 +171,8 @@ macro_rules! axis_table {
                 CellSettings {
                     $($field: self.$field[index[Axis::$variant as usize]].value.clone(),)*
                     query_expert,
+                    // Set from `[base]` afterwards (`spec::mixture`).
+                    mixture: Vec::new(),
                 }
             }
         }

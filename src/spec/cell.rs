@@ -8,22 +8,47 @@ fn default_vision_lr_scale() -> f64 {
     DEFAULT_VISION_LR_SCALE
 }
 
-/// The input resolution every expert of a cell receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The input resolution of a cell's experts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Resolution {
     /// Each expert at its own pretraining resolution.
     Native,
     /// Every expert at this many pixels a side.
     Pixels(usize),
+    /// The experts named at these sides, the others native (`{ convnext = 256 }`), in
+    /// [`ExpertKind::ALL`] order, each of the cell's set ([`Resolution::normalised`]).
+    PerExpert(Vec<(ExpertKind, usize)>),
 }
 
 impl Resolution {
     /// The side in pixels that `expert` receives at `scale`.
-    pub fn for_expert(self, expert: ExpertKind, scale: Scale) -> usize {
+    pub fn for_expert(&self, expert: ExpertKind, scale: Scale) -> usize {
+        self.pixels_for(expert).unwrap_or_else(|| expert.native_resolution(scale))
+    }
+
+    /// The side `expert` is given explicitly (None: its native side, which depends on the scale).
+    pub fn pixels_for(&self, expert: ExpertKind) -> Option<usize> {
         match self {
-            Resolution::Native => expert.native_resolution(scale),
-            Resolution::Pixels(p) => p,
+            Resolution::Native => None,
+            Resolution::Pixels(p) => Some(*p),
+            Resolution::PerExpert(list) => list.iter().find(|(e, _)| *e == expert).map(|(_, p)| *p),
+        }
+    }
+
+    /// The canonical form for `experts`: entries for experts outside the set dropped, `Native`
+    /// when none is left.
+    pub fn normalised(self, experts: &[ExpertKind]) -> Resolution {
+        match self {
+            Resolution::PerExpert(list) => {
+                let kept: Vec<(ExpertKind, usize)> = list.into_iter().filter(|(e, _)| experts.contains(e)).collect();
+                if kept.is_empty() {
+                    Resolution::Native
+                } else {
+                    Resolution::PerExpert(kept)
+                }
+            }
+            other => other,
         }
     }
 }
@@ -33,6 +58,10 @@ impl std::fmt::Display for Resolution {
         match self {
             Resolution::Native => f.write_str("native"),
             Resolution::Pixels(p) => write!(f, "{p}"),
+            Resolution::PerExpert(list) => {
+                let parts: Vec<String> = list.iter().map(|(e, p)| format!("{e}@{p}")).collect();
+                f.write_str(&parts.join("+"))
+            }
         }
     }
 }
@@ -143,6 +172,10 @@ pub struct CellSettings {
     /// projector on SFT data against the frozen LM.
     #[serde(default, skip_serializing_if = "is_false")]
     pub pre_align: bool,
+    /// Shares of the training mixture (alignment, pre-alignment, SFT) of the families given one
+    /// other than 1 (`[base] mixture = { ocr = 3 }`); evaluation is per family, unweighted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mixture: Vec<(Family, usize)>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -167,6 +200,21 @@ impl CellSettings {
             s.push_str(&format!("/query={}", self.encoders[self.query_index()]));
         }
         s
+    }
+
+    /// A key no other cell's settings share (its canonical JSON): labels leave out the settings
+    /// that rarely vary (grid, families, SFT steps, learning rates, mixture), so cells that differ
+    /// only there share a label, and whatever pairs cells (hypotheses, adaptive seeds) keys them by this.
+    pub fn key(&self) -> String {
+        serde_json::to_string(self).expect("cell settings serialise")
+    }
+
+    /// The families training draws from, round-robin, a family of share k listed k times
+    /// (interleaved: `[vqa, ocr]` with `ocr = 2` gives `[vqa, ocr, ocr]`).
+    pub fn training_families(&self) -> Vec<Family> {
+        let share = |f: Family| self.mixture.iter().find(|(g, _)| *g == f).map_or(1, |(_, k)| *k);
+        let most = self.families.iter().map(|&f| share(f)).max().unwrap_or(1);
+        (0..most).flat_map(|round| self.families.iter().copied().filter(move |&f| share(f) > round)).collect()
     }
 
     /// Index in `encoders` of the query expert of fusions with roles (the first unless named).

@@ -68,12 +68,14 @@ fn map_side(expert: ExpertKind, res: usize, tiling: Tiling) -> usize {
 
 /// `grid = "auto"` takes the largest expert map: it must stay within the bound on explicit grids.
 fn check_auto_grid(loc: &Locator, cell: &CellSettings, grid: &At<TokenGrid>) -> Result<(), SpecError> {
-    let Resolution::Pixels(p) = cell.resolution else { return Ok(()) };
     if cell.grid != TokenGrid::Auto {
         return Ok(());
     }
-    let Some((expert, side)) =
-        cell.encoders.iter().map(|&e| (e, map_side(e, p, cell.tiling))).max_by_key(|(_, side)| *side)
+    let Some((expert, p, side)) = cell
+        .encoders
+        .iter()
+        .filter_map(|&e| cell.resolution.pixels_for(e).map(|p| (e, p, map_side(e, p, cell.tiling))))
+        .max_by_key(|(_, _, side)| *side)
     else {
         return Ok(());
     };
@@ -154,8 +156,8 @@ fn check_cell(
             ));
         }
     }
-    if let Resolution::Pixels(p) = cell.resolution {
-        for e in &cell.encoders {
+    for e in &cell.encoders {
+        if let Some(p) = cell.resolution.pixels_for(*e) {
             if p % e.stride() != 0 {
                 return Err(loc.error(
                     res.span.clone(),

@@ -11,6 +11,7 @@ mod exclude;
 mod experiment_name;
 mod greedy;
 mod hypothesis;
+pub mod mixture;
 mod names;
 mod raw;
 mod reachable;
@@ -26,6 +27,7 @@ pub use greedy::{GreedySpec, Metric, SearchKind};
 pub use hypothesis::{level, Contrast, ContrastKind, ExpectKind, Expectation, Hypothesis, Selector};
 pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainSeed, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
+pub use seeds::AdaptiveSeeds;
 
 use axes::{excluded, odometer, AxisValues};
 use check::check_cell_all;
@@ -46,8 +48,11 @@ pub struct Spec {
     pub description: Option<String>,
     /// Default scale (the CLI may override).
     pub scale: Scale,
-    /// Seeds: every cell runs once per seed.
+    /// Seeds: every cell runs once per seed (with adaptive seeds, the first `min` seeds).
     pub seeds: Vec<u64>,
+    /// Adaptive seeds (`seeds = { min, max }`): more seeds only for undecided hypotheses' cells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<AdaptiveSeeds>,
     /// Whether to add the no-image baseline row.
     pub blind_baseline: bool,
     /// Whether expert and LM pretraining are shared by every seed or take the cell's seed.
@@ -112,7 +117,7 @@ fn hint_for(key: &str, message: &str) -> Option<String> {
 
 fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     let name = experiment_name::check_name(loc, &raw.experiment.name)?;
-    let seeds = seeds::check_seeds(loc, raw.experiment.seeds.as_ref())?;
+    let (seeds, adaptive) = seeds::check_seeds(loc, raw.experiment.seeds.as_ref())?;
     let greedy_search = raw.experiment.search.as_ref().is_some_and(|s| *s.get_ref() == SearchKind::Greedy);
     let mut raw = raw;
     if greedy_search {
@@ -131,6 +136,8 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     let values = AxisValues::read(loc, &raw.grid, &raw.base)?;
     size::check_grid(loc, &values.dims(), &raw.grid.varied())?;
     let query_expert = raw.base.query_expert.as_ref();
+    let trained: Vec<Family> = values.families.iter().flat_map(|f| f.value.iter().copied()).collect();
+    let mixture = mixture::check_mixture(loc, raw.base.mixture.as_ref(), &trained)?;
     let mut cells = Vec::new();
     let mut indices = Vec::new();
     let mut used = vec![false; raw.exclude.len()];
@@ -138,6 +145,8 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         let mut cell = values.cell(&index, query_expert.map(|q| *q.get_ref()));
         // A table of experts to unlock resolves against each cell's own set.
         cell.unlock = cell.unlock.normalised(&cell.encoders);
+        cell.resolution = cell.resolution.normalised(&cell.encoders);
+        cell.mixture = mixture.iter().copied().filter(|(f, _)| cell.families.contains(f)).collect();
         let mut drop = false;
         for (rule, used) in raw.exclude.iter().zip(used.iter_mut()) {
             if excluded(rule, &cell) {
@@ -170,7 +179,8 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         _ => None,
     };
     let planned = greedy.as_ref().map_or(cells.len(), |g| g.worst_case_sets());
-    size::check_planned(loc, planned, seeds.len(), raw.experiment.seeds.as_ref().map(|s| s.span()))?;
+    let seeds_span = raw.experiment.seeds.as_ref().map(|s| s.span());
+    size::check_planned(loc, planned, adaptive.map_or(seeds.len(), |a| a.max), seeds_span.clone())?;
     let design = hypothesis::Design { cells: &cells, greedy: greedy.as_ref() };
     let hypotheses = raw
         .hypothesis
@@ -178,7 +188,11 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         .enumerate()
         .map(|(i, h)| hypothesis::resolve_hypothesis(loc, i, h, &design))
         .collect::<Result<Vec<_>, _>>()?;
+    if adaptive.is_some() {
+        seeds::check_adaptive_use(loc, seeds_span, greedy.is_some(), hypotheses.len())?;
+    }
     Ok(Spec {
+        adaptive,
         greedy,
         hypotheses,
         name,

@@ -35,7 +35,7 @@ pub(crate) struct RawExperiment {
     #[serde(default)]
     pub scale: Option<Scale>,
     #[serde(default)]
-    pub seeds: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub seeds: Option<Spanned<RawSeeds>>,
     #[serde(default)]
     pub blind_baseline: Option<bool>,
     #[serde(default)]
@@ -50,6 +50,8 @@ pub(crate) struct RawExperiment {
 pub(crate) enum RawSize {
     Pixels(i64),
     Word(String),
+    /// Per expert (`resolution = { convnext = 256 }`).
+    PerExpert(BTreeMap<String, i64>),
 }
 
 /// `unlock` as written: a boolean for every expert, or a table of expert name → boolean.
@@ -58,4 +60,44 @@ pub(crate) enum RawSize {
 pub(crate) enum RawUnlock {
     All(bool),
     PerExpert(BTreeMap<String, bool>),
+}
+
+/// `experiment.seeds` as written: a list of seeds, or `{ min, max }` for adaptive seeds.
+#[derive(Debug)]
+pub(crate) enum RawSeeds {
+    /// `seeds = [0, 1, 2]`.
+    List(Vec<Spanned<i64>>),
+    /// `seeds = { min = 3, max = 10 }`.
+    Adaptive(RawAdaptiveSeeds),
+}
+
+/// `seeds = { min = 3, max = 10 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdaptiveSeeds {
+    pub min: Spanned<i64>,
+    pub max: Spanned<i64>,
+}
+
+impl<'de> Deserialize<'de> for RawSeeds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seeds;
+        impl<'de> serde::de::Visitor<'de> for Seeds {
+            type Value = RawSeeds;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of seeds (e.g. [0, 1, 2]) or adaptive seeds (e.g. { min = 3, max = 10 })")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawSeeds, A::Error> {
+                let mut out = Vec::new();
+                while let Some(seed) = seq.next_element::<Spanned<i64>>()? {
+                    out.push(seed);
+                }
+                Ok(RawSeeds::List(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawSeeds, A::Error> {
+                RawAdaptiveSeeds::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(RawSeeds::Adaptive)
+            }
+        }
+        d.deserialize_any(Seeds)
+    }
 }

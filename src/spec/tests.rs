@@ -370,3 +370,33 @@ fn a_greedy_hypothesis_names_sets_the_search_can_reach() {
     assert_eq!(e.key, "hypothesis[0].b.encoders", "{e}");
     assert!(e.to_string().contains("the search can reach"), "{e}");
 }
+
+#[test]
+fn a_resolution_per_expert_sets_the_named_experts_and_leaves_the_others_native() {
+    let text = |res: &str| {
+        format!(
+            "[experiment]\nname = \"r\"\nscale = \"proxy\"\n[base]\nfusion = \"mini-gemini\"\nresolution = {res}\n\
+             [grid]\nencoders = [[\"clip\", \"convnext\"], [\"clip\", \"sam\"]]\n"
+        )
+    };
+    let s = parse(Path::new("r.toml"), &text("{ convnext = 256 }")).unwrap();
+    assert_eq!(s.cells[0].resolution, Resolution::PerExpert(vec![(ExpertKind::ConvNext, 256)]));
+    // The cell without convnext is the native cell.
+    assert_eq!(s.cells[1].resolution, Resolution::Native);
+    assert_eq!(s.cells[0].label(), "clip+convnext/mini-gemini/frozen/convnext@256px");
+    let p = crate::plan::plan(&s, Scale::Proxy);
+    let geo: Vec<(ExpertKind, usize, usize)> =
+        p.cells[0].experts.iter().map(|g| (g.expert, g.resolution, g.native_resolution)).collect();
+    assert_eq!(geo, vec![(ExpertKind::Clip, 64, 64), (ExpertKind::ConvNext, 256, 128)]);
+    for (bad, words) in [
+        ("{ convnext = 250 }", "not divisible"),
+        ("{ pix2struct = 256 }", "not in any encoder set"),
+        ("{ convnxt = 256 }", "unknown expert"),
+        ("{ convnext = 2048 }", "bad resolution"),
+        ("{}", "bad resolution"),
+    ] {
+        let e = err(&text(bad));
+        assert_eq!(e.key, "base.resolution", "{bad}: {e}");
+        assert!(e.message.contains(words), "{bad}: {e}");
+    }
+}
