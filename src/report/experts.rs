@@ -71,8 +71,9 @@ pub fn rows(plan: &Plan, store: &Store) -> Result<Vec<ExpertRow>, ReadError> {
 }
 
 /// Secondary metrics shown beside an expert's own: whole words read (`pix2struct`), caption
-/// retrieval among text scenes alone (`clip`, `convnext`: whether the expert reads).
-const SECONDARY_METRICS: [&str; 2] = ["word_accuracy", "ocr_retrieval"];
+/// retrieval among text scenes alone (`clip`, `convnext`: whether the expert reads), the share of
+/// firing cells that found their object (`eva02`: box recall alone rewards firing everywhere).
+const SECONDARY_METRICS: [&str; 3] = ["word_accuracy", "ocr_retrieval", "box_precision"];
 
 /// A markdown table of `rows`.
 pub fn table(rows: &[ExpertRow]) -> String {

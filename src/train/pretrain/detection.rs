@@ -90,7 +90,8 @@ fn split<B: Backend>(out: Tensor<B, 3>) -> (Tensor<B, 2>, Tensor<B, 3>, Tensor<B
     (obj, cls, Tensor::cat(vec![centre, half], 2))
 }
 
-/// Objectness (binary cross-entropy) + class cross-entropy + box L1 on positive cells.
+/// Objectness (binary cross-entropy, positive and negative cells weighted equally in total: an
+/// object's cell is one in about seventy) + class cross-entropy + box L1 on positive cells.
 pub fn loss<B: Backend>(
     m: &DetectionModel<B>,
     pool: &Pool,
@@ -102,12 +103,40 @@ pub fn loss<B: Backend>(
     let t = targets::<B>(pool, idx, g, device);
     let (obj, cls, bx) = split(out);
     let y = t.objectness;
-    let bce = (y.clone() * log_sigmoid(obj.clone()) + (y.neg() + 1.0) * log_sigmoid(obj.neg())).mean().neg();
+    let npos = y.clone().sum().clamp_min(1.0);
+    let nneg = (y.clone().neg() + 1.0).sum().clamp_min(1.0);
+    let pos = (y.clone() * log_sigmoid(obj.clone())).sum() / npos.clone();
+    let neg = ((y.neg() + 1.0) * log_sigmoid(obj.neg())).sum() / nneg;
+    let bce = (pos + neg).neg();
     let ce = masked_cross_entropy(cls, t.class, t.positive.clone());
     let [b, n, _] = bx.dims();
-    let npos = t.positive.clone().sum().clamp_min(1.0);
     let l1 = ((bx - t.boxes).abs() * t.positive.reshape([b, n, 1])).sum() / npos;
     bce + ce + l1 * 2.0
+}
+
+/// Counts of a detection evaluation.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Found {
+    /// Objects.
+    pub objects: usize,
+    /// Objects found: objectness logit above 0 in the object's cell, the right class, IoU ≥ 0.5.
+    pub found: usize,
+    /// Objects whose cell has the right class and IoU ≥ 0.5, whatever its objectness.
+    pub located: usize,
+    /// Cells with an objectness logit above 0.
+    pub fired: usize,
+}
+
+impl Found {
+    /// Percent of objects found.
+    pub fn recall(&self) -> f64 {
+        100.0 * self.found as f64 / self.objects.max(1) as f64
+    }
+
+    /// Percent of the cells that fired which found their object.
+    pub fn precision(&self) -> f64 {
+        100.0 * self.found as f64 / self.fired.max(1) as f64
+    }
 }
 
 /// Percent of objects found: objectness above 0.5 in the object's cell, the right class, IoU ≥ 0.5.
@@ -118,18 +147,30 @@ pub fn box_recall<B: Backend>(
     batch: usize,
     device: &B::Device,
 ) -> f64 {
-    let (mut found, mut total) = (0usize, 0usize);
+    evaluate(m, pool, side, batch, device).recall()
+}
+
+/// Detection counts over `pool`.
+pub fn evaluate<B: Backend>(
+    m: &DetectionModel<B>,
+    pool: &Pool,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> Found {
+    let mut f = Found::default();
     for start in (0..pool.len()).step_by(batch) {
         let idx: Vec<usize> = (start..(start + batch).min(pool.len())).collect();
         let (out, g) = m.forward(images(pool, &idx, side, device));
         let (obj, cls, bx) = split(out);
         let n = g * g;
         let obj = obj.into_data().convert::<f32>().to_vec::<f32>().unwrap();
+        f.fired += obj.iter().filter(|&&o| o > 0.0).count();
         let cls = cls.argmax(2).into_data().convert::<i64>().to_vec::<i64>().unwrap();
         let bx = bx.into_data().convert::<f32>().to_vec::<f32>().unwrap();
         for (j, &i) in idx.iter().enumerate() {
             for t in boxes(&pool.samples[i].scene) {
-                total += 1;
+                f.objects += 1;
                 let (r, c) = cell_of(&t, g);
                 let k = j * n + r * g + c;
                 let gf = g as f32;
@@ -139,9 +180,26 @@ pub fn box_recall<B: Backend>(
                     y: (r as f32 + bx[k * 3 + 1]) / gf,
                     half: bx[k * 3 + 2] / gf,
                 };
-                found += (obj[k] > 0.0 && pred.class == t.class && box_iou(&pred, &t) >= 0.5) as usize;
+                let located = pred.class == t.class && box_iou(&pred, &t) >= 0.5;
+                f.located += located as usize;
+                f.found += (obj[k] > 0.0 && located) as usize;
             }
         }
     }
-    100.0 * found as f64 / total.max(1) as f64
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recall_counts_objects_and_precision_counts_firing_cells() {
+        let f = Found { objects: 4, found: 3, located: 3, fired: 6 };
+        assert_eq!(f.recall(), 75.0);
+        assert_eq!(f.precision(), 50.0);
+        // Nothing to find or nothing fired: 0, not NaN.
+        assert_eq!(Found::default().recall(), 0.0);
+        assert_eq!(Found::default().precision(), 0.0);
+    }
 }

@@ -137,7 +137,10 @@ pub fn pretrain_expert<B: AutodiffBackend>(
             || DetectionModel::<B>::new(cfg, device),
             |m, idx| detection::loss(m, pool, idx, side, device),
             |m| detection::box_recall(m, val, side, eval_batch, device),
-            |_| vec![],
+            |m| {
+                let f = detection::evaluate(m, val, side, eval_batch, device);
+                vec![("box_precision".into(), f.precision())]
+            },
             |m| m.expert,
         ),
     }

@@ -21,6 +21,9 @@ fn classes() -> usize {
     1 + READ_CHARS.len()
 }
 
+/// Decoder layers (one to find the text and its size, more to read each letter at its place).
+const READ_LAYERS: usize = 2;
+
 /// One decoder layer: queries attend to each other, then to the image tokens, then an MLP.
 #[derive(Module, Debug)]
 pub struct ReadingLayer<B: Backend> {
@@ -67,13 +70,13 @@ pub struct ReadingModel<B: Backend> {
 }
 
 impl<B: Backend> ReadingModel<B> {
-    /// Builds the expert and a fresh two-layer decoder.
+    /// Builds the expert and a fresh decoder of [`READ_LAYERS`] layers.
     pub fn new(cfg: &ExpertConfig, device: &B::Device) -> Self {
         let d = cfg.out_channels();
         Self {
             expert: cfg.init(device),
             queries: Param::from_tensor(Tensor::random([READ_LEN, d], Distribution::Normal(0.0, 0.5), device)),
-            layers: (0..2).map(|_| ReadingLayer::new(d, cfg.heads, device)).collect(),
+            layers: (0..READ_LAYERS).map(|_| ReadingLayer::new(d, cfg.heads, device)).collect(),
             norm: LayerNormConfig::new(d).init(device),
             head: LinearConfig::new(d, classes()).init(device),
         }
@@ -147,7 +150,14 @@ pub fn char_accuracy<B: Backend>(
     100.0 * right / total.max(1.0)
 }
 
-/// Percent of one-word images (the `ocr` family's scenes) whose word is read exactly.
+/// Whether `pred` reads `truth` (both one image's `READ_LEN` classes): every character of the text
+/// and the end marker right. What follows the end marker is not read, so it is not compared.
+pub fn read_right(pred: &[i64], truth: &[i64]) -> bool {
+    let end = truth.iter().position(|&c| c == 0).map_or(truth.len(), |k| k + 1);
+    pred[..end] == truth[..end]
+}
+
+/// Percent of one-word images (the `ocr` family's scenes) whose word is read exactly ([`read_right`]).
 pub fn word_accuracy<B: Backend>(
     m: &ReadingModel<B>,
     pool: &Pool,
@@ -155,8 +165,21 @@ pub fn word_accuracy<B: Backend>(
     batch: usize,
     device: &B::Device,
 ) -> f64 {
-    let words: Vec<usize> =
-        (0..pool.len()).filter(|&i| matches!(pool.samples[i].scene, crate::data::scene::Scene::Text { .. })).collect();
+    word_accuracy_among(m, pool, pool.len(), side, batch, device)
+}
+
+/// [`word_accuracy`] over the one-word images among the first `limit` images of `pool`.
+pub fn word_accuracy_among<B: Backend>(
+    m: &ReadingModel<B>,
+    pool: &Pool,
+    limit: usize,
+    side: usize,
+    batch: usize,
+    device: &B::Device,
+) -> f64 {
+    let words: Vec<usize> = (0..pool.len().min(limit))
+        .filter(|&i| matches!(pool.samples[i].scene, crate::data::scene::Scene::Text { .. }))
+        .collect();
     let (mut right, mut total) = (0usize, 0usize);
     for chunk in words.chunks(batch.max(1)) {
         let pred = m
@@ -169,8 +192,35 @@ pub fn word_accuracy<B: Backend>(
         let (truth, _) = targets(pool, chunk);
         for j in 0..chunk.len() {
             total += 1;
-            right += (pred[j * READ_LEN..(j + 1) * READ_LEN] == truth[j * READ_LEN..(j + 1) * READ_LEN]) as usize;
+            let span = j * READ_LEN..(j + 1) * READ_LEN;
+            right += read_right(&pred[span.clone()], &truth[span]) as usize;
         }
     }
     100.0 * right as f64 / total.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_is_read_right_when_its_characters_and_end_marker_are() {
+        // "cat" then the end marker then padding.
+        let truth = [4, 2, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let right = truth;
+        assert!(read_right(&right, &truth));
+        // Whatever follows the end marker is not read.
+        let trailing = [4, 2, 21, 0, 7, 7, 0, 0, 0, 0, 0, 9];
+        assert!(read_right(&trailing, &truth));
+        // A wrong character, a missing end marker, or a word cut short is wrong.
+        assert!(!read_right(&[4, 2, 22, 0, 0, 0, 0, 0, 0, 0, 0, 0], &truth));
+        assert!(!read_right(&[4, 2, 21, 5, 0, 0, 0, 0, 0, 0, 0, 0], &truth));
+        assert!(!read_right(&[4, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], &truth));
+        // A text as long as the output has no end marker: all of it is compared.
+        let full = [4; READ_LEN];
+        assert!(read_right(&full, &full));
+        let mut last_wrong = full;
+        last_wrong[READ_LEN - 1] = 5;
+        assert!(!read_right(&last_wrong, &full));
+    }
 }
