@@ -440,6 +440,31 @@ fn differences(a: &CellSettings, b: &CellSettings) -> String {
     diff.join(", ")
 }
 
+/// Each cell's label, made distinct within the experiment: [`CellSettings::label`] leaves out the
+/// settings that rarely vary (grid, families, SFT steps, learning rates, mixture), so cells that
+/// differ only there get those axes appended (`…/frozen [sft-steps = 2400]`); a label no other cell
+/// shares stays as it is.
+pub fn distinct_labels(cells: &[CellSettings]) -> Vec<String> {
+    let labels: Vec<String> = cells.iter().map(|c| c.label()).collect();
+    labels
+        .iter()
+        .zip(cells)
+        .map(|(label, c)| {
+            let same: Vec<&CellSettings> =
+                cells.iter().zip(&labels).filter(|(_, l)| *l == label).map(|(x, _)| x).collect();
+            if same.len() < 2 {
+                return label.clone();
+            }
+            let differing: Vec<String> = crate::spec::Axis::ALL
+                .iter()
+                .filter(|a| same.iter().any(|x| crate::spec::level(**a, x) != crate::spec::level(**a, c)))
+                .map(|a| format!("{} = {}", a.key(), crate::spec::level(*a, c)))
+                .collect();
+            format!("{label} [{}]", differing.join(", "))
+        })
+        .collect()
+}
+
 /// Resolves a spec at `scale` into a plan whose training stages run at `precision` (its stage ids
 /// differ from the f32 plan's, so the stage cache never mixes precisions).
 pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Plan {
@@ -447,9 +472,11 @@ pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Pla
     let mut cells = Vec::new();
     let mut ids: HashMap<String, &CellSettings> = HashMap::new();
     let mut merged = Vec::new();
-    for c in &spec.cells {
+    let labels = distinct_labels(&spec.cells);
+    for (c, label) in spec.cells.iter().zip(&labels) {
         for &seed in &spec.seeds {
-            let cell = b.cell(c, seed);
+            let mut cell = b.cell(c, seed);
+            cell.label = label.clone();
             // Cells that resolve to the same model (e.g. tiling with nothing to tile) run once.
             match ids.get(&cell.id) {
                 Some(first) => merged.push((

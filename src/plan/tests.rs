@@ -296,3 +296,34 @@ fn cells_that_train_the_same_model_are_planned_once_and_named() {
     let back: crate::plan::Plan = serde_json::from_str(&text).unwrap();
     assert_eq!(back.merged, p.merged);
 }
+
+#[test]
+fn cells_whose_labels_leave_their_difference_out_get_it_appended() {
+    let s = crate::spec::parse(
+        std::path::Path::new("l.toml"),
+        "[experiment]\nname = \"l\"\nscale = \"smoke\"\nblind-baseline = false\n[base]\nencoders = [\"clip\"]\n\
+         [grid]\nsft-steps = [6, 12]\nunlock = [false, true]\n",
+    )
+    .unwrap();
+    let p = plan(&s, Scale::Smoke);
+    let labels: Vec<&str> = p.cells.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "clip/channel-concat/frozen [sft-steps = 6]",
+            "clip/channel-concat/frozen [sft-steps = 12]",
+            "clip/channel-concat/unlocked [sft-steps = 6]",
+            "clip/channel-concat/unlocked [sft-steps = 12]"
+        ]
+    );
+    // Labels that already differ stay as they are.
+    let q = plan(
+        &crate::spec::parse(
+            std::path::Path::new("q.toml"),
+            "[experiment]\nname = \"q\"\n[grid]\nunlock = [false, true]\n",
+        )
+        .unwrap(),
+        Scale::Smoke,
+    );
+    assert_eq!(q.cells[0].label, "clip/channel-concat/frozen");
+}
