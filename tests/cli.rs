@@ -207,3 +207,21 @@ fn a_results_folder_that_cannot_be_created_is_named_once() {
     assert_eq!(err.matches("plain/results").count(), 1, "{err}");
     assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
+
+#[test]
+fn report_all_skips_an_experiment_whose_run_started_but_has_no_result_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("experiments")).unwrap();
+    std::fs::copy(smoke(), dir.path().join("experiments/smoke.toml")).unwrap();
+    let spec = eyrie::spec::load(&smoke()).unwrap();
+    let p = eyrie::plan::plan(&spec, spec.scale);
+    let exp = dir.path().join("results").join(&p.experiment);
+    std::fs::create_dir_all(&exp).unwrap();
+    std::fs::write(exp.join("plan.json"), serde_json::to_string(&p).unwrap()).unwrap();
+    let (code, _, err) = in_dir(dir.path(), &["report", "--all"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("`smoke` has no results yet"), "{err}");
+    // Naming the file still says there is nothing to report.
+    let (code, _, err) = in_dir(dir.path(), &["report", "experiments/smoke.toml"]);
+    assert_ne!(code, Some(0), "{err}");
+}

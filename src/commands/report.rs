@@ -5,6 +5,7 @@ use crate::cli::ReportArgs;
 use anyhow::{Context, Result};
 use eyrie::report::compare::Compared;
 use eyrie::report::options::ReportOptions;
+use eyrie::report::ReportError;
 use eyrie::store::Store;
 use std::path::{Path, PathBuf};
 
@@ -32,7 +33,14 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
             compared.push(Compared { experiment: p.experiment.clone(), cells });
             continue;
         }
-        let written = eyrie::report::write(&spec, &p, &store, &reports, &options)?;
+        let written = match eyrie::report::write(&spec, &p, &store, &reports, &options) {
+            // With --all, an experiment whose run started but has no result yet is skipped, not an error.
+            Err(ReportError::NoResults(name, _)) if all => {
+                eprintln!("skipping {}: `{name}` has no results yet in {}", file.display(), store.root.display());
+                continue;
+            }
+            other => other?,
+        };
         warn_corrupt(&written);
         println!("{}: wrote {}", p.experiment, written.markdown.display());
     }
