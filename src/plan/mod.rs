@@ -446,21 +446,35 @@ fn differences(a: &CellSettings, b: &CellSettings) -> String {
 /// shares stays as it is.
 pub fn distinct_labels(cells: &[CellSettings]) -> Vec<String> {
     let labels: Vec<String> = cells.iter().map(|c| c.label()).collect();
+    // Cells grouped by label in one pass (a grid may have 100,000 cells: no pass over all per cell).
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, label) in labels.iter().enumerate() {
+        groups.entry(label.as_str()).or_default().push(i);
+    }
+    // Per shared label, the axes whose levels vary among its cells: once per group.
+    let varying: HashMap<&str, Vec<crate::spec::Axis>> = groups
+        .iter()
+        .filter(|(_, same)| same.len() > 1)
+        .map(|(label, same)| {
+            let first = &cells[same[0]];
+            let axes = crate::spec::Axis::ALL
+                .iter()
+                .copied()
+                .filter(|a| same.iter().any(|&j| crate::spec::level(*a, &cells[j]) != crate::spec::level(*a, first)))
+                .collect();
+            (*label, axes)
+        })
+        .collect();
     labels
         .iter()
         .zip(cells)
-        .map(|(label, c)| {
-            let same: Vec<&CellSettings> =
-                cells.iter().zip(&labels).filter(|(_, l)| *l == label).map(|(x, _)| x).collect();
-            if same.len() < 2 {
-                return label.clone();
+        .map(|(label, c)| match varying.get(label.as_str()) {
+            None => label.clone(),
+            Some(axes) => {
+                let parts: Vec<String> =
+                    axes.iter().map(|a| format!("{} = {}", a.key(), crate::spec::level(*a, c))).collect();
+                format!("{label} [{}]", parts.join(", "))
             }
-            let differing: Vec<String> = crate::spec::Axis::ALL
-                .iter()
-                .filter(|a| same.iter().any(|x| crate::spec::level(**a, x) != crate::spec::level(**a, c)))
-                .map(|a| format!("{} = {}", a.key(), crate::spec::level(*a, c)))
-                .collect();
-            format!("{label} [{}]", differing.join(", "))
         })
         .collect()
 }
