@@ -210,6 +210,10 @@ pub struct ExecArgs {
     /// Float type of weights and arithmetic (half types on GPUs; stage ids differ per precision).
     #[arg(long, default_value = "f32", value_parser = one_of::<Precision>())]
     pub precision: Precision,
+    /// Take a cell's stored result record as done even without its stages (committed records in a
+    /// fresh clone): it is not recomputed; only what the other cells need runs.
+    #[arg(long)]
+    pub from_records: bool,
 }
 
 impl ExecArgs {

@@ -27,8 +27,13 @@ fn smoke_plan() -> Plan {
 }
 
 fn run(p: &Plan, store: &Store) -> RunSummary {
-    run_plan::<AD>(p, store, &Default::default(), &RunOptions { quiet: true, backend: "flex".into(), workers: 2 })
-        .unwrap()
+    run_plan::<AD>(
+        p,
+        store,
+        &Default::default(),
+        &RunOptions { quiet: true, backend: "flex".into(), workers: 2, from_records: false },
+    )
+    .unwrap()
 }
 
 /// Each cell's scores by cell id: what a fault must not change.

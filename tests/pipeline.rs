@@ -16,7 +16,7 @@ type AD = Autodiff<Flex>;
 const SMOKE: &str = include_str!("../experiments/smoke.toml");
 
 fn opts() -> RunOptions {
-    RunOptions { quiet: true, backend: "flex".into(), workers: 2 }
+    RunOptions { quiet: true, backend: "flex".into(), workers: 2, from_records: false }
 }
 
 #[test]
@@ -57,6 +57,37 @@ fn committed_results_without_checkpoints_are_recomputed_and_rewritten() {
     assert_eq!(again.computed.len(), p.stages.len(), "every stage recomputed");
     assert!(again.results[0].train_seconds > 0.0, "the stale result was rewritten");
     assert_eq!(again.results.len(), first.results.len());
+}
+
+#[test]
+fn from_records_takes_committed_results_and_runs_only_the_new_cells() {
+    // Sessions that accumulate an experiment: seeds 0.. were run and their records committed; a
+    // fresh clone runs one more seed with `from_records` and does not recompute the committed cells.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = parse(Path::new("smoke.toml"), SMOKE).unwrap();
+    let p = plan(&spec, Scale::Smoke);
+    let store = Store::new(dir.path());
+    let first = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    std::fs::remove_dir_all(dir.path().join("artifacts")).unwrap();
+    let more = eyrie::spec::Spec { seeds: vec![0, 1], ..spec.clone() };
+    let wider = plan(&more, Scale::Smoke);
+    let new_cells: Vec<_> = wider.cells.iter().filter(|c| p.cells.iter().all(|o| o.id != c.id)).collect();
+    assert!(!new_cells.is_empty());
+    let again =
+        run_plan::<AD>(&wider, &store, &Default::default(), &RunOptions { from_records: true, ..opts() }).unwrap();
+    assert_eq!(again.from_records.len(), p.cells.len(), "every committed cell taken from its record");
+    for old in &p.cells {
+        let sft = &old.stages[old.stages.len() - 2];
+        let shared_with_new = new_cells.iter().any(|c| c.stages.contains(sft));
+        assert!(shared_with_new || !again.computed.contains(sft), "{} retrained", old.label);
+        assert!(!again.computed.contains(&old.id), "{} evaluated again", old.label);
+    }
+    for c in &new_cells {
+        assert!(again.computed.contains(&c.id), "new cell {} not run", c.label);
+    }
+    let kept: Vec<_> = again.results.iter().filter(|r| p.cells.iter().any(|c| c.id == r.cell)).cloned().collect();
+    assert_eq!(kept, first.results, "records taken as they are");
+    assert_eq!(again.results.len(), wider.cells.len());
 }
 
 fn slow_spec(dir: &Path) -> PathBuf {

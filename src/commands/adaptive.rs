@@ -81,7 +81,7 @@ pub fn run_adaptive(
     reports: &Path,
     who: &Provenance,
 ) -> Result<()> {
-    let Compute { backend, precision, quiet, workers } = *on;
+    let Compute { backend, precision, quiet, workers, from_records } = *on;
     let most = Spec { seeds: (0..rule.max as u64).collect(), ..spec.clone() };
     let full = plan_at_precision(&most, scale, precision);
     let record = who.run_record(backend, workers, provenance::plan_digest(&full));
@@ -99,13 +99,15 @@ pub fn run_adaptive(
     }
     provenance::write(store, &spec.name, &record)?;
     provenance::store_spec(store, &spec.name, &spec.file)?;
-    let (mut computed, mut cached) = (0usize, 0usize);
+    let (mut computed, mut cached, mut taken) = (0usize, 0usize, BTreeSet::new());
     let mut ran: BTreeSet<String> = BTreeSet::new();
     let failure = drive(spec, &rule, |round| {
         let p = plan_at_precision(round, scale, precision);
-        let summary = run_on(backend.kind, backend.index, precision, RunJob { plan: &p, store, quiet, workers })??;
+        let summary =
+            run_on(backend.kind, backend.index, precision, RunJob { plan: &p, store, quiet, workers, from_records })??;
         computed += summary.computed.len();
         cached += summary.cached;
+        taken.extend(summary.from_records.iter().cloned());
         ran.extend(p.cells.iter().map(|c| c.id.clone()));
         let failed = summary.check().err();
         Ok((summary.results, failed))
@@ -124,6 +126,9 @@ pub fn run_adaptive(
     }
     let written = eyrie::report::write(spec, &final_plan, store, reports, &ReportOptions::default())?;
     warn_corrupt(&written);
+    if !taken.is_empty() {
+        println!("{} runs taken from their stored result records (--from-records), not recomputed", taken.len());
+    }
     println!(
         "{} runs over {} cells; {} stages computed, {} cached, in {}. Report: {}",
         final_plan.cells.len(),

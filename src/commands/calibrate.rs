@@ -64,7 +64,7 @@ pub fn cmd_calibrate(args: CalibrateArgs, who: &Provenance) -> Result<()> {
         provenance::write(&store, &p.experiment, &record)?;
         provenance::store_spec(&store, &p.experiment, &file)?;
     }
-    let job = RunJob { plan: &p, store: &store, quiet: exec.quiet, workers };
+    let job = RunJob { plan: &p, store: &store, quiet: exec.quiet, workers, from_records: exec.from_records };
     let summary = run_on(backend.kind, backend.index, exec.precision, job)??;
     summary.check()?;
     if !summary.computed.is_empty() {

@@ -15,8 +15,13 @@ pub fn cmd_experts(args: ExpertsArgs) -> Result<()> {
     let experts = if only.is_empty() { ExpertKind::ALL.to_vec() } else { only.clone() };
     let p = eyrie::plan::experts_plan(&experts, scale, exec.precision);
     let store = Store::new(&exec.results);
-    let job =
-        RunJob { plan: &p, store: &store, quiet: exec.quiet, workers: exec.workers.unwrap_or_else(default_workers) };
+    let job = RunJob {
+        plan: &p,
+        store: &store,
+        quiet: exec.quiet,
+        workers: exec.workers.unwrap_or_else(default_workers),
+        from_records: exec.from_records,
+    };
     let summary = run_on(backend.kind, backend.index, exec.precision, job)??;
     summary.check()?;
     let table = eyrie::report::experts::table(&eyrie::report::experts::rows(&p, &store)?);

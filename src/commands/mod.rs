@@ -193,11 +193,14 @@ struct RunJob<'a> {
     store: &'a Store,
     quiet: bool,
     workers: usize,
+    /// Stored result records count without their stages (see [`RunOptions::from_records`]).
+    from_records: bool,
 }
 
 impl BackendJob for RunJob<'_> {
     type Output = Result<RunSummary, eyrie::exec::RunError>;
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device, backend: String) -> Self::Output {
-        run_plan::<B>(self.plan, self.store, &device, &RunOptions { quiet: self.quiet, backend, workers: self.workers })
+        let opts = RunOptions { quiet: self.quiet, backend, workers: self.workers, from_records: self.from_records };
+        run_plan::<B>(self.plan, self.store, &device, &opts)
     }
 }

@@ -25,11 +25,11 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
     let workers = exec.workers.unwrap_or_else(default_workers);
     let reports = exec.reports_dir();
     if let Some(g) = &spec.greedy {
-        let on = Compute { backend, precision, quiet: exec.quiet, workers };
+        let on = Compute { backend, precision, quiet: exec.quiet, workers, from_records: exec.from_records };
         return run_greedy(&spec, g, p.scale, &on, &store, &reports, who);
     }
     if let Some(adaptive) = spec.adaptive {
-        let on = Compute { backend, precision, quiet: exec.quiet, workers };
+        let on = Compute { backend, precision, quiet: exec.quiet, workers, from_records: exec.from_records };
         return super::adaptive::run_adaptive(&spec, adaptive.into(), p.scale, &on, &store, &reports, who);
     }
     let digest = provenance::plan_digest(&p);
@@ -44,11 +44,17 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
             exec.results.display()
         );
     }
-    if p.stages.keys().any(|id| !store.is_done(id)) {
+    // With --from-records, a cell with a stored result is done whether or not its stages are here.
+    let work_left = if exec.from_records {
+        p.cells.iter().any(|c| !matches!(store.read_result(&p.experiment, &c.id), Ok(Some(_))))
+    } else {
+        p.stages.keys().any(|id| !store.is_done(id))
+    };
+    if work_left {
         provenance::write(&store, &p.experiment, &record)?;
         provenance::store_spec(&store, &p.experiment, &file)?;
     }
-    let job = RunJob { plan: &p, store: &store, quiet: exec.quiet, workers };
+    let job = RunJob { plan: &p, store: &store, quiet: exec.quiet, workers, from_records: exec.from_records };
     let summary = run_on(backend.kind, backend.index, precision, job)??;
     if !summary.computed.is_empty() {
         let done = record.finished(summary.seconds, summary.computed.len(), summary.cached);
@@ -63,6 +69,10 @@ pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
     let effects = eyrie::report::markdown::effects(&summary.results, &spec.axes);
     if !effects.is_empty() {
         println!("Effects:\n{effects}");
+    }
+    if !summary.from_records.is_empty() {
+        let n = summary.from_records.len();
+        println!("{n} cells taken from their stored result records (--from-records), not recomputed");
     }
     println!(
         "{} stages computed, {} cached, in {}. Report: {}",
@@ -83,6 +93,8 @@ pub(super) struct Compute {
     pub precision: Precision,
     pub quiet: bool,
     pub workers: usize,
+    /// Stored result records count without their stages.
+    pub from_records: bool,
 }
 
 /// Runs a greedy search: each round's cells through the executor (every stage cached, so a resumed
@@ -96,7 +108,7 @@ fn run_greedy(
     reports: &Path,
     who: &Provenance,
 ) -> Result<()> {
-    let Compute { backend, precision, quiet, workers } = *on;
+    let Compute { backend, precision, quiet, workers, from_records } = *on;
     // A search's rounds depend on its winners: it is known by its worst-case plan.
     let digest = provenance::plan_digest(&plan_at_precision(&round_spec(spec, &worst_case_sets(g)), scale, precision));
     let record = who.run_record(backend, workers, digest.clone());
@@ -118,7 +130,8 @@ fn run_greedy(
     }
     let outcome = search(g, &mut |sets: &[Vec<ExpertKind>]| -> Result<Vec<Vec<f64>>> {
         let p = plan_at_precision(&round_spec(spec, sets), scale, precision);
-        let summary = run_on(backend.kind, backend.index, precision, RunJob { plan: &p, store, quiet, workers })??;
+        let summary =
+            run_on(backend.kind, backend.index, precision, RunJob { plan: &p, store, quiet, workers, from_records })??;
         computed += summary.computed.len();
         cached += summary.cached;
         // A round with a failed cell cannot be judged fairly: the search stops there.

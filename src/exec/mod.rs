@@ -109,6 +109,8 @@ pub struct RunSummary {
     pub failed: Vec<FailedCell>,
     /// Stages that failed in this run (label, reason), in plan order.
     pub failed_stages: Vec<(String, String)>,
+    /// Cells (ids) taken from their stored result records without their stages (`from_records`).
+    pub from_records: Vec<String>,
     /// Wall seconds of the run.
     pub seconds: f64,
 }
@@ -135,6 +137,10 @@ pub struct RunOptions {
     pub backend: String,
     /// Stages computed at once by this process (threads); ready stages are picked in plan order.
     pub workers: usize,
+    /// Count a cell whose result record is stored as done even when its stages are not (a fresh
+    /// clone of committed records): the cell is not recomputed, and only the stages that unfinished
+    /// cells need are run. The record is matched by the cell's id, its evaluation stage's content id.
+    pub from_records: bool,
 }
 
 /// Work shared by the worker threads of one run.
@@ -194,16 +200,22 @@ pub fn run_plan<B: AutodiffBackend>(
         ui.warn(&format!("removed {}: a temporary file its writer (a stopped process) left", path.display()));
     }
     verify::verify_plan(plan, store, &ui)?;
-    let order = stage_order(plan);
     let shared = Mutex::new(Shared::default());
+    let mut from_records = Vec::new();
     for cell in &plan.cells {
-        // A stored result counts only with its stages: result records are committed without the
-        // checkpoints, and a fresh clone's run must recompute them and rewrite the results.
-        if store.read_result(&plan.experiment, &cell.id)?.is_some() && cell.stages.iter().all(|s| store.is_done(s)) {
+        // By default a stored result counts only with its stages: result records are committed
+        // without the checkpoints, and a fresh clone's run recomputes them and rewrites the results.
+        let stages_done = cell.stages.iter().all(|s| store.is_done(s));
+        if store.read_result(&plan.experiment, &cell.id)?.is_some() && (stages_done || opts.from_records) {
             shared.lock().unwrap().finished_cells.insert(cell.id.clone());
+            if !stages_done {
+                from_records.push(cell.id.clone());
+            }
             ui.cell_done(&cell.label);
         }
     }
+    let order =
+        if opts.from_records { needed_stages(plan, &shared.lock().unwrap().finished_cells) } else { stage_order(plan) };
     let claims = ClaimPolicy::from_env();
     let ctx = Ctx { plan, store, ui: &ui, order: &order, shared: &shared, backend: &opts.backend, claims: &claims };
     std::thread::scope(|s| {
@@ -248,8 +260,23 @@ pub fn run_plan<B: AutodiffBackend>(
         computed: shared.computed,
         results,
         failed,
+        from_records,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The stages, in run order, that the cells not in `finished` need (their chains and, transitively,
+/// the chains' inputs).
+fn needed_stages(plan: &Plan, finished: &HashSet<String>) -> Vec<String> {
+    let mut needed = HashSet::new();
+    let mut todo: Vec<&String> =
+        plan.cells.iter().filter(|c| !finished.contains(&c.id)).flat_map(|c| c.stages.iter()).collect();
+    while let Some(id) = todo.pop() {
+        if needed.insert(id.clone()) {
+            todo.extend(plan.stages[id].inputs.iter());
+        }
+    }
+    stage_order(plan).into_iter().filter(|id| needed.contains(id)).collect()
 }
 
 struct Ctx<'a> {
