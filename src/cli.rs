@@ -36,6 +36,12 @@ pub enum Command {
     Experts(ExpertsArgs),
     /// Time one representative cell's training step and its parts; append to reports/bench/bench.json.
     Bench(BenchArgs),
+    /// Real checkpoints (Hugging Face / timm folders).
+    Checkpoint {
+        /// What to do with the checkpoint.
+        #[command(subcommand)]
+        action: CheckpointAction,
+    },
     /// Look at the proxy world.
     Data {
         /// What to do with the data.
@@ -272,6 +278,26 @@ pub enum DataAction {
         /// Output PNG.
         #[arg(long, default_value = "preview.png")]
         out: PathBuf,
+    },
+}
+
+/// `eyrie checkpoint ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum CheckpointAction {
+    /// Run a checkpoint folder on named inputs (`input.<argument>`) and write its named outputs
+    /// (`output.<field>`, f32): the parity check against transformers and timm.
+    Forward {
+        /// The checkpoint folder (config.json and model.safetensors, or shards with their index).
+        dir: PathBuf,
+        /// Safetensors file of the forward's inputs, named as transformers names the arguments.
+        #[arg(long)]
+        inputs: PathBuf,
+        /// Safetensors file the outputs are written to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Backend (those compiled in).
+        #[arg(long, value_parser = parse_backend)]
+        backend: Option<BackendArg>,
     },
 }
 

@@ -4,6 +4,7 @@
 mod adaptive;
 mod bench;
 mod calibrate;
+mod checkpoint;
 mod data;
 mod experts;
 mod plan;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Status(args) => status::cmd_status(args),
         Command::Experts(args) => experts::cmd_experts(args),
         Command::Bench(args) => bench::cmd_bench(args, &provenance),
+        Command::Checkpoint { action } => checkpoint::cmd_checkpoint(action),
         Command::Data { action } => data::cmd_data(action),
     }
 }

@@ -1,0 +1,148 @@
+//! A checkpoint folder as the hubs lay it out: `config.json` and `model.safetensors` (or shards
+//! listed in `model.safetensors.index.json`); which architecture it holds.
+
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The architectures Eyrie reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// transformers' `CLIPVisionModel` (or the vision tower of a `CLIPModel`).
+    ClipVision,
+    /// transformers' `ConvNextModel`.
+    ConvNext,
+}
+
+impl Architecture {
+    /// Every architecture, in the order errors list them.
+    pub const ALL: [Architecture; 2] = [Architecture::ClipVision, Architecture::ConvNext];
+
+    /// The reference class name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::ClipVision => "CLIPVisionModel",
+            Architecture::ConvNext => "ConvNextModel",
+        }
+    }
+
+    /// The architecture of a transformers `model_type`, if Eyrie has it.
+    fn of_model_type(t: &str) -> Option<Self> {
+        match t {
+            "clip" | "clip_vision_model" => Some(Architecture::ClipVision),
+            "convnext" => Some(Architecture::ConvNext),
+            _ => None,
+        }
+    }
+}
+
+/// Errors of reading a checkpoint folder; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON file could not be parsed or lacks what is needed.
+    #[error("{}: {message}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The config names no architecture Eyrie has.
+    #[error("{}: model type {found:?} is not one Eyrie reproduces (known: {known})", path.display())]
+    UnknownArchitecture {
+        /// The config file.
+        path: PathBuf,
+        /// What it says (`model_type`, `architectures`).
+        found: String,
+        /// The known ones.
+        known: String,
+    },
+    /// Neither weight file is there.
+    #[error("{}: no model.safetensors or model.safetensors.index.json", dir.display())]
+    NoWeights {
+        /// The folder.
+        dir: PathBuf,
+    },
+}
+
+/// A checkpoint folder, read: its config and its weight files.
+#[derive(Debug, Clone)]
+pub struct CheckpointFolder {
+    /// The folder.
+    pub dir: PathBuf,
+    /// `config.json` as read.
+    pub config: serde_json::Value,
+    /// What it holds.
+    pub architecture: Architecture,
+    /// The safetensors files, in the order the index lists them (one when not sharded).
+    pub weights: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct ShardIndex {
+    weight_map: std::collections::BTreeMap<String, String>,
+}
+
+impl CheckpointFolder {
+    /// Reads `dir`'s config and finds its weights.
+    pub fn open(dir: &Path) -> Result<Self, FolderError> {
+        let config_path = dir.join("config.json");
+        let config: serde_json::Value = read_json(&config_path)?;
+        let architecture = architecture_of(&config, &config_path)?;
+        let weights = weight_files(dir)?;
+        Ok(CheckpointFolder { dir: dir.to_path_buf(), config, architecture, weights })
+    }
+
+    /// The config, parsed as `T` (an error names `config.json` and the field).
+    pub fn config_as<T: serde::de::DeserializeOwned>(&self, value: &serde_json::Value) -> Result<T, FolderError> {
+        serde_path_to_error::deserialize(value).map_err(|e| FolderError::Json {
+            path: self.dir.join("config.json"),
+            message: format!("at `{}`: {}", e.path(), e.inner()),
+        })
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, FolderError> {
+    let text = std::fs::read_to_string(path).map_err(|source| FolderError::Read { path: path.into(), source })?;
+    serde_json::from_str(&text).map_err(|e| FolderError::Json { path: path.into(), message: e.to_string() })
+}
+
+fn architecture_of(config: &serde_json::Value, path: &Path) -> Result<Architecture, FolderError> {
+    let model_type = config.get("model_type").and_then(|t| t.as_str()).unwrap_or("");
+    Architecture::of_model_type(model_type).ok_or_else(|| FolderError::UnknownArchitecture {
+        path: path.into(),
+        found: match config.get("architectures") {
+            Some(a) => format!("{model_type} ({a})"),
+            None => model_type.to_string(),
+        },
+        known: Architecture::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
+    })
+}
+
+fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, FolderError> {
+    let single = dir.join("model.safetensors");
+    if single.is_file() {
+        return Ok(vec![single]);
+    }
+    let index_path = dir.join("model.safetensors.index.json");
+    if !index_path.is_file() {
+        return Err(FolderError::NoWeights { dir: dir.into() });
+    }
+    let index: ShardIndex = read_json(&index_path)?;
+    let mut seen = BTreeSet::new();
+    let shards: Vec<PathBuf> =
+        index.weight_map.values().filter(|f| seen.insert(f.as_str())).map(|f| dir.join(f)).collect();
+    if shards.is_empty() {
+        return Err(FolderError::Json { path: index_path, message: "its weight_map lists no file".into() });
+    }
+    Ok(shards)
+}

@@ -1,0 +1,160 @@
+"""Tiny random checkpoints and their reference outputs, for Eyrie's parity tests.
+
+Each fixture is a folder laid out as the hub lays it out (config.json + model.safetensors, or shards
+with model.safetensors.index.json), plus `inputs.safetensors` (`input.<argument>`, as transformers
+names the forward's arguments) and `expected.safetensors` (`output.<field>`, f32), which
+`eyrie checkpoint forward DIR --inputs inputs.safetensors --out OUT` must reproduce.
+
+Every parameter is re-randomised: the libraries' own inits are degenerate for a parity check (zero
+biases, unit norms, layer scales of 1e-6 that hide a whole branch).
+
+    pip install torch transformers timm safetensors
+    python tools/parity_fixtures.py --out tests/fixtures/checkpoints          # the committed set
+    python tools/parity_fixtures.py --out /tmp/other --variant 1 --seed 7     # other sizes, unseen
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+
+import torch
+from safetensors.torch import save_file
+
+
+def rerandomise(model, generator):
+    """Draws every parameter anew: norm weights near 1, matrices scaled by fan-in, the rest small."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            g = torch.randn(p.shape, generator=generator)
+            lower = name.lower()
+            if p.dim() == 1 and ("norm" in lower or "ln" in lower) and name.endswith("weight"):
+                p.copy_(1.0 + 0.2 * g)
+            elif "layer_scale" in lower:
+                p.copy_(0.5 + 0.2 * g)
+            elif p.dim() >= 2 and "embedding" not in lower:
+                fan_in = p[0].numel()
+                p.copy_(g / math.sqrt(fan_in))
+            elif "embedding" in lower:
+                p.copy_(0.5 * g)
+            else:
+                p.copy_(0.1 * g)
+
+
+def save(model, folder, inputs, outputs, shard=None, dtype=None):
+    """Writes the checkpoint (optionally sharded or in a half type) and its input/output pair."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if dtype is not None:
+        # Outputs were computed with the weights rounded to `dtype` and widened back, so a loader
+        # that widens them to f32 must reproduce them exactly.
+        model = model.to(dtype)
+    kwargs = {"max_shard_size": shard} if shard else {}
+    model.save_pretrained(folder, **kwargs)
+    for extra in os.listdir(folder):
+        if extra not in ("config.json", "model.safetensors", "model.safetensors.index.json") and not extra.startswith(
+            "model-"
+        ):
+            os.remove(os.path.join(folder, extra))
+    save_file({f"input.{k}": v.contiguous() for k, v in inputs.items()}, os.path.join(folder, "inputs.safetensors"))
+    save_file(
+        {f"output.{k}": v.float().contiguous() for k, v in outputs.items()}, os.path.join(folder, "expected.safetensors")
+    )
+
+
+def round_weights(model, dtype):
+    """Rounds every parameter to `dtype` and back (what a half-type checkpoint stores)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(dtype).float())
+
+
+def clip_vision(out, gen, variant):
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    sizes = [(24, 3, 32, 8, "quick_gelu"), (20, 4, 24, 6, "gelu")][variant]
+    hidden, heads, image, patch, act = sizes
+    config = CLIPVisionConfig(
+        hidden_size=hidden,
+        intermediate_size=2 * hidden + 5,
+        num_hidden_layers=2,
+        num_attention_heads=heads,
+        image_size=image,
+        patch_size=patch,
+        hidden_act=act,
+    )
+    model = CLIPVisionModel(config).eval()
+    rerandomise(model, gen)
+    x = torch.randn(2, 3, image, image, generator=gen)
+    with torch.no_grad():
+        o = model(pixel_values=x)
+    save(model, out, {"pixel_values": x}, {"last_hidden_state": o.last_hidden_state, "pooler_output": o.pooler_output})
+
+
+def clip_full_sharded_f16(out, gen, variant):
+    from transformers import CLIPConfig, CLIPModel
+
+    hidden = [16, 12][variant]
+    config = CLIPConfig(
+        vision_config=dict(
+            hidden_size=hidden, intermediate_size=40, num_hidden_layers=2, num_attention_heads=2, image_size=16,
+            patch_size=4,
+        ),
+        text_config=dict(
+            hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=50,
+            max_position_embeddings=16, eos_token_id=2, bos_token_id=1,
+        ),
+        projection_dim=8,
+    )
+    model = CLIPModel(config).eval()
+    rerandomise(model, gen)
+    round_weights(model, torch.float16)
+    x = torch.randn(1, 3, 16, 16, generator=gen)
+    with torch.no_grad():
+        o = model.vision_model(pixel_values=x)
+    save(
+        model,
+        out,
+        {"pixel_values": x},
+        {"last_hidden_state": o.last_hidden_state, "pooler_output": o.pooler_output},
+        shard="8KB",
+        dtype=torch.float16,
+    )
+
+
+def convnext(out, gen, variant):
+    from transformers import ConvNextConfig, ConvNextModel
+
+    sizes, depths, image = [([8, 16, 24], [1, 2, 1], 32), ([6, 12], [2, 1], 24)][variant]
+    config = ConvNextConfig(hidden_sizes=sizes, depths=depths, num_stages=len(sizes), patch_size=4, image_size=image)
+    model = ConvNextModel(config).eval()
+    rerandomise(model, gen)
+    x = torch.randn(2, 3, image, image, generator=gen)
+    with torch.no_grad():
+        o = model(pixel_values=x)
+    save(model, out, {"pixel_values": x}, {"last_hidden_state": o.last_hidden_state, "pooler_output": o.pooler_output})
+
+
+FIXTURES = {
+    "clip-vision": clip_vision,
+    "clip-full-sharded-f16": clip_full_sharded_f16,
+    "convnext": convnext,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="folder that gets one sub-folder per fixture")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variant", type=int, default=0, choices=[0, 1], help="0: the committed sizes; 1: others")
+    parser.add_argument("--only", nargs="*", default=list(FIXTURES), choices=list(FIXTURES))
+    args = parser.parse_args()
+    for i, name in enumerate(args.only):
+        gen = torch.Generator().manual_seed(args.seed * 1000 + i)
+        FIXTURES[name](os.path.join(args.out, name), gen, args.variant)
+        size = sum(os.path.getsize(os.path.join(args.out, name, f)) for f in os.listdir(os.path.join(args.out, name)))
+        print(f"{name}: {size} bytes")
+
+
+if __name__ == "__main__":
+    main()
