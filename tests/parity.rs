@@ -158,3 +158,13 @@ fn the_forward_command_writes_the_reference_outputs() {
         assert!(err < 1e-4, "{output}: relative error {err:.2e}");
     }
 }
+
+#[test]
+fn llama_for_causal_lm_with_grouped_query_attention_matches_transformers() {
+    check("llama");
+}
+
+#[test]
+fn pix2struct_vision_model_with_padded_patches_matches_transformers() {
+    check("pix2struct");
+}

@@ -135,10 +135,77 @@ def convnext(out, gen, variant):
     save(model, out, {"pixel_values": x}, {"last_hidden_state": o.last_hidden_state, "pooler_output": o.pooler_output})
 
 
+def llama(out, gen, variant):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    hidden, heads, kv, tie, theta = [(32, 4, 2, False, 10000.0), (24, 6, 3, True, 500.0)][variant]
+    config = LlamaConfig(
+        vocab_size=61,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden + 3,
+        num_hidden_layers=2,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        tie_word_embeddings=tie,
+        rope_parameters={"rope_theta": theta, "rope_type": "default"},
+        max_position_embeddings=64,
+    )
+    model = LlamaForCausalLM(config).eval()
+    rerandomise(model, gen)
+    ids = torch.randint(0, 61, (2, 9), generator=gen)
+    with torch.no_grad():
+        o = model(input_ids=ids)
+    save(model, out, {"input_ids": ids}, {"logits": o.logits})
+
+
+def pix2struct_patches(gen, rows, cols, patch, pad, batch=2):
+    """Flattened patches as Pix2Struct's processor lays them out: row id, column id (from 1), pixels;
+    zero rows for padding, masked out."""
+    n = rows * cols
+    ids = torch.tensor([[r + 1, c + 1] for r in range(rows) for c in range(cols)], dtype=torch.float32)
+    pixels = torch.randn(batch, n, patch * patch * 3, generator=gen)
+    real = torch.cat([ids.expand(batch, n, 2), pixels], dim=-1)
+    x = torch.cat([real, torch.zeros(batch, pad, real.shape[-1])], dim=1)
+    mask = torch.cat([torch.ones(batch, n), torch.zeros(batch, pad)], dim=1)
+    return x, mask
+
+
+def pix2struct(out, gen, variant):
+    from transformers import Pix2StructConfig, Pix2StructForConditionalGeneration, Pix2StructVisionConfig
+    from transformers import Pix2StructVisionModel
+
+    hidden, heads, d_kv, patch, act = [(24, 3, 8, 4, "gelu_new"), (20, 2, 6, 3, "gelu")][variant]
+    vision = dict(
+        hidden_size=hidden,
+        patch_embed_hidden_size=patch * patch * 3,
+        d_ff=40,
+        d_kv=d_kv,
+        num_hidden_layers=2,
+        num_attention_heads=heads,
+        seq_len=16,
+        dense_act_fn=act,
+    )
+    if variant == 0:
+        model = Pix2StructVisionModel(Pix2StructVisionConfig(**vision)).eval()
+        encoder = model
+    else:
+        # Variant 1: the encoder of a full image-to-text model (keys under `encoder.`, a decoder beside it).
+        text = dict(vocab_size=50, hidden_size=16, d_ff=32, d_kv=8, num_layers=1, num_heads=2)
+        model = Pix2StructForConditionalGeneration(Pix2StructConfig(vision_config=vision, text_config=text)).eval()
+        encoder = model.encoder
+    rerandomise(model, gen)
+    x, mask = pix2struct_patches(gen, 2, 3, patch, 4)
+    with torch.no_grad():
+        o = encoder(flattened_patches=x, attention_mask=mask)
+    save(model, out, {"flattened_patches": x, "attention_mask": mask}, {"last_hidden_state": o.last_hidden_state})
+
+
 FIXTURES = {
     "clip-vision": clip_vision,
     "clip-full-sharded-f16": clip_full_sharded_f16,
     "convnext": convnext,
+    "llama": llama,
+    "pix2struct": pix2struct,
 }
 
 

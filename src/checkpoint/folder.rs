@@ -12,17 +12,24 @@ pub enum Architecture {
     ClipVision,
     /// transformers' `ConvNextModel`.
     ConvNext,
+    /// transformers' `LlamaForCausalLM`.
+    Llama,
+    /// transformers' `Pix2StructVisionModel` (or the encoder of a `Pix2StructForConditionalGeneration`).
+    Pix2StructVision,
 }
 
 impl Architecture {
     /// Every architecture, in the order errors list them.
-    pub const ALL: [Architecture; 2] = [Architecture::ClipVision, Architecture::ConvNext];
+    pub const ALL: [Architecture; 4] =
+        [Architecture::ClipVision, Architecture::ConvNext, Architecture::Llama, Architecture::Pix2StructVision];
 
     /// The reference class name.
     pub fn name(self) -> &'static str {
         match self {
             Architecture::ClipVision => "CLIPVisionModel",
             Architecture::ConvNext => "ConvNextModel",
+            Architecture::Llama => "LlamaForCausalLM",
+            Architecture::Pix2StructVision => "Pix2StructVisionModel",
         }
     }
 
@@ -31,6 +38,8 @@ impl Architecture {
         match t {
             "clip" | "clip_vision_model" => Some(Architecture::ClipVision),
             "convnext" => Some(Architecture::ConvNext),
+            "llama" => Some(Architecture::Llama),
+            "pix2struct" | "pix2struct_vision_model" => Some(Architecture::Pix2StructVision),
             _ => None,
         }
     }

@@ -6,7 +6,9 @@
 use super::clip::{ClipVision, ClipVisionSettings};
 use super::convnext::{ConvNext, ConvNextSettings};
 use super::folder::{Architecture, CheckpointFolder, FolderError};
+use super::llama::{LlamaForCausalLm, LlamaSettings};
 use super::load::{load_weights, KeyMap, LoadError};
+use super::pix2struct::{Pix2StructVision, Pix2StructVisionSettings};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use std::collections::BTreeMap;
@@ -63,6 +65,10 @@ pub enum LoadedModel<B: Backend> {
     ClipVision(Box<ClipVision<B>>),
     /// `ConvNextModel`.
     ConvNext(Box<ConvNext<B>>),
+    /// `LlamaForCausalLM`.
+    Llama(Box<LlamaForCausalLm<B>>),
+    /// `Pix2StructVisionModel`.
+    Pix2StructVision(Box<Pix2StructVision<B>>),
 }
 
 /// Builds the folder's architecture from its config and loads its weights.
@@ -101,6 +107,39 @@ pub fn load_model<B: Backend>(folder: &CheckpointFolder, device: &B::Device) -> 
             load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
             LoadedModel::ConvNext(Box::new(model))
         }
+        Architecture::Llama => {
+            let settings: LlamaSettings = folder.config_as(&folder.config)?;
+            if let Some(p) = settings.problem() {
+                return Err(bad_config(p).into());
+            }
+            let mut model = settings.init::<B>(device);
+            let keys = KeyMap {
+                // A bare `LlamaModel` has no `model.` prefix (and no head).
+                rewrites: vec![(r"^(embed_tokens|layers|norm)\.".into(), "model.$1.".into())],
+                skip_suffixes: vec!["rotary_emb.inv_freq".into()],
+                ..KeyMap::default()
+            };
+            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
+            LoadedModel::Llama(Box::new(model))
+        }
+        Architecture::Pix2StructVision => {
+            // A full Pix2StructForConditionalGeneration nests the encoder's settings and keys.
+            let full = folder.config.get("vision_config").is_some();
+            let settings: Pix2StructVisionSettings =
+                folder.config_as(folder.config.get("vision_config").unwrap_or(&folder.config))?;
+            let mut model = settings.init::<B>(device);
+            let keys = if full {
+                KeyMap {
+                    rewrites: vec![(r"^encoder\.".into(), String::new())],
+                    skip_prefixes: vec!["decoder.".into()],
+                    ..KeyMap::default()
+                }
+            } else {
+                KeyMap::default()
+            };
+            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
+            LoadedModel::Pix2StructVision(Box::new(model))
+        }
     })
 }
 
@@ -131,6 +170,26 @@ fn pixels<B: Backend>(
     Ok(Tensor::from_data(data.clone().convert_dtype(DType::F32), device))
 }
 
+fn token_ids<B: Backend>(inputs: &Named, vocab: usize, device: &B::Device) -> Result<Tensor<B, 2, Int>, ForwardError> {
+    let name = "input.input_ids";
+    let data = inputs.get(name).ok_or_else(|| ForwardError::MissingInput {
+        architecture: Architecture::Llama.name(),
+        name,
+        shape: "batch, seq",
+        have: inputs.keys().cloned().collect::<Vec<_>>().join(", "),
+    })?;
+    let dims = data.shape.to_vec();
+    let ids: Vec<i64> = data.clone().convert_dtype(DType::I64).to_vec().unwrap_or_default();
+    if dims.len() != 2 || ids.iter().any(|&i| i < 0 || i as usize >= vocab) {
+        return Err(ForwardError::InputShape {
+            name,
+            found: dims,
+            expected: format!("[batch, seq] of token ids below the vocabulary size {vocab} expected"),
+        });
+    }
+    Ok(Tensor::from_data(TensorData::new(ids, data.shape.clone()), device))
+}
+
 /// Runs `model` on `inputs`; the outputs are named as transformers names them, in f32.
 pub fn forward<B: Backend>(model: &LoadedModel<B>, inputs: &Named, device: &B::Device) -> Result<Named, ForwardError> {
     let mut out = Named::new();
@@ -153,6 +212,68 @@ pub fn forward<B: Backend>(model: &LoadedModel<B>, inputs: &Named, device: &B::D
             let o = m.forward(pixels::<B>(inputs, Architecture::ConvNext, None, device)?);
             out.insert("output.last_hidden_state".into(), o.last_hidden_state.into_data());
             out.insert("output.pooler_output".into(), o.pooler_output.into_data());
+        }
+        LoadedModel::Llama(m) => {
+            let ids = token_ids::<B>(inputs, m.vocab(), device)?;
+            let mask = inputs
+                .get("input.attention_mask")
+                .map(|d| Tensor::<B, 2>::from_data(d.clone().convert_dtype(DType::F32), device));
+            if let Some(m) = &mask {
+                if m.dims() != ids.dims() {
+                    return Err(ForwardError::InputShape {
+                        name: "input.attention_mask",
+                        found: m.dims().to_vec(),
+                        expected: format!("the shape of input.input_ids, {:?}", ids.dims()),
+                    });
+                }
+            }
+            out.insert("output.logits".into(), m.forward(ids, mask).into_data());
+        }
+        LoadedModel::Pix2StructVision(m) => {
+            let name = "input.flattened_patches";
+            let data = inputs.get(name).ok_or_else(|| ForwardError::MissingInput {
+                architecture: Architecture::Pix2StructVision.name(),
+                name,
+                shape: "batch, seq, 2 + patch values",
+                have: inputs.keys().cloned().collect::<Vec<_>>().join(", "),
+            })?;
+            let dims = data.shape.to_vec();
+            if dims.len() != 3 || dims[2] != m.patch_width() {
+                return Err(ForwardError::InputShape {
+                    name,
+                    found: dims,
+                    expected: format!("[batch, seq, {}] expected (row id, column id, patch values)", m.patch_width()),
+                });
+            }
+            let patches = Tensor::<B, 3>::from_data(data.clone().convert_dtype(DType::F32), device);
+            let [b, n, _] = patches.dims();
+            let ids = patches
+                .clone()
+                .slice([0..b, 0..n, 0..2])
+                .into_data()
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .unwrap_or_default();
+            if ids.iter().any(|&i| i < 0.0 || i as usize >= m.max_id()) {
+                return Err(ForwardError::InputShape {
+                    name,
+                    found: vec![b, n, m.patch_width()],
+                    expected: format!("row and column ids in 0..{} expected", m.max_id()),
+                });
+            }
+            let mask = inputs
+                .get("input.attention_mask")
+                .map(|d| Tensor::<B, 2>::from_data(d.clone().convert_dtype(DType::F32), device));
+            if let Some(mk) = &mask {
+                if mk.dims() != [b, n] {
+                    return Err(ForwardError::InputShape {
+                        name: "input.attention_mask",
+                        found: mk.dims().to_vec(),
+                        expected: format!("[{b}, {n}] expected (one per patch)"),
+                    });
+                }
+            }
+            out.insert("output.last_hidden_state".into(), m.forward(patches, mask).into_data());
         }
     }
     Ok(out.into_iter().map(|(k, v)| (k, v.convert_dtype(DType::F32))).collect())

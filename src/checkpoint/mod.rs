@@ -13,7 +13,10 @@ pub mod clip;
 pub mod convnext;
 pub mod folder;
 pub mod forward;
+pub mod llama;
 pub mod load;
+pub mod norm;
+pub mod pix2struct;
 
 pub use folder::{Architecture, CheckpointFolder, FolderError};
 pub use load::LoadError;
