@@ -1,5 +1,6 @@
 //! The proxy world: seeded scenes rendered at any resolution, six task families, captions, tokenizer.
 
+pub mod llava;
 pub mod pool;
 pub mod preview;
 pub mod render;
