@@ -150,12 +150,7 @@ fn pixels<B: Backend>(
     device: &B::Device,
 ) -> Result<Tensor<B, 4>, ForwardError> {
     let name = "input.pixel_values";
-    let data = inputs.get(name).ok_or_else(|| ForwardError::MissingInput {
-        architecture: architecture.name(),
-        name,
-        shape: "batch, channels, height, width",
-        have: inputs.keys().cloned().collect::<Vec<_>>().join(", "),
-    })?;
+    let data = required(inputs, name, architecture.name(), "batch, channels, height, width")?;
     let dims = data.shape.to_vec();
     if dims.len() != 4 || channels.is_some_and(|c| dims[1] != c) {
         return Err(ForwardError::InputShape {
@@ -170,14 +165,24 @@ fn pixels<B: Backend>(
     Ok(Tensor::from_data(data.clone().convert_dtype(DType::F32), device))
 }
 
+/// The input `name`, or an error naming it, its shape and the inputs present.
+fn required<'a>(
+    inputs: &'a Named,
+    name: &'static str,
+    architecture: &'static str,
+    shape: &'static str,
+) -> Result<&'a TensorData, ForwardError> {
+    inputs.get(name).ok_or_else(|| ForwardError::MissingInput {
+        architecture,
+        name,
+        shape,
+        have: inputs.keys().cloned().collect::<Vec<_>>().join(", "),
+    })
+}
+
 fn token_ids<B: Backend>(inputs: &Named, vocab: usize, device: &B::Device) -> Result<Tensor<B, 2, Int>, ForwardError> {
     let name = "input.input_ids";
-    let data = inputs.get(name).ok_or_else(|| ForwardError::MissingInput {
-        architecture: Architecture::Llama.name(),
-        name,
-        shape: "batch, seq",
-        have: inputs.keys().cloned().collect::<Vec<_>>().join(", "),
-    })?;
+    let data = required(inputs, name, Architecture::Llama.name(), "batch, seq")?;
     let dims = data.shape.to_vec();
     let ids: Vec<i64> = data.clone().convert_dtype(DType::I64).to_vec().unwrap_or_default();
     if dims.len() != 2 || ids.iter().any(|&i| i < 0 || i as usize >= vocab) {
@@ -231,12 +236,7 @@ pub fn forward<B: Backend>(model: &LoadedModel<B>, inputs: &Named, device: &B::D
         }
         LoadedModel::Pix2StructVision(m) => {
             let name = "input.flattened_patches";
-            let data = inputs.get(name).ok_or_else(|| ForwardError::MissingInput {
-                architecture: Architecture::Pix2StructVision.name(),
-                name,
-                shape: "batch, seq, 2 + patch values",
-                have: inputs.keys().cloned().collect::<Vec<_>>().join(", "),
-            })?;
+            let data = required(inputs, name, Architecture::Pix2StructVision.name(), "batch, seq, 2 + patch values")?;
             let dims = data.shape.to_vec();
             if dims.len() != 3 || dims[2] != m.patch_width() {
                 return Err(ForwardError::InputShape {
