@@ -61,6 +61,26 @@ fn convnext_model_matches_transformers() {
     check("convnext");
 }
 
+#[test]
+fn sam_vision_model_matches_transformers() {
+    check("sam-vision");
+}
+
+#[test]
+fn vision_encoder_of_a_full_sam_model_matches_transformers() {
+    check("sam-full");
+}
+
+#[test]
+fn timm_eva02_tiny_forward_features_match_timm() {
+    check("eva02");
+}
+
+#[test]
+fn timm_eva02_clip_forward_features_match_timm() {
+    check("eva02-clip");
+}
+
 /// A copy of fixture `name` whose single weight file is rewritten by `edit`.
 fn broken(name: &str, edit: impl Fn(&mut Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -137,12 +157,41 @@ fn a_folder_of_an_unknown_architecture_lists_the_known_ones() {
     std::fs::write(dir.path().join("config.json"), r#"{"model_type": "bert", "architectures": ["BertModel"]}"#)
         .unwrap();
     let err = CheckpointFolder::open(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("bert") && err.contains("CLIPVisionModel") && err.contains("ConvNextModel"), "{err}");
+    assert!(err.contains("bert") && err.contains("CLIPVisionModel") && err.contains("SamVisionModel"), "{err}");
+    std::fs::write(dir.path().join("config.json"), r#"{"architecture": "vit_base_patch16_224"}"#).unwrap();
+    let err = CheckpointFolder::open(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("vit_base_patch16_224") && err.contains("eva02"), "{err}");
 }
 
 #[test]
-fn the_forward_command_writes_the_reference_outputs() {
-    let dir = fixture("convnext");
+fn an_unsupported_eva02_variant_or_option_is_refused_by_name() {
+    let dir = broken("eva02", |_| {});
+    let config = dir.path().join("config.json");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, original.replace("eva02_tiny_patch14_224", "eva02_enormous_patch14_clip_224")).unwrap();
+    let err = run(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("eva02_enormous_patch14_clip_224") && err.contains("eva02_large_patch14_448"), "{err}");
+    std::fs::write(&config, original.replace("\"depth\"", "\"num_reg_tokens\": 4, \"depth\"")).unwrap();
+    let err = run(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("num_reg_tokens"), "{err}");
+}
+
+#[test]
+fn the_prompt_encoder_of_a_full_sam_is_skipped_but_a_stray_encoder_tensor_is_not() {
+    let dir = broken("sam-full", |t| {
+        let extra = t.iter().find(|(n, ..)| n.starts_with("prompt_encoder.")).unwrap().clone();
+        t.push(("vision_encoder.extra.weight".into(), extra.1, extra.2, extra.3));
+    });
+    match run(dir.path()) {
+        Err(ForwardError::Load(LoadError::Unused { names, .. })) => {
+            assert_eq!(names, vec!["vision_encoder.extra.weight".to_string()])
+        }
+        other => panic!("expected an unused tensor, got {other:?}"),
+    }
+}
+
+/// Runs `eyrie checkpoint forward` on a fixture folder and returns the worst relative error per output.
+fn forward_command(dir: &Path) -> Vec<(String, f64)> {
     let out = tempfile::tempdir().unwrap();
     let path = out.path().join("out.safetensors");
     let status = common::eyrie()
@@ -154,8 +203,30 @@ fn the_forward_command_writes_the_reference_outputs() {
         .unwrap();
     assert!(status.success());
     let expected = read_named(&dir.join("expected.safetensors")).unwrap();
-    for (output, err) in relative_errors(&read_named(&path).unwrap(), &expected) {
+    relative_errors(&read_named(&path).unwrap(), &expected)
+}
+
+#[test]
+fn the_forward_command_writes_the_reference_outputs() {
+    for (output, err) in forward_command(&fixture("convnext")) {
         assert!(err < 1e-4, "{output}: relative error {err:.2e}");
+    }
+}
+
+/// Checks every fixture under `EYRIE_PARITY_DIR` (made by `tools/parity_fixtures.py --out DIR --variant 1
+/// --seed 7`: sizes and weights the committed fixtures do not have) through the binary.
+#[test]
+#[ignore = "needs EYRIE_PARITY_DIR with fixtures made by tools/parity_fixtures.py"]
+fn other_fixtures_from_the_script_match_through_the_binary() {
+    let root = PathBuf::from(std::env::var("EYRIE_PARITY_DIR").expect("EYRIE_PARITY_DIR"));
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    for dir in dirs {
+        for (output, err) in forward_command(&dir) {
+            eprintln!("{} {output}: relative error {err:.2e}", dir.display());
+            assert!(err < 1e-4, "{} {output}: relative error {err:.2e}", dir.display());
+        }
     }
 }
 

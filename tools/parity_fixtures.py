@@ -200,12 +200,98 @@ def pix2struct(out, gen, variant):
     save(model, out, {"flattened_patches": x, "attention_mask": mask}, {"last_hidden_state": o.last_hidden_state})
 
 
+def sam_sizes(variant):
+    """SamVisionConfig kwargs: a grid that the windows do not divide (padding), global attention in between."""
+    hidden, heads, image, patch, window, glob = [(16, 2, 40, 8, 3, [1]), (12, 3, 42, 6, 4, [0, 2])][variant]
+    return dict(
+        hidden_size=hidden, output_channels=8, num_hidden_layers=3, num_attention_heads=heads, image_size=image,
+        patch_size=patch, window_size=window, global_attn_indexes=glob, mlp_dim=2 * hidden + 3,
+    )
+
+
+def sam_vision(out, gen, variant):
+    from transformers import SamVisionConfig, SamVisionModel
+
+    config = SamVisionConfig(**sam_sizes(variant))
+    model = SamVisionModel(config).eval()
+    rerandomise(model, gen)  # rel-pos tables, pos_embed and the neck too: SAM's own init zeroes them
+    x = torch.randn(2, 3, config.image_size, config.image_size, generator=gen)
+    with torch.no_grad():
+        o = model(pixel_values=x)
+    save(model, out, {"pixel_values": x}, {"last_hidden_state": o.last_hidden_state})
+
+
+def sam_full(out, gen, variant):
+    from transformers import SamConfig, SamModel
+
+    vision = sam_sizes(variant)
+    config = SamConfig(
+        vision_config=vision,
+        prompt_encoder_config=dict(
+            hidden_size=8, image_size=vision["image_size"], patch_size=vision["patch_size"], mask_input_channels=4
+        ),
+        mask_decoder_config=dict(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, mlp_dim=16,
+                                 iou_head_hidden_dim=8),
+    )
+    model = SamModel(config).eval()
+    rerandomise(model, gen)
+    x = torch.randn(1, 3, vision["image_size"], vision["image_size"], generator=gen)
+    with torch.no_grad():
+        o = model.vision_encoder(pixel_values=x)
+    save(model, out, {"pixel_values": x}, {"last_hidden_state": o.last_hidden_state})
+
+
+def save_timm(model, folder, inputs, outputs):
+    """Writes a timm checkpoint as timm's hub export does (config.json with `architecture` and `model_args`)."""
+    from timm.models._hub import save_for_hf
+
+    shutil.rmtree(folder, ignore_errors=True)
+    save_for_hf(model, folder, safe_serialization=True)
+    save_file({f"input.{k}": v.contiguous() for k, v in inputs.items()}, os.path.join(folder, "inputs.safetensors"))
+    save_file(
+        {f"output.{k}": v.float().contiguous() for k, v in outputs.items()}, os.path.join(folder, "expected.safetensors")
+    )
+
+
+def timm_eva02(architecture, image, dim, heads, out, gen, **extra):
+    import timm
+
+    model = timm.create_model(
+        architecture, pretrained=False, img_size=image, embed_dim=dim, depth=2, num_heads=heads, num_classes=5, **extra
+    ).eval()
+    rerandomise(model, gen)
+    x = torch.randn(2, 3, image, image, generator=gen)
+    with torch.no_grad():
+        features = model.forward_features(x)
+    save_timm(model, out, {"x": x}, {"features": features})
+
+
+def eva02(out, gen, variant):
+    """Fused qkv with q/v biases, packed SwiGLU, fc_norm (so no final norm in forward_features)."""
+    if variant == 0:
+        timm_eva02("eva02_tiny_patch14_224", 28, 16, 2, out, gen)
+    else:
+        timm_eva02("eva02_base_patch14_448", 42, 24, 3, out, gen)
+
+
+def eva02_clip(out, gen, variant):
+    """Separate q/k/v (no k bias), SwiGLU with its norm, the inner attention norm, token pool (final norm)."""
+    if variant == 0:
+        timm_eva02("eva02_base_patch16_clip_224", 32, 16, 2, out, gen)
+    else:
+        timm_eva02("eva02_large_patch14_clip_336", 42, 32, 4, out, gen, ref_feat_shape=(5, 4))
+
+
 FIXTURES = {
     "clip-vision": clip_vision,
     "clip-full-sharded-f16": clip_full_sharded_f16,
     "convnext": convnext,
     "llama": llama,
     "pix2struct": pix2struct,
+    "sam-vision": sam_vision,
+    "sam-full": sam_full,
+    "eva02": eva02,
+    "eva02-clip": eva02_clip,
 }
 
 
@@ -216,8 +302,9 @@ def main():
     parser.add_argument("--variant", type=int, default=0, choices=[0, 1], help="0: the committed sizes; 1: others")
     parser.add_argument("--only", nargs="*", default=list(FIXTURES), choices=list(FIXTURES))
     args = parser.parse_args()
-    for i, name in enumerate(args.only):
-        gen = torch.Generator().manual_seed(args.seed * 1000 + i)
+    for name in args.only:
+        # Seeded by the fixture's place in FIXTURES, so that --only remakes the same fixture.
+        gen = torch.Generator().manual_seed(args.seed * 1000 + list(FIXTURES).index(name))
         FIXTURES[name](os.path.join(args.out, name), gen, args.variant)
         size = sum(os.path.getsize(os.path.join(args.out, name, f)) for f in os.listdir(os.path.join(args.out, name)))
         print(f"{name}: {size} bytes")

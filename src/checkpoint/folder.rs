@@ -16,12 +16,22 @@ pub enum Architecture {
     Llama,
     /// transformers' `Pix2StructVisionModel` (or the encoder of a `Pix2StructForConditionalGeneration`).
     Pix2StructVision,
+    /// transformers' `SamVisionModel` (or the vision encoder of a `SamModel`).
+    SamVision,
+    /// timm's EVA-02 (`Eva` built as one of the `eva02_*` architectures), as timm's hub export lays it out.
+    Eva02,
 }
 
 impl Architecture {
     /// Every architecture, in the order errors list them.
-    pub const ALL: [Architecture; 4] =
-        [Architecture::ClipVision, Architecture::ConvNext, Architecture::Llama, Architecture::Pix2StructVision];
+    pub const ALL: [Architecture; 6] = [
+        Architecture::ClipVision,
+        Architecture::ConvNext,
+        Architecture::Llama,
+        Architecture::Pix2StructVision,
+        Architecture::SamVision,
+        Architecture::Eva02,
+    ];
 
     /// The reference class name.
     pub fn name(self) -> &'static str {
@@ -30,6 +40,8 @@ impl Architecture {
             Architecture::ConvNext => "ConvNextModel",
             Architecture::Llama => "LlamaForCausalLM",
             Architecture::Pix2StructVision => "Pix2StructVisionModel",
+            Architecture::SamVision => "SamVisionModel",
+            Architecture::Eva02 => "timm eva02_*",
         }
     }
 
@@ -40,6 +52,7 @@ impl Architecture {
             "convnext" => Some(Architecture::ConvNext),
             "llama" => Some(Architecture::Llama),
             "pix2struct" | "pix2struct_vision_model" => Some(Architecture::Pix2StructVision),
+            "sam" | "sam_vision_model" => Some(Architecture::SamVision),
             _ => None,
         }
     }
@@ -126,6 +139,17 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, FolderErr
 }
 
 fn architecture_of(config: &serde_json::Value, path: &Path) -> Result<Architecture, FolderError> {
+    // timm's hub export names the architecture (its factory function) instead of a model type.
+    if let Some(name) = config.get("architecture").and_then(|a| a.as_str()) {
+        if name.starts_with("eva02") {
+            return Ok(Architecture::Eva02);
+        }
+        return Err(FolderError::UnknownArchitecture {
+            path: path.into(),
+            found: format!("timm {name}"),
+            known: Architecture::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
+        });
+    }
     let model_type = config.get("model_type").and_then(|t| t.as_str()).unwrap_or("");
     Architecture::of_model_type(model_type).ok_or_else(|| FolderError::UnknownArchitecture {
         path: path.into(),

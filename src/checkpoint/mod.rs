@@ -11,12 +11,15 @@ pub mod act;
 pub mod attention;
 pub mod clip;
 pub mod convnext;
+pub mod eva;
+pub mod eva_config;
 pub mod folder;
 pub mod forward;
 pub mod llama;
 pub mod load;
 pub mod norm;
 pub mod pix2struct;
+pub mod sam;
 
 pub use folder::{Architecture, CheckpointFolder, FolderError};
 pub use load::LoadError;
