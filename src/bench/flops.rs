@@ -23,7 +23,17 @@ fn mllm_config(shapes: &BenchShapes) -> MllmConfig {
         .iter()
         .map(|(kind, dim, depth, heads, side, _grid)| {
             let kind: ExpertKind = kind.parse().unwrap_or_else(|e| panic!("flops: {e}"));
-            (ExpertConfig { kind, dim: *dim, depth: *depth, heads: *heads, native_resolution: *side }, *side)
+            (
+                ExpertConfig {
+                    kind,
+                    dim: *dim,
+                    depth: *depth,
+                    heads: *heads,
+                    native_resolution: *side,
+                    checkpoint: None,
+                },
+                *side,
+            )
         })
         .collect();
     let (dim, depth, heads, vocab) = shapes.lm;

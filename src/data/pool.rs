@@ -8,6 +8,11 @@ use crate::spec::Family;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The mean every channel of `[0, 1]` pixels is shifted by before the experts see them.
+pub const PIXEL_MEAN: f32 = 0.5;
+/// The scale every channel of `[0, 1]` pixels is divided by (after the shift) before the experts see them.
+pub const PIXEL_STD: f32 = 0.25;
+
 /// What data a stage draws: part of every stage's content id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataSpec {
@@ -60,7 +65,7 @@ impl Pool {
             let img = &src[i * px * 3..(i + 1) * px * 3];
             for p in 0..px {
                 for c in 0..3 {
-                    out[b * 3 * px + c * px + p] = (img[p * 3 + c] as f32 / 255.0 - 0.5) / 0.25;
+                    out[b * 3 * px + c * px + p] = (img[p * 3 + c] as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD;
                 }
             }
         }

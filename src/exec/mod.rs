@@ -41,6 +41,9 @@ pub enum RunError {
     /// A stage's training diverged (non-finite or exploding loss, non-finite gradient).
     #[error(transparent)]
     Diverged(#[from] crate::train::Divergence),
+    /// A checkpoint-backed expert's folder could not be loaded.
+    #[error(transparent)]
+    Encoder(#[from] crate::checkpoint::encoder::EncoderError),
     /// A stage's computation panicked.
     #[error("stage {0} panicked: {1}")]
     Panicked(String, String),

@@ -1,5 +1,6 @@
 //! Computing one stage of each kind on a backend: load inputs, train or evaluate, save outputs.
 
+use crate::checkpoint::encoder::CheckpointEncoder;
 use crate::data::{DataSpec, Pool, Split, TextTask, Tokenizer};
 use crate::eval::decode::greedy_answers;
 use crate::eval::metrics::score;
@@ -133,6 +134,12 @@ pub fn compute<B: AutodiffBackend>(
             out.samples = optim.steps * optim.batch;
             out.log = done.log;
             checkpoint::save(&done.expert, &store.checkpoint(id))?;
+        }
+        StageKind::ExpertLoad { expert } => {
+            let ck = expert.checkpoint.as_ref().expect("an expert-load stage names its checkpoint");
+            let loaded = Expert::Checkpoint(CheckpointEncoder::<B>::load(ck, device)?);
+            out.metrics.insert("params".into(), loaded.num_params() as f64);
+            checkpoint::save(&loaded, &store.checkpoint(id))?;
         }
         StageKind::LmPretrain { lm, data, optim } => {
             let pool = pools.get(data, Split::Train, optim.pool, &[]);

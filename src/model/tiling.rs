@@ -13,7 +13,7 @@ pub fn tiles_per_side(res: usize, native: usize) -> usize {
 
 /// The background colour after the pool's normalisation, per channel.
 fn background_value(c: usize) -> f32 {
-    (BACKGROUND[c] as f32 / 255.0 - 0.5) / 0.25
+    (BACKGROUND[c] as f32 / 255.0 - crate::data::pool::PIXEL_MEAN) / crate::data::pool::PIXEL_STD
 }
 
 /// Pads images to `k·native` with the background colour (right and bottom) and cuts them into

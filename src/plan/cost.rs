@@ -57,6 +57,8 @@ pub fn estimate_seconds(kind: &StageKind) -> f64 {
         StageKind::ExpertPretrain { expert, optim, .. } => {
             (3.0 * expert.flops(expert.native_resolution), optim.steps, optim.batch)
         }
+        // Reading the weights: no arithmetic.
+        StageKind::ExpertLoad { .. } => (0.0, 0, 1),
         StageKind::LmPretrain { lm, optim, .. } => (3.0 * lm.flops(TEXT_TOKENS), optim.steps, optim.batch),
         StageKind::PreAlign { model, optim, .. } => {
             // The expert trains (forward and backward), the frozen LM passes gradients through.

@@ -12,8 +12,8 @@ use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
 use crate::model::MllmConfig;
 use crate::spec::{
-    CellSettings, ExpertKind, Family, FusionKind, Precision, PretrainSeed, Scale, ScalePreset, Spec, Tiling, TokenGrid,
-    Unlock,
+    CellSettings, ExpertKind, ExpertSources, Family, FusionKind, Precision, PretrainSeed, Scale, ScalePreset, Spec,
+    Tiling, TokenGrid, Unlock,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -134,6 +134,8 @@ struct Builder {
     preset: ScalePreset,
     pretrain_seed: PretrainSeed,
     stages: BTreeMap<String, Stage>,
+    /// The families whose expert comes from a checkpoint folder.
+    sources: ExpertSources,
 }
 
 /// How many times the scale's `expert_steps` an expert pretrains for, each to where its own task
@@ -189,7 +191,14 @@ impl Builder {
     }
 
     fn new(scale: Scale, precision: Precision, pretrain_seed: PretrainSeed) -> Self {
-        Builder { scale, precision, preset: ScalePreset::of(scale), pretrain_seed, stages: BTreeMap::new() }
+        Builder {
+            scale,
+            precision,
+            preset: ScalePreset::of(scale),
+            pretrain_seed,
+            stages: BTreeMap::new(),
+            sources: ExpertSources::new(),
+        }
     }
 
     /// The seed expert and LM pretraining take in a cell of `seed`.
@@ -209,8 +218,20 @@ impl Builder {
         }
     }
 
-    /// `kind`'s pretraining for a cell of `seed`.
+    /// `kind`'s architecture: its checkpoint's, or Eyrie's own at the scale.
+    fn expert_config(&self, kind: ExpertKind) -> ExpertConfig {
+        match self.sources.get(&kind) {
+            Some(ck) => ExpertConfig::of_checkpoint(kind, ck.clone()),
+            None => ExpertConfig::at_scale(kind, self.scale),
+        }
+    }
+
+    /// `kind`'s pretraining for a cell of `seed` (a checkpoint's loading, the same for every seed).
     fn expert(&mut self, kind: ExpertKind, seed: u64) -> String {
+        if let Some(ck) = self.sources.get(&kind) {
+            let label = format!("expert-load {kind}@{} from {}", ck.native_resolution, ck.dir.display());
+            return self.add(StageKind::ExpertLoad { expert: self.expert_config(kind) }, vec![], label);
+        }
         let seed = self.pretraining_seed(seed);
         let cfg = ExpertConfig::at_scale(kind, self.scale);
         let label = format!("expert-pretrain {kind}@{}{}", cfg.native_resolution, Self::seed_suffix(seed));
@@ -284,7 +305,11 @@ impl Builder {
         let experts: Vec<(ExpertConfig, usize)> = c
             .encoders
             .iter()
-            .map(|&k| (ExpertConfig::at_scale(k, self.scale), c.resolution.for_expert(k, self.scale)))
+            .map(|&k| {
+                let cfg = self.expert_config(k);
+                let res = c.resolution.pixels_for(k).unwrap_or(cfg.native_resolution);
+                (cfg, res)
+            })
             .collect();
         let mut model = MllmConfig {
             experts: experts.clone(),
@@ -483,6 +508,7 @@ pub fn distinct_labels(cells: &[CellSettings]) -> Vec<String> {
 /// differ from the f32 plan's, so the stage cache never mixes precisions).
 pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Plan {
     let mut b = Builder::new(scale, precision, spec.pretrain_seed);
+    b.sources = spec.experts.clone();
     let mut cells = Vec::new();
     let mut ids: HashMap<String, &CellSettings> = HashMap::new();
     let mut merged = Vec::new();

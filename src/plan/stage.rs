@@ -40,6 +40,12 @@ pub enum StageKind {
         /// Optimisation.
         optim: Optim,
     },
+    /// A checkpoint-backed expert read from its folder (in place of pretraining): its output is the
+    /// expert with the checkpoint's weights.
+    ExpertLoad {
+        /// Architecture, with the checkpoint (folder and content hash).
+        expert: ExpertConfig,
+    },
     /// LM pretraining on the world's text.
     LmPretrain {
         /// Architecture.
@@ -98,6 +104,7 @@ impl StageKind {
     pub fn name(&self) -> &'static str {
         match self {
             StageKind::ExpertPretrain { .. } => "expert-pretrain",
+            StageKind::ExpertLoad { .. } => "expert-load",
             StageKind::LmPretrain { .. } => "lm-pretrain",
             StageKind::PreAlign { .. } => "pre-align",
             StageKind::Align { .. } => "align",
@@ -114,7 +121,7 @@ impl StageKind {
             | StageKind::PreAlign { optim, .. }
             | StageKind::Align { optim, .. }
             | StageKind::Sft { optim, .. } => optim.steps,
-            StageKind::Eval { .. } => 0,
+            StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => 0,
         }
     }
 }

@@ -191,7 +191,7 @@ fn seed_of(s: &Stage) -> u64 {
         | StageKind::PreAlign { optim, .. }
         | StageKind::Align { optim, .. }
         | StageKind::Sft { optim, .. } => optim.seed,
-        StageKind::Eval { .. } => panic!("eval has no seed"),
+        StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => panic!("{} has no seed", s.kind.name()),
     }
 }
 

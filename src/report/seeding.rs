@@ -32,7 +32,7 @@ fn stage_seed(kind: &StageKind) -> Option<u64> {
         | StageKind::PreAlign { optim, .. }
         | StageKind::Align { optim, .. }
         | StageKind::Sft { optim, .. } => Some(optim.seed),
-        StageKind::Eval { .. } => None,
+        StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => None,
     }
 }
 

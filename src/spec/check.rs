@@ -5,6 +5,7 @@ use super::axes::{At, Axis, AxisValues};
 use super::bounds::MAX_GRID_SIDE;
 use super::cell::{CellSettings, Resolution, TokenGrid};
 use super::error::{Locator, SpecError};
+use super::experts::{check_cell_sources, ExpertSources};
 use super::names::{ExpertKind, FusionKind, Scale, Tiling};
 use toml::Spanned;
 
@@ -25,10 +26,16 @@ pub(crate) struct Origins<'a> {
 }
 
 /// Every check of one cell.
-pub(crate) fn check_cell_all(loc: &Locator, cell: &CellSettings, at: &Origins) -> Result<(), SpecError> {
-    check_cell(loc, cell, at.encoders, at.fusion, at.resolution, at.tiling)?;
+pub(crate) fn check_cell_all(
+    loc: &Locator,
+    sources: &ExpertSources,
+    cell: &CellSettings,
+    at: &Origins,
+) -> Result<(), SpecError> {
+    check_cell(loc, sources, cell, at.encoders, at.fusion, at.resolution, at.tiling)?;
+    check_cell_sources(loc, sources, cell, &at.resolution.key, at.resolution.span.clone())?;
     check_query_expert(loc, cell, at.query_expert)?;
-    check_auto_grid(loc, cell, at.grid)
+    check_auto_grid(loc, sources, cell, at.grid)
 }
 
 fn check_query_expert(loc: &Locator, cell: &CellSettings, q: Option<&Spanned<ExpertKind>>) -> Result<(), SpecError> {
@@ -51,8 +58,16 @@ fn check_query_expert(loc: &Locator, cell: &CellSettings, q: Option<&Spanned<Exp
 }
 
 /// The side of `expert`'s map at `res` pixels (its stitched tiles when tiled), the largest over
-/// every scale (the command line may change the scale, and with it the native resolutions).
-fn map_side(expert: ExpertKind, res: usize, tiling: Tiling) -> usize {
+/// every scale (the command line may change the scale, and with it the native resolutions); a
+/// checkpoint's native side and stride are its own at every scale.
+fn map_side(sources: &ExpertSources, expert: ExpertKind, res: usize, tiling: Tiling) -> usize {
+    if let Some(ck) = sources.get(&expert) {
+        let native = ck.native_resolution;
+        return match tiling {
+            Tiling::Tile if res > native => res.div_ceil(native) * ck.grid(native),
+            _ => ck.grid(res),
+        };
+    }
     Scale::ALL
         .iter()
         .map(|&scale| {
@@ -67,14 +82,22 @@ fn map_side(expert: ExpertKind, res: usize, tiling: Tiling) -> usize {
 }
 
 /// `grid = "auto"` takes the largest expert map: it must stay within the bound on explicit grids.
-fn check_auto_grid(loc: &Locator, cell: &CellSettings, grid: &At<TokenGrid>) -> Result<(), SpecError> {
+fn check_auto_grid(
+    loc: &Locator,
+    sources: &ExpertSources,
+    cell: &CellSettings,
+    grid: &At<TokenGrid>,
+) -> Result<(), SpecError> {
     if cell.grid != TokenGrid::Auto {
         return Ok(());
     }
     let Some((expert, p, side)) = cell
         .encoders
         .iter()
-        .filter_map(|&e| cell.resolution.pixels_for(e).map(|p| (e, p, map_side(e, p, cell.tiling))))
+        .filter_map(|&e| {
+            let native = sources.get(&e).map(|ck| ck.native_resolution);
+            cell.resolution.pixels_for(e).or(native).map(|p| (e, p, map_side(sources, e, p, cell.tiling)))
+        })
         .max_by_key(|(_, _, side)| *side)
     else {
         return Ok(());
@@ -96,6 +119,7 @@ fn check_auto_grid(loc: &Locator, cell: &CellSettings, grid: &At<TokenGrid>) -> 
 
 fn check_cell(
     loc: &Locator,
+    sources: &ExpertSources,
     cell: &CellSettings,
     enc: &At<Vec<ExpertKind>>,
     fusion: &At<FusionKind>,
@@ -156,7 +180,8 @@ fn check_cell(
             ));
         }
     }
-    for e in &cell.encoders {
+    // A checkpoint's own stride is checked with its other constraints (check_cell_sources).
+    for e in cell.encoders.iter().filter(|e| !sources.contains_key(e)) {
         if let Some(p) = cell.resolution.pixels_for(*e) {
             if p % e.stride() != 0 {
                 return Err(loc.error(

@@ -9,6 +9,7 @@ mod duplicates;
 mod error;
 mod exclude;
 mod experiment_name;
+pub mod experts;
 mod greedy;
 mod hypothesis;
 pub mod mixture;
@@ -23,6 +24,7 @@ mod syntax;
 pub use axes::Axis;
 pub use cell::{CellSettings, Resolution, TokenGrid, Unlock};
 pub use error::{Locator, SpecError};
+pub use experts::ExpertSources;
 pub use greedy::{GreedySpec, Metric, SearchKind};
 pub use hypothesis::{level, Contrast, ContrastKind, ExpectKind, Expectation, Hypothesis, Selector};
 pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainSeed, PretrainTask, Scale, Tiling};
@@ -33,6 +35,7 @@ use axes::{excluded, odometer, AxisValues};
 use check::check_cell_all;
 use raw::RawSpec;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Default learning-rate multiplier of unlocked experts in SFT: pretrained experts move ten times
@@ -69,6 +72,9 @@ pub struct Spec {
     /// What the experiment tests (`[[hypothesis]]`), in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hypotheses: Vec<Hypothesis>,
+    /// The families whose expert comes from a checkpoint folder (`[experts.<family>]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub experts: ExpertSources,
     /// The file it came from.
     pub file: PathBuf,
 }
@@ -131,6 +137,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
             Some("add search = \"greedy\" to [experiment], or remove [greedy]".into()),
         ));
     }
+    let experts = experts::resolve_experts(loc, &raw.experts)?;
     exclude::check_count(loc, &raw.exclude)?;
     size::check_rules(loc, raw.hypothesis.len())?;
     let values = AxisValues::read(loc, &raw.grid, &raw.base)?;
@@ -156,7 +163,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         if drop {
             continue;
         }
-        check_cell_all(loc, &cell, &values.origins(&index, query_expert))?;
+        check_cell_all(loc, &experts, &cell, &values.origins(&index, query_expert))?;
         cells.push(cell);
         indices.push(index);
     }
@@ -173,7 +180,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
     let greedy = match &raw.greedy {
         Some(rg) if greedy_search => {
             let g = greedy::resolve_greedy(loc, rg, &cells[0].families)?;
-            reachable::check_reachable(loc, &cells[0], &g, rg, &values.origins(&indices[0], query_expert))?;
+            reachable::check_reachable(loc, &cells[0], &g, rg, &values.origins(&indices[0], query_expert), &experts)?;
             Some(g)
         }
         _ => None,
@@ -203,6 +210,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         pretrain_seed: raw.experiment.pretrain_seed.unwrap_or_default(),
         axes: raw.grid.varied(),
         cells,
+        experts,
         file: loc.file.clone(),
     })
 }

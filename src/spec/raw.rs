@@ -1,6 +1,7 @@
 //! The experiment file as written: private serde types that refuse unknown keys.
 
 pub(crate) use super::axes::{RawCell, RawGrid};
+use super::experts::RawExpert;
 use super::greedy::{RawGreedy, SearchKind};
 use super::hypothesis::RawHypothesis;
 use super::names::{PretrainSeed, Scale};
@@ -23,6 +24,8 @@ pub(crate) struct RawSpec {
     pub greedy: Option<RawGreedy>,
     #[serde(default)]
     pub hypothesis: Vec<RawHypothesis>,
+    #[serde(default)]
+    pub experts: BTreeMap<String, RawExpert>,
 }
 
 /// `[experiment]`.

@@ -5,6 +5,7 @@ use super::axes::At;
 use super::cell::CellSettings;
 use super::check::{check_cell_all, Origins};
 use super::error::{Locator, SpecError};
+use super::experts::ExpertSources;
 use super::greedy::{GreedySpec, RawGreedy};
 use super::Axis;
 
@@ -16,12 +17,13 @@ pub(crate) fn check_reachable(
     greedy: &GreedySpec,
     raw: &RawGreedy,
     at: &Origins,
+    sources: &ExpertSources,
 ) -> Result<(), SpecError> {
     for set in greedy.reachable_sets() {
         let cell = CellSettings { encoders: set.clone(), ..start.clone() };
         let encoders = At { value: set, key: "greedy.candidates".into(), span: Some(raw.candidates.span()) };
         let origins = Origins { encoders: &encoders, ..*at };
-        check_cell_all(loc, &cell, &origins).map_err(|mut e| {
+        check_cell_all(loc, sources, &cell, &origins).map_err(|mut e| {
             e.message =
                 format!("in the set [{}] the greedy search can reach: {}", Axis::Encoders.value_of(&cell), e.message);
             e

@@ -6,105 +6,118 @@ use crate::checkpoint::clip::{ClipVision, ClipVisionSettings};
 use crate::checkpoint::convnext::{ConvNext, ConvNextSettings};
 use crate::checkpoint::eva::Eva;
 use crate::checkpoint::eva_config::EvaSettings;
-use crate::checkpoint::folder::{Architecture, CheckpointFolder, FolderError};
+use crate::checkpoint::folder::{Architecture, CheckpointFolder};
 use crate::checkpoint::llama::LlamaSettings;
 use crate::checkpoint::load::{load_weights, KeyMap};
 use crate::checkpoint::pix2struct::Pix2StructVisionSettings;
 use crate::checkpoint::sam::SamVisionSettings;
 use burn::prelude::*;
 
-/// Builds the folder's architecture from its config and loads its weights.
-pub fn load_model<B: Backend>(folder: &CheckpointFolder, device: &B::Device) -> Result<LoadedModel<B>, ForwardError> {
-    let bad_config = |message: String| FolderError::Json { path: folder.dir.join("config.json"), message };
-    Ok(match folder.architecture {
-        Architecture::ClipVision => {
-            // A full CLIPModel nests the tower's settings and also holds the text tower.
-            let full = folder.config.get("vision_config").is_some();
-            let settings: ClipVisionSettings =
-                folder.config_as(folder.config.get("vision_config").unwrap_or(&folder.config))?;
-            let mut model = settings.init::<B>(device);
-            let mut keys = KeyMap {
-                rewrites: ClipVision::<B>::key_rewrites(),
-                skip_suffixes: vec!["position_ids".into()],
-                ..KeyMap::default()
-            };
-            if full {
-                keys.skip_prefixes =
-                    ["text_model.", "visual_projection.", "text_projection.", "logit_scale"].map(String::from).to_vec();
-            }
-            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
-            LoadedModel::ClipVision(Box::new(model))
+/// The part of `config` (a `config.json`) that configures `architecture`'s module: a full model
+/// nests it under `vision_config`.
+pub fn module_config(architecture: Architecture, config: &serde_json::Value) -> &serde_json::Value {
+    match architecture {
+        Architecture::ClipVision | Architecture::Pix2StructVision | Architecture::SamVision => {
+            config.get("vision_config").unwrap_or(config)
         }
+        _ => config,
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| format!("at `{}`: {}", e.path(), e.inner()))
+}
+
+fn checked(problem: Option<String>) -> Result<(), String> {
+    problem.map_or(Ok(()), Err)
+}
+
+/// The module `config` describes, with fresh weights; an error says what in the config is wrong.
+pub fn init_model<B: Backend>(
+    architecture: Architecture,
+    config: &serde_json::Value,
+    device: &B::Device,
+) -> Result<LoadedModel<B>, String> {
+    let c = module_config(architecture, config);
+    Ok(match architecture {
+        Architecture::ClipVision => LoadedModel::ClipVision(Box::new(parse::<ClipVisionSettings>(c)?.init(device))),
         Architecture::ConvNext => {
-            let settings: ConvNextSettings = folder.config_as(&folder.config)?;
-            if let Some(p) = settings.problem() {
-                return Err(bad_config(p).into());
-            }
-            let mut model = settings.init::<B>(device);
-            let keys = KeyMap {
-                rewrites: ConvNext::<B>::key_rewrites(),
-                skip_prefixes: vec!["classifier.".into()],
-                ..KeyMap::default()
-            };
-            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
-            LoadedModel::ConvNext(Box::new(model))
+            let s: ConvNextSettings = parse(c)?;
+            checked(s.problem())?;
+            LoadedModel::ConvNext(Box::new(s.init(device)))
         }
         Architecture::Llama => {
-            let settings: LlamaSettings = folder.config_as(&folder.config)?;
-            if let Some(p) = settings.problem() {
-                return Err(bad_config(p).into());
-            }
-            let mut model = settings.init::<B>(device);
-            let keys = KeyMap {
-                // A bare `LlamaModel` has no `model.` prefix (and no head).
-                rewrites: vec![(r"^(embed_tokens|layers|norm)\.".into(), "model.$1.".into())],
-                skip_suffixes: vec!["rotary_emb.inv_freq".into()],
-                ..KeyMap::default()
-            };
-            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
-            LoadedModel::Llama(Box::new(model))
+            let s: LlamaSettings = parse(c)?;
+            checked(s.problem())?;
+            LoadedModel::Llama(Box::new(s.init(device)))
         }
         Architecture::Pix2StructVision => {
-            // A full Pix2StructForConditionalGeneration nests the encoder's settings and keys.
-            let full = folder.config.get("vision_config").is_some();
-            let settings: Pix2StructVisionSettings =
-                folder.config_as(folder.config.get("vision_config").unwrap_or(&folder.config))?;
-            let mut model = settings.init::<B>(device);
-            let keys = if full {
-                KeyMap {
-                    rewrites: vec![(r"^encoder\.".into(), String::new())],
-                    skip_prefixes: vec!["decoder.".into()],
-                    ..KeyMap::default()
-                }
-            } else {
-                KeyMap::default()
-            };
-            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
-            LoadedModel::Pix2StructVision(Box::new(model))
+            LoadedModel::Pix2StructVision(Box::new(parse::<Pix2StructVisionSettings>(c)?.init(device)))
         }
         Architecture::SamVision => {
-            // A full SamModel nests the encoder's settings and also holds the prompt encoder and mask decoder.
-            let full = folder.config.get("vision_config").is_some();
-            let settings: SamVisionSettings =
-                folder.config_as(folder.config.get("vision_config").unwrap_or(&folder.config))?;
-            if let Some(p) = settings.problem() {
-                return Err(bad_config(p).into());
-            }
-            let mut model = settings.init::<B>(device);
-            let mut keys = KeyMap::default();
-            if full {
-                keys.skip_prefixes =
-                    ["prompt_encoder.", "mask_decoder.", "shared_image_embedding."].map(String::from).to_vec();
-            }
-            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
-            LoadedModel::SamVision(Box::new(model))
+            let s: SamVisionSettings = parse(c)?;
+            checked(s.problem())?;
+            LoadedModel::SamVision(Box::new(s.init(device)))
         }
-        Architecture::Eva02 => {
-            let settings = EvaSettings::of_timm_config(&folder.config).map_err(bad_config)?;
-            let mut model = settings.init::<B>(device);
-            let keys = KeyMap { skip_prefixes: Eva::<B>::skipped_prefixes(), ..KeyMap::default() };
-            load_weights(&mut model, &folder.dir, &folder.weights, &keys)?;
-            LoadedModel::Eva02(Box::new(model))
-        }
+        Architecture::Eva02 => LoadedModel::Eva02(Box::new(EvaSettings::of_timm_config(c)?.init(device))),
     })
+}
+
+/// How `architecture`'s checkpoint keys map onto the module (`full`: the config nests the module's
+/// under `vision_config`, so the checkpoint holds a whole model).
+pub fn key_map<B: Backend>(architecture: Architecture, config: &serde_json::Value) -> KeyMap {
+    let full = config.get("vision_config").is_some();
+    let skip = |prefixes: &[&str]| prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    match architecture {
+        Architecture::ClipVision => KeyMap {
+            rewrites: ClipVision::<B>::key_rewrites(),
+            skip_suffixes: vec!["position_ids".into()],
+            skip_prefixes: if full {
+                skip(&["text_model.", "visual_projection.", "text_projection.", "logit_scale"])
+            } else {
+                vec![]
+            },
+        },
+        Architecture::ConvNext => KeyMap {
+            rewrites: ConvNext::<B>::key_rewrites(),
+            skip_prefixes: skip(&["classifier."]),
+            ..KeyMap::default()
+        },
+        Architecture::Llama => KeyMap {
+            // A bare `LlamaModel` has no `model.` prefix (and no head).
+            rewrites: vec![(r"^(embed_tokens|layers|norm)\.".into(), "model.$1.".into())],
+            skip_suffixes: vec!["rotary_emb.inv_freq".into()],
+            ..KeyMap::default()
+        },
+        Architecture::Pix2StructVision if full => KeyMap {
+            rewrites: vec![(r"^encoder\.".into(), String::new())],
+            skip_prefixes: skip(&["decoder."]),
+            ..KeyMap::default()
+        },
+        Architecture::Pix2StructVision => KeyMap::default(),
+        Architecture::SamVision if full => KeyMap {
+            skip_prefixes: skip(&["prompt_encoder.", "mask_decoder.", "shared_image_embedding."]),
+            ..KeyMap::default()
+        },
+        Architecture::SamVision => KeyMap::default(),
+        Architecture::Eva02 => KeyMap { skip_prefixes: Eva::<B>::skipped_prefixes(), ..KeyMap::default() },
+    }
+}
+
+/// Builds the folder's architecture from its config and loads its weights.
+pub fn load_model<B: Backend>(folder: &CheckpointFolder, device: &B::Device) -> Result<LoadedModel<B>, ForwardError> {
+    let bad_config =
+        |message: String| crate::checkpoint::FolderError::Json { path: folder.dir.join("config.json"), message };
+    let mut model = init_model::<B>(folder.architecture, &folder.config, device).map_err(bad_config)?;
+    let keys = key_map::<B>(folder.architecture, &folder.config);
+    let (dir, files) = (&folder.dir, &folder.weights);
+    match &mut model {
+        LoadedModel::ClipVision(m) => load_weights(&mut **m, dir, files, &keys)?,
+        LoadedModel::ConvNext(m) => load_weights(&mut **m, dir, files, &keys)?,
+        LoadedModel::Llama(m) => load_weights(&mut **m, dir, files, &keys)?,
+        LoadedModel::Pix2StructVision(m) => load_weights(&mut **m, dir, files, &keys)?,
+        LoadedModel::SamVision(m) => load_weights(&mut **m, dir, files, &keys)?,
+        LoadedModel::Eva02(m) => load_weights(&mut **m, dir, files, &keys)?,
+    }
+    Ok(model)
 }

@@ -11,7 +11,7 @@ mod files;
 mod inputs;
 mod run;
 
-pub use build::load_model;
+pub use build::{init_model, key_map, load_model, module_config};
 pub use files::{read_named, write_named};
 pub use run::forward;
 

@@ -6,6 +6,8 @@ pub mod eva02;
 pub mod pix2struct;
 pub mod sam;
 
+use crate::checkpoint::encoder::CheckpointEncoder;
+use crate::checkpoint::expert::ExpertCheckpoint;
 use crate::spec::{ExpertKind, Scale, ScalePreset};
 use burn::prelude::*;
 use clip::{ClipVit, ClipVitConfig};
@@ -28,6 +30,10 @@ pub struct ExpertConfig {
     pub heads: usize,
     /// Pretraining resolution.
     pub native_resolution: usize,
+    /// The checkpoint folder the expert comes from (instead of Eyrie's own architecture, pretrained
+    /// on the proxy world); absent from the ids of proxy experts' stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<ExpertCheckpoint>,
 }
 
 impl ExpertConfig {
@@ -39,7 +45,20 @@ impl ExpertConfig {
             ExpertKind::ConvNext => (p.vision_dim * 3 / 2, 1),
             ExpertKind::Sam | ExpertKind::Pix2Struct | ExpertKind::Eva02 => (p.vision_dim, p.vision_depth),
         };
-        Self { kind, dim, depth, heads: p.heads, native_resolution: kind.native_resolution(scale) }
+        Self { kind, dim, depth, heads: p.heads, native_resolution: kind.native_resolution(scale), checkpoint: None }
+    }
+
+    /// The expert a checkpoint folder holds (its width, heads and depth are the checkpoint's; the
+    /// fields here record its output width and native side).
+    pub fn of_checkpoint(kind: ExpertKind, ck: ExpertCheckpoint) -> Self {
+        Self {
+            kind,
+            dim: ck.out_channels,
+            depth: 0,
+            heads: 0,
+            native_resolution: ck.native_resolution,
+            checkpoint: Some(ck),
+        }
     }
 
     fn clip(&self) -> ClipVitConfig {
@@ -66,6 +85,9 @@ impl ExpertConfig {
 
     /// Output token grid side at (square) input resolution `res`.
     pub fn grid(&self, res: usize) -> usize {
+        if let Some(ck) = &self.checkpoint {
+            return ck.grid(res);
+        }
         match self.kind {
             ExpertKind::Clip => self.clip().grid(res),
             ExpertKind::ConvNext => self.convnext().grid(res),
@@ -77,6 +99,9 @@ impl ExpertConfig {
 
     /// Channels of the output map.
     pub fn out_channels(&self) -> usize {
+        if let Some(ck) = &self.checkpoint {
+            return ck.out_channels;
+        }
         match self.kind {
             ExpertKind::ConvNext => self.convnext().out_channels(),
             _ => self.dim,
@@ -86,6 +111,9 @@ impl ExpertConfig {
     /// Forward FLOPs on one image at (square) input resolution `res` (matrix products and
     /// convolutions, multiply-adds counted twice).
     pub fn flops(&self, res: usize) -> f64 {
+        if let Some(ck) = &self.checkpoint {
+            return ck.flops(res);
+        }
         match self.kind {
             ExpertKind::Clip => self.clip().flops(res),
             ExpertKind::ConvNext => self.convnext().flops(res),
@@ -98,6 +126,11 @@ impl ExpertConfig {
     /// Forward FLOPs of the layer that reads the pixels (patch embedding or stem), part of
     /// [`Self::flops`]: training computes no input gradient for it.
     pub fn stem_flops(&self, res: usize) -> f64 {
+        if let Some(ck) = &self.checkpoint {
+            // The patch embedding: 3·stride² inputs to out_channels per token (an estimate).
+            let per_token = 2.0 * 3.0 * (ck.stride * ck.stride * ck.out_channels) as f64;
+            return per_token * (ck.grid(res) * ck.grid(res)) as f64;
+        }
         match self.kind {
             ExpertKind::Clip => self.clip().stem_flops(res),
             ExpertKind::ConvNext => self.convnext().stem_flops(res),
@@ -109,6 +142,9 @@ impl ExpertConfig {
 
     /// Builds the expert on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Expert<B> {
+        if let Some(ck) = &self.checkpoint {
+            return Expert::Checkpoint(CheckpointEncoder::init(ck, device));
+        }
         match self.kind {
             ExpertKind::Clip => Expert::Clip(self.clip().init(device)),
             ExpertKind::ConvNext => Expert::ConvNext(self.convnext().init(device)),
@@ -135,6 +171,8 @@ pub enum Expert<B: Backend> {
     Pix2Struct(Pix2StructVit<B>),
     /// A 2D-RoPE SwiGLU ViT.
     Eva02(Eva02Vit<B>),
+    /// A real model from a checkpoint folder (any family).
+    Checkpoint(CheckpointEncoder<B>),
 }
 
 impl<B: Backend> Expert<B> {
@@ -149,6 +187,7 @@ impl<B: Backend> Expert<B> {
             Expert::Sam(m) => m.forward(x),
             Expert::Pix2Struct(m) => m.forward(x),
             Expert::Eva02(m) => m.forward(x),
+            Expert::Checkpoint(m) => m.forward(x),
         }
     }
 }
