@@ -102,6 +102,8 @@ struct ModelArgs {
     init_values: Option<f64>,
     use_abs_pos_emb: Option<bool>,
     use_rot_pos_emb: Option<bool>,
+    /// `null` (no reference shape) is kept apart from an absent entry (the architecture's default).
+    #[serde(default, deserialize_with = "present")]
     ref_feat_shape: Option<serde_json::Value>,
     rope_temperature: Option<f64>,
     rope_grid_offset: Option<f64>,
@@ -119,6 +121,11 @@ struct ModelArgs {
     head_init_scale: Option<serde_json::Value>,
     attn_pool_num_heads: Option<serde_json::Value>,
     attn_pool_mlp_ratio: Option<serde_json::Value>,
+}
+
+/// An entry that is present, `null` included (serde reads a `null` into an `Option` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 impl EvaSettings {
