@@ -101,6 +101,10 @@ pub struct PlanArgs {
     /// Also print the seeds each hypothesis needs to detect this effect (score points) with 80% power.
     #[arg(long)]
     pub effect: Option<f64>,
+    /// Also print what each training stage must hold in memory (weights, gradients, AdamW state,
+    /// activations at its batch size), its parameters and its forward FLOPs per sample.
+    #[arg(long)]
+    pub memory: bool,
 }
 
 /// `eyrie calibrate`

@@ -164,3 +164,31 @@ fn a_grid_of_all_five_checkpoint_families_runs_end_to_end() {
     let loads = common::done_stages(&results).iter().filter(|(_, meta)| meta.contains("expert-load")).count();
     assert_eq!(loads, 5);
 }
+
+#[test]
+fn a_checkpoints_parameter_count_is_the_part_eyrie_loads() {
+    // A full CLIPModel, sharded: its text tower and projections are in the files but not counted.
+    for (name, architecture) in
+        [("clip-full-sharded-f16", Architecture::ClipVision), ("sam-full", Architecture::SamVision)]
+    {
+        let ck = ExpertCheckpoint::open(&fixture(name), architecture, name).unwrap();
+        let loaded = CheckpointEncoder::<Flex>::load(&ck, &Default::default()).unwrap();
+        assert_eq!(ck.params, burn::module::Module::num_params(&loaded) as u64, "{name}");
+    }
+}
+
+#[test]
+fn plan_memory_lists_each_training_stage_and_the_largest() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy("clip-vision", tmp.path());
+    let exp = spec(tmp.path(), "[base]\nencoders = [\"clip\"]\nfamilies = [\"vqa\"]\nunlock = true\n");
+    let out = common::eyrie().arg("plan").arg(&exp).arg("--memory").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("memory per stage")).collect();
+    let load = table.iter().find(|l| l.contains("expert-load clip@32")).unwrap_or_else(|| panic!("{text}"));
+    let ck = ExpertCheckpoint::open(&tmp.path().join("clip-vision"), Architecture::ClipVision, "clip").unwrap();
+    assert!(load.split_whitespace().any(|w| w == ck.params.to_string()), "{load}");
+    assert!(table.iter().any(|l| l.contains("sft clip") && l.contains("KiB")), "{text}");
+    assert!(text.contains("the largest stage needs about"), "{text}");
+}

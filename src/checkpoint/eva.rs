@@ -182,11 +182,6 @@ pub struct EvaMlp<B: Backend> {
 }
 
 impl<B: Backend> Eva<B> {
-    /// Checkpoint prefixes that `forward_features` does not use (the classifier and its pooling norm).
-    pub fn skipped_prefixes() -> Vec<String> {
-        ["head.", "fc_norm.", "attn_pool."].map(String::from).to_vec()
-    }
-
     /// The `[height, width]` the model takes (timm's patch embedding refuses any other).
     pub fn image_size(&self) -> [usize; 2] {
         self.img_size

@@ -6,7 +6,7 @@ use super::clip::ClipVisionSettings;
 use super::convnext::ConvNextSettings;
 use super::eva_config::EvaSettings;
 use super::folder::{Architecture, CheckpointFolder, FolderError};
-use super::forward::module_config;
+use super::forward::{module_config, skipped_prefixes};
 use super::pix2struct::Pix2StructVisionSettings;
 use super::sam::SamVisionSettings;
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,10 @@ pub struct ExpertCheckpoint {
     pub fixed_side: bool,
     /// Channels of its output map.
     pub out_channels: usize,
-    /// Parameters of the whole checkpoint (from the safetensors headers).
+    /// The layers that keep activations for the backward pass.
+    pub layers: Layers,
+    /// Parameters of the part Eyrie uses (from the safetensors headers; a full model's other parts,
+    /// such as a CLIP text tower, not counted).
     pub params: u64,
 }
 
@@ -89,14 +92,52 @@ fn parse<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T,
     serde_path_to_error::deserialize(value).map_err(|e| format!("config.json at `{}`: {}", e.path(), e.inner()))
 }
 
-/// `[native side, stride, fixed side?, output channels]` of a vision architecture's config.
-fn geometry(architecture: Architecture, config: &serde_json::Value) -> Result<(usize, usize, bool, usize), String> {
+/// The layers that keep activations for the backward pass, for memory estimates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layers {
+    /// Transformer blocks over the patch tokens.
+    Transformer {
+        /// Blocks.
+        depth: usize,
+        /// Width.
+        width: usize,
+        /// Attention heads.
+        heads: usize,
+    },
+    /// Convolutional stages: `(width, blocks)` each, the first at `1/first_stride` of the input side,
+    /// each next one at half the side of the one before.
+    Conv {
+        /// `(width, blocks)` per stage.
+        stages: Vec<(usize, usize)>,
+        /// The first stage's stride (the stem's).
+        first_stride: usize,
+    },
+}
+
+/// What the plan needs of a vision architecture's config.
+struct Geometry {
+    native: usize,
+    stride: usize,
+    fixed_side: bool,
+    out_channels: usize,
+    layers: Layers,
+}
+
+fn transformer(depth: usize, width: usize, heads: usize) -> Layers {
+    Layers::Transformer { depth, width, heads }
+}
+
+fn geometry(architecture: Architecture, config: &serde_json::Value) -> Result<Geometry, String> {
     let c = module_config(architecture, config);
     let side = |key: &str, default: usize| config.get(key).and_then(|v| v.as_u64()).map_or(default, |v| v as usize);
+    let fixed =
+        |native, stride, out_channels, layers| Geometry { native, stride, fixed_side: true, out_channels, layers };
     match architecture {
         Architecture::ClipVision => {
             let s: ClipVisionSettings = parse(c)?;
-            Ok((s.image_size, s.patch_size, true, s.hidden_size))
+            let layers = transformer(s.num_hidden_layers, s.hidden_size, s.num_attention_heads);
+            Ok(fixed(s.image_size, s.patch_size, s.hidden_size, layers))
         }
         Architecture::ConvNext => {
             let s: ConvNextSettings = parse(c)?;
@@ -104,14 +145,22 @@ fn geometry(architecture: Architecture, config: &serde_json::Value) -> Result<(u
                 return Err(p);
             }
             let stride = s.patch_size << s.hidden_sizes.len().saturating_sub(1);
-            Ok((side("image_size", 224), stride, false, *s.hidden_sizes.last().unwrap_or(&0)))
+            let stages = s.hidden_sizes.iter().copied().zip(s.depths.iter().copied()).collect();
+            Ok(Geometry {
+                native: side("image_size", 224),
+                stride,
+                fixed_side: false,
+                out_channels: *s.hidden_sizes.last().unwrap_or(&0),
+                layers: Layers::Conv { stages, first_stride: s.patch_size },
+            })
         }
         Architecture::SamVision => {
             let s: SamVisionSettings = parse(c)?;
             if let Some(p) = s.problem() {
                 return Err(p);
             }
-            Ok((s.image_size, s.patch_size, true, s.output_channels))
+            let layers = transformer(s.num_hidden_layers, s.hidden_size, s.num_attention_heads);
+            Ok(fixed(s.image_size, s.patch_size, s.output_channels, layers))
         }
         Architecture::Eva02 => {
             let s = EvaSettings::of_timm_config(c)?;
@@ -121,7 +170,8 @@ fn geometry(architecture: Architecture, config: &serde_json::Value) -> Result<(u
                     s.img_size, s.patch_size
                 ));
             }
-            Ok((s.img_size[0], s.patch_size[0], true, s.embed_dim))
+            let layers = transformer(s.depth, s.embed_dim, s.num_heads);
+            Ok(fixed(s.img_size[0], s.patch_size[0], s.embed_dim, layers))
         }
         Architecture::Pix2StructVision => {
             let s: Pix2StructVisionSettings = parse(c)?;
@@ -131,7 +181,13 @@ fn geometry(architecture: Architecture, config: &serde_json::Value) -> Result<(u
             }
             // Variable resolution: natively, the largest square whose patches fit seq_len.
             let side = (s.seq_len as f64).sqrt().floor() as usize;
-            Ok((side * patch, patch, false, s.hidden_size))
+            Ok(Geometry {
+                native: side * patch,
+                stride: patch,
+                fixed_side: false,
+                out_channels: s.hidden_size,
+                layers: transformer(s.num_hidden_layers, s.hidden_size, s.num_attention_heads),
+            })
         }
         Architecture::Llama => Err("a language model, not a vision expert".into()),
     }
@@ -150,8 +206,7 @@ impl ExpertCheckpoint {
             });
         }
         let config_error = |message: String| ExpertCheckpointError::Config { dir: dir.into(), message };
-        let (native_resolution, stride, fixed_side, out_channels) =
-            geometry(folder.architecture, &folder.config).map_err(config_error)?;
+        let g = geometry(folder.architecture, &folder.config).map_err(config_error)?;
         let normalisation = normalisation(&folder)?;
         let (sha256, params) = content_hash(&folder)?;
         Ok(ExpertCheckpoint {
@@ -160,10 +215,11 @@ impl ExpertCheckpoint {
             architecture: folder.architecture,
             config: folder.config,
             normalisation,
-            native_resolution,
-            stride,
-            fixed_side,
-            out_channels,
+            native_resolution: g.native,
+            stride: g.stride,
+            fixed_side: g.fixed_side,
+            out_channels: g.out_channels,
+            layers: g.layers,
             params,
         })
     }
@@ -226,14 +282,15 @@ fn content_hash(folder: &CheckpointFolder) -> Result<(String, u64), ExpertCheckp
             h.update(&buf[..n]);
         }
     }
+    let skipped = skipped_prefixes(folder.architecture, &folder.config);
     for path in &folder.weights {
-        params += safetensors_params(path).map_err(|e| read_error(path, e))?;
+        params += safetensors_params(path, &skipped).map_err(|e| read_error(path, e))?;
     }
     Ok((hex::encode(h.finalize()), params))
 }
 
-/// Elements of every tensor a safetensors file holds, from its header.
-fn safetensors_params(path: &Path) -> std::io::Result<u64> {
+/// Elements of the tensors a safetensors file holds, but those under `skipped` prefixes, from its header.
+fn safetensors_params(path: &Path, skipped: &[String]) -> std::io::Result<u64> {
     let mut file = std::fs::File::open(path)?;
     let mut len = [0u8; 8];
     file.read_exact(&mut len)?;
@@ -241,7 +298,11 @@ fn safetensors_params(path: &Path) -> std::io::Result<u64> {
     file.read_exact(&mut header)?;
     let value: serde_json::Value =
         serde_json::from_slice(&header).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    let shapes = value.as_object().into_iter().flatten().filter(|(k, _)| *k != "__metadata__");
+    let shapes = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != "__metadata__" && !skipped.iter().any(|p| k.starts_with(p.as_str())));
     Ok(shapes
         .filter_map(|(_, t)| t.get("shape")?.as_array().map(|s| s.iter().filter_map(|d| d.as_u64()).product::<u64>()))
         .sum())

@@ -8,6 +8,7 @@ mod checkpoint;
 mod data;
 mod experts;
 mod plan;
+mod plan_memory;
 mod report;
 mod run;
 mod status;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Prints the plan (for a greedy search, its worst case), then what each hypothesis can detect.
 pub fn cmd_plan(args: PlanArgs) -> Result<()> {
-    let PlanArgs { experiment, calibration, effect } = args;
+    let PlanArgs { experiment, calibration, effect, memory } = args;
     let ExperimentArgs { file, scale, results } = experiment;
     let (spec, p) = load(&file, scale, Precision::F32)?;
     super::say_merged(&p);
@@ -49,6 +49,9 @@ pub fn cmd_plan(args: PlanArgs) -> Result<()> {
             );
             print!("{}", describe_plan(&worst, &store)?);
         }
+    }
+    if memory {
+        print!("\n{}", super::plan_memory::memory_lines(&p)?);
     }
     if !spec.hypotheses.is_empty() {
         print!("{}", power_lines(&spec, &p.scale.to_string(), &store, calibration.as_deref(), effect)?);

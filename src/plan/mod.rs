@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod ids;
+pub mod memory;
 pub mod stage;
 
 pub use stage::{Optim, Stage, StageKind};

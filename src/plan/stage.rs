@@ -113,6 +113,18 @@ impl StageKind {
         }
     }
 
+    /// Samples per training step (0 for loading and evaluation).
+    pub fn batch(&self) -> usize {
+        match self {
+            StageKind::ExpertPretrain { optim, .. }
+            | StageKind::LmPretrain { optim, .. }
+            | StageKind::PreAlign { optim, .. }
+            | StageKind::Align { optim, .. }
+            | StageKind::Sft { optim, .. } => optim.batch,
+            StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => 0,
+        }
+    }
+
     /// Training steps (0 for evaluation).
     pub fn steps(&self) -> usize {
         match self {

@@ -4,7 +4,6 @@
 use super::{ForwardError, LoadedModel};
 use crate::checkpoint::clip::{ClipVision, ClipVisionSettings};
 use crate::checkpoint::convnext::{ConvNext, ConvNextSettings};
-use crate::checkpoint::eva::Eva;
 use crate::checkpoint::eva_config::EvaSettings;
 use crate::checkpoint::folder::{Architecture, CheckpointFolder};
 use crate::checkpoint::llama::LlamaSettings;
@@ -63,44 +62,46 @@ pub fn init_model<B: Backend>(
     })
 }
 
+/// The checkpoint key prefixes of the parts of a full model that Eyrie does not reproduce.
+pub fn skipped_prefixes(architecture: Architecture, config: &serde_json::Value) -> Vec<String> {
+    let full = config.get("vision_config").is_some();
+    let list: &[&str] = match architecture {
+        Architecture::ClipVision if full => &["text_model.", "visual_projection.", "text_projection.", "logit_scale"],
+        Architecture::ConvNext => &["classifier."],
+        Architecture::Pix2StructVision if full => &["decoder."],
+        Architecture::SamVision if full => &["prompt_encoder.", "mask_decoder.", "shared_image_embedding."],
+        Architecture::Eva02 => &["head.", "fc_norm.", "attn_pool."],
+        _ => &[],
+    };
+    list.iter().map(|p| p.to_string()).collect()
+}
+
 /// How `architecture`'s checkpoint keys map onto the module (`full`: the config nests the module's
 /// under `vision_config`, so the checkpoint holds a whole model).
 pub fn key_map<B: Backend>(architecture: Architecture, config: &serde_json::Value) -> KeyMap {
     let full = config.get("vision_config").is_some();
-    let skip = |prefixes: &[&str]| prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    let skip_prefixes = skipped_prefixes(architecture, config);
     match architecture {
         Architecture::ClipVision => KeyMap {
             rewrites: ClipVision::<B>::key_rewrites(),
             skip_suffixes: vec!["position_ids".into()],
-            skip_prefixes: if full {
-                skip(&["text_model.", "visual_projection.", "text_projection.", "logit_scale"])
-            } else {
-                vec![]
-            },
+            skip_prefixes,
         },
-        Architecture::ConvNext => KeyMap {
-            rewrites: ConvNext::<B>::key_rewrites(),
-            skip_prefixes: skip(&["classifier."]),
-            ..KeyMap::default()
-        },
+        Architecture::ConvNext => {
+            KeyMap { rewrites: ConvNext::<B>::key_rewrites(), skip_prefixes, ..KeyMap::default() }
+        }
         Architecture::Llama => KeyMap {
             // A bare `LlamaModel` has no `model.` prefix (and no head).
             rewrites: vec![(r"^(embed_tokens|layers|norm)\.".into(), "model.$1.".into())],
             skip_suffixes: vec!["rotary_emb.inv_freq".into()],
             ..KeyMap::default()
         },
-        Architecture::Pix2StructVision if full => KeyMap {
-            rewrites: vec![(r"^encoder\.".into(), String::new())],
-            skip_prefixes: skip(&["decoder."]),
-            ..KeyMap::default()
-        },
-        Architecture::Pix2StructVision => KeyMap::default(),
-        Architecture::SamVision if full => KeyMap {
-            skip_prefixes: skip(&["prompt_encoder.", "mask_decoder.", "shared_image_embedding."]),
-            ..KeyMap::default()
-        },
-        Architecture::SamVision => KeyMap::default(),
-        Architecture::Eva02 => KeyMap { skip_prefixes: Eva::<B>::skipped_prefixes(), ..KeyMap::default() },
+        Architecture::Pix2StructVision if full => {
+            KeyMap { rewrites: vec![(r"^encoder\.".into(), String::new())], skip_prefixes, ..KeyMap::default() }
+        }
+        Architecture::Pix2StructVision | Architecture::SamVision | Architecture::Eva02 => {
+            KeyMap { skip_prefixes, ..KeyMap::default() }
+        }
     }
 }
 

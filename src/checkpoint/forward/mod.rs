@@ -11,7 +11,7 @@ mod files;
 mod inputs;
 mod run;
 
-pub use build::{init_model, key_map, load_model, module_config};
+pub use build::{init_model, key_map, load_model, module_config, skipped_prefixes};
 pub use files::{read_named, write_named};
 pub use run::forward;
 
