@@ -442,6 +442,9 @@ fn ensure_stage<B: AutodiffBackend>(
 ) -> Result<bool, RunError> {
     let (plan, store, ui, backend) = (ctx.plan, ctx.store, ctx.ui, ctx.backend);
     if store.is_done(id) {
+        // A process killed between finishing the stage and releasing its claim left the claim behind.
+        let claim_path = store.claim_path(id);
+        crate::store::claim::clear_stale(&claim_path, ctx.claims).map_err(at(&claim_path))?;
         return Ok(false);
     }
     let claim_path = store.claim_path(id);

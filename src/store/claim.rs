@@ -251,6 +251,15 @@ pub fn try_claim(path: &Path, policy: &ClaimPolicy) -> std::io::Result<ClaimResu
     Ok(ClaimResult::Busy(read_owner(path)))
 }
 
+/// Removes the claim at `path` if nobody holds it any more (its owner is gone or silent), as a process
+/// killed between finishing a stage and releasing its claim leaves it; whether one was removed.
+pub fn clear_stale(path: &Path, policy: &ClaimPolicy) -> std::io::Result<bool> {
+    match inspect(path, policy) {
+        Some(ClaimState::Stale(why)) => remove_if_unchanged(path, &why),
+        _ => Ok(false),
+    }
+}
+
 /// Removes the stale claim at `path` if it is still the one judged stale: it is renamed aside first
 /// (one process wins the rename), and put back if it turns out to be a fresh claim of another process.
 fn remove_if_unchanged(path: &Path, why: &Stale) -> std::io::Result<bool> {
@@ -364,6 +373,20 @@ mod tests {
         let c = claimed(try_claim(&p, &policy()).unwrap());
         assert!(matches!(c.took_over, Some(Stale::NoHeartbeat(ref o, _)) if *o == remote), "{:?}", c.took_over);
         assert!(c.took_over.as_ref().unwrap().to_string().contains("pid 1 on elsewhere"));
+    }
+
+    #[test]
+    fn a_stale_claim_is_cleared_and_a_held_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.claim");
+        assert!(!clear_stale(&p, &policy()).unwrap(), "no claim, nothing to clear");
+        std::fs::write(&p, "999999999\n").unwrap(); // a dead pid on this host
+        assert!(clear_stale(&p, &policy()).unwrap());
+        assert!(!p.exists());
+        let held = claimed(try_claim(&p, &policy()).unwrap());
+        assert!(!clear_stale(&p, &policy()).unwrap());
+        assert!(p.exists(), "a live claim stays");
+        drop(held);
     }
 
     #[test]
