@@ -31,6 +31,12 @@ fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error
     Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
+/// Reads a pair of numbers either of which JSON stores as `null` when it is NaN.
+fn pair_nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<(f64, f64)>, D::Error> {
+    let pair = <Option<(Option<f64>, Option<f64>)> as serde::Deserialize>::deserialize(d)?;
+    Ok(pair.map(|(a, b)| (a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN))))
+}
+
 impl SetScore {
     fn new(added: Option<ExpertKind>, set: Vec<ExpertKind>, per_seed: Vec<f64>) -> Self {
         let (mean, half_width) = mean_interval(&per_seed);
@@ -53,7 +59,9 @@ pub struct Round {
     pub winner: ExpertKind,
     /// Winner's mean minus `from_mean`.
     pub gain: f64,
-    /// Winner minus runner-up, paired by seed: mean and 95% half-width (None with one candidate).
+    /// Winner minus runner-up, paired by seed: mean and 95% half-width (None with one candidate; the
+    /// half-width NaN with one seed, stored as `null`).
+    #[serde(default, deserialize_with = "pair_nan_from_null")]
     pub over_runner_up: Option<(f64, f64)>,
     /// Whether the winner was added (its gain reached `min-gain`).
     pub kept: bool,

@@ -161,3 +161,24 @@ fn a_one_seed_score_reads_back_after_json_stores_its_nan_interval_as_null() {
     let back: SetScore = serde_json::from_str(&text).unwrap();
     assert!(back.half_width.is_nan() && back.mean == 50.0 && back.per_seed == vec![50.0]);
 }
+
+#[test]
+fn a_one_seed_round_reads_back_after_json_stores_its_nan_margin_as_null() {
+    let round = Round {
+        index: 1,
+        from: vec![ExpertKind::Clip],
+        from_mean: 10.0,
+        candidates: vec![SetScore::new(Some(ExpertKind::Sam), vec![ExpertKind::Clip, ExpertKind::Sam], vec![12.0])],
+        winner: ExpertKind::Sam,
+        gain: 2.0,
+        over_runner_up: Some((1.5, f64::NAN)),
+        kept: true,
+    };
+    let text = serde_json::to_string(&round).unwrap();
+    assert!(text.contains("\"over_runner_up\":[1.5,null]"), "{text}");
+    let back: Round = serde_json::from_str(&text).unwrap();
+    let (mean, half) = back.over_runner_up.unwrap();
+    assert!(mean == 1.5 && half.is_nan());
+    let none: Round = serde_json::from_str(&text.replace("[1.5,null]", "null")).unwrap();
+    assert_eq!(none.over_runner_up, None);
+}
