@@ -113,28 +113,26 @@ impl StageKind {
         }
     }
 
-    /// Samples per training step (0 for loading and evaluation).
-    pub fn batch(&self) -> usize {
+    /// The optimisation settings of a training stage (None for loading and evaluation).
+    pub fn optim(&self) -> Option<&Optim> {
         match self {
             StageKind::ExpertPretrain { optim, .. }
             | StageKind::LmPretrain { optim, .. }
             | StageKind::PreAlign { optim, .. }
             | StageKind::Align { optim, .. }
-            | StageKind::Sft { optim, .. } => optim.batch,
-            StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => 0,
+            | StageKind::Sft { optim, .. } => Some(optim),
+            StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => None,
         }
     }
 
-    /// Training steps (0 for evaluation).
+    /// Samples per training step (0 for loading and evaluation).
+    pub fn batch(&self) -> usize {
+        self.optim().map_or(0, |o| o.batch)
+    }
+
+    /// Training steps (0 for loading and evaluation).
     pub fn steps(&self) -> usize {
-        match self {
-            StageKind::ExpertPretrain { optim, .. }
-            | StageKind::LmPretrain { optim, .. }
-            | StageKind::PreAlign { optim, .. }
-            | StageKind::Align { optim, .. }
-            | StageKind::Sft { optim, .. } => optim.steps,
-            StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => 0,
-        }
+        self.optim().map_or(0, |o| o.steps)
     }
 }
 

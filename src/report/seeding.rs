@@ -26,14 +26,7 @@ const KINDS: [(&str, &str); 5] = [
 
 /// The seed a training stage ran with (None for evaluation).
 fn stage_seed(kind: &StageKind) -> Option<u64> {
-    match kind {
-        StageKind::ExpertPretrain { optim, .. }
-        | StageKind::LmPretrain { optim, .. }
-        | StageKind::PreAlign { optim, .. }
-        | StageKind::Align { optim, .. }
-        | StageKind::Sft { optim, .. } => Some(optim.seed),
-        StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => None,
-    }
+    kind.optim().map(|o| o.seed)
 }
 
 /// How the plan's stages of kind `name` were seeded (None when no cell has one). Pretraining that ran
