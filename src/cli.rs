@@ -283,6 +283,28 @@ pub enum DataAction {
         #[arg(long, default_value = "preview.png")]
         out: PathBuf,
     },
+    /// Write the proxy world as LLaVA-format data: `images/`, `align.json` (captions),
+    /// `train.json` (questions) and `eval.jsonl` (test questions with their family).
+    ExportLlava {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Training records.
+        #[arg(long, default_value_t = 200)]
+        train: usize,
+        /// Test questions per family.
+        #[arg(long, default_value_t = 20)]
+        eval_per_family: usize,
+        /// Task families (comma-separated; default all).
+        #[arg(long, value_delimiter = ',', value_parser = one_of::<Family>())]
+        families: Vec<Family>,
+        /// Image side in pixels.
+        #[arg(long, default_value_t = 128)]
+        resolution: usize,
+        /// World seed.
+        #[arg(long, default_value_t = eyrie::plan::WORLD_SEED)]
+        seed: u64,
+    },
 }
 
 /// `eyrie checkpoint ...`

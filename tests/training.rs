@@ -16,6 +16,7 @@ type AD = Autodiff<Flex>;
 
 fn config() -> MllmConfig {
     MllmConfig {
+        lm_checkpoint: None,
         experts: vec![
             (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
             (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),

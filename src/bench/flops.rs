@@ -38,6 +38,7 @@ fn mllm_config(shapes: &BenchShapes) -> MllmConfig {
         .collect();
     let (dim, depth, heads, vocab) = shapes.lm;
     MllmConfig {
+        lm_checkpoint: None,
         experts,
         fusion: shapes.fusion.parse::<FusionKind>().unwrap_or_else(|e| panic!("flops: {e}")),
         tiling: Tiling::Interpolate,

@@ -157,7 +157,7 @@ pub fn bench<B: AutodiffBackend>(
         .stages
         .iter()
         .find_map(|id| match &p.stages[id].kind {
-            StageKind::Sft { model, unlock, vision_lr_scale, data, optim } => {
+            StageKind::Sft { model, unlock, vision_lr_scale, data, optim, .. } => {
                 Some((model.clone(), unlock.clone(), *vision_lr_scale, data.clone(), optim.clone()))
             }
             _ => None,
@@ -281,7 +281,7 @@ pub fn bench<B: AutodiffBackend>(
     timed.push(PartTime {
         part: "LM forward + backward".into(),
         ms: time_ms(1, steps, || {
-            let _ = m.lm.forward_embeds(embeds.clone().require_grad()).mean().backward();
+            let _ = m.decode(embeds.clone().require_grad(), None).mean().backward();
             sync();
         }),
     });

@@ -10,8 +10,6 @@ use super::forward::{module_config, skipped_prefixes};
 use super::pix2struct::Pix2StructVisionSettings;
 use super::sam::SamVisionSettings;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// How an expert wants the pixels of `[0, 1]` images normalised.
@@ -268,42 +266,6 @@ fn normalisation(folder: &CheckpointFolder) -> Result<Normalisation, ExpertCheck
 
 /// SHA-256 of `config.json` and every weight file, and the parameter count of the weight files.
 fn content_hash(folder: &CheckpointFolder) -> Result<(String, u64), ExpertCheckpointError> {
-    let mut h = Sha256::new();
-    let mut params = 0u64;
-    let config = folder.dir.join("config.json");
-    for path in std::iter::once(&config).chain(&folder.weights) {
-        let mut file = std::fs::File::open(path).map_err(|e| read_error(path, e))?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| read_error(path, e))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-    }
     let skipped = skipped_prefixes(folder.architecture, &folder.config);
-    for path in &folder.weights {
-        params += safetensors_params(path, &skipped).map_err(|e| read_error(path, e))?;
-    }
-    Ok((hex::encode(h.finalize()), params))
-}
-
-/// Elements of the tensors a safetensors file holds, but those under `skipped` prefixes, from its header.
-fn safetensors_params(path: &Path, skipped: &[String]) -> std::io::Result<u64> {
-    let mut file = std::fs::File::open(path)?;
-    let mut len = [0u8; 8];
-    file.read_exact(&mut len)?;
-    let mut header = vec![0u8; u64::from_le_bytes(len).min(100 << 20) as usize];
-    file.read_exact(&mut header)?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&header).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    let shapes = value
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| *k != "__metadata__" && !skipped.iter().any(|p| k.starts_with(p.as_str())));
-    Ok(shapes
-        .filter_map(|(_, t)| t.get("shape")?.as_array().map(|s| s.iter().filter_map(|d| d.as_u64()).product::<u64>()))
-        .sum())
+    Ok(folder.content_hash(&[], &skipped)?)
 }

@@ -2,7 +2,9 @@
 //! listed in `model.safetensors.index.json`); which architecture it holds.
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The architectures Eyrie reproduces.
@@ -125,6 +127,23 @@ impl CheckpointFolder {
         Ok(CheckpointFolder { dir: dir.to_path_buf(), config, architecture, weights })
     }
 
+    /// SHA-256 of `config.json`, every weight file and then `extra` (files beside them, such as a
+    /// tokenizer), and the parameters of the weight files but those under `skipped` prefixes.
+    pub fn content_hash(&self, extra: &[PathBuf], skipped: &[String]) -> Result<(String, u64), FolderError> {
+        let config = self.dir.join("config.json");
+        let files: Vec<&Path> = std::iter::once(config.as_path())
+            .chain(self.weights.iter().map(PathBuf::as_path))
+            .chain(extra.iter().map(PathBuf::as_path))
+            .collect();
+        let sha = sha256_files(&files)?;
+        let mut params = 0u64;
+        for path in &self.weights {
+            params +=
+                safetensors_params(path, skipped).map_err(|source| FolderError::Read { path: path.clone(), source })?;
+        }
+        Ok((sha, params))
+    }
+
     /// The config, parsed as `T` (an error names `config.json` and the field).
     pub fn config_as<T: serde::de::DeserializeOwned>(&self, value: &serde_json::Value) -> Result<T, FolderError> {
         serde_path_to_error::deserialize(value).map_err(|e| FolderError::Json {
@@ -179,4 +198,41 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, FolderError> {
         return Err(FolderError::Json { path: index_path, message: "its weight_map lists no file".into() });
     }
     Ok(shards)
+}
+
+/// SHA-256 of the files' contents, one after another.
+pub fn sha256_files(files: &[&Path]) -> Result<String, FolderError> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for path in files {
+        let read_error = |source| FolderError::Read { path: path.to_path_buf(), source };
+        let mut file = std::fs::File::open(path).map_err(read_error)?;
+        loop {
+            let n = file.read(&mut buf).map_err(read_error)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Elements of the tensors a safetensors file holds, but those under `skipped` prefixes, from its header.
+fn safetensors_params(path: &Path, skipped: &[String]) -> std::io::Result<u64> {
+    let mut file = std::fs::File::open(path)?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)?;
+    let mut header = vec![0u8; u64::from_le_bytes(len).min(100 << 20) as usize];
+    file.read_exact(&mut header)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let shapes = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != "__metadata__" && !skipped.iter().any(|p| k.starts_with(p.as_str())));
+    Ok(shapes
+        .filter_map(|(_, t)| t.get("shape")?.as_array().map(|s| s.iter().filter_map(|d| d.as_u64()).product::<u64>()))
+        .sum())
 }

@@ -250,9 +250,27 @@ impl<B: Backend> LlamaForCausalLm<B> {
     /// - `ids`: `[batch, seq]`; `mask`: optional `[batch, seq]`, 1 for tokens, 0 for padding →
     ///   `[batch, seq, vocab]`
     pub fn forward(&self, ids: Tensor<B, 2, Int>, mask: Option<Tensor<B, 2>>) -> Tensor<B, 3> {
-        let [b, n] = ids.dims();
-        let device = ids.device();
-        let mut h = self.model.embed_tokens.forward(ids);
+        self.forward_embeds(self.embed(ids), mask)
+    }
+
+    /// Token embeddings.
+    ///
+    /// # Shapes
+    /// - `ids`: `[batch, seq]` → `[batch, seq, hidden]`
+    pub fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        self.model.embed_tokens.forward(ids)
+    }
+
+    /// Next-token logits of a sequence of embeddings (tokens, or an image's projected features
+    /// among them); masked positions are never attended to.
+    ///
+    /// # Shapes
+    /// - `h`: `[batch, seq, hidden]`; `mask`: optional `[batch, seq]`, 1 for tokens, 0 for padding →
+    ///   `[batch, seq, vocab]`
+    pub fn forward_embeds(&self, h: Tensor<B, 3>, mask: Option<Tensor<B, 2>>) -> Tensor<B, 3> {
+        let [b, n, _] = h.dims();
+        let device = h.device();
+        let mut h = h;
         let hd = self.model.layers.first().map_or(1, |l| l.self_attn.q_proj.weight.dims()[1] / self.heads);
         let [cos, sin] = rope_table::<B>(n, hd, self.theta, &device);
         // Future keys, and padded keys when a mask is given, are excluded.

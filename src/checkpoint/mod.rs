@@ -18,6 +18,7 @@ pub mod expert;
 pub mod folder;
 pub mod forward;
 pub mod llama;
+pub mod lm;
 pub mod load;
 pub mod norm;
 pub mod pix2struct;

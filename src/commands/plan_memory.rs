@@ -56,7 +56,7 @@ fn forward_flops(kind: &StageKind) -> Option<f64> {
         StageKind::PreAlign { model, .. } | StageKind::Align { model, .. } | StageKind::Sft { model, .. } => {
             cost::forward_flops(model)
         }
-        StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => return None,
+        StageKind::ExpertLoad { .. } | StageKind::LmLoad { .. } | StageKind::Eval { .. } => return None,
     })
 }
 
@@ -78,7 +78,7 @@ fn table(plan: &Plan, counter: &dyn ParamCounter) -> String {
             worst = f;
         }
         let batch = match &s.kind {
-            StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => "-".to_string(),
+            StageKind::ExpertLoad { .. } | StageKind::LmLoad { .. } | StageKind::Eval { .. } => "-".to_string(),
             k => k.batch().to_string(),
         };
         let label: String = s.label.chars().take(58).collect();

@@ -44,6 +44,18 @@ pub enum RunError {
     /// A checkpoint-backed expert's folder could not be loaded.
     #[error(transparent)]
     Encoder(#[from] crate::checkpoint::encoder::EncoderError),
+    /// The checkpoint LM's folder could not be loaded.
+    #[error(transparent)]
+    LmCheckpoint(#[from] crate::checkpoint::lm::LmCheckpointError),
+    /// LLaVA-format training data could not be read or tokenized.
+    #[error(transparent)]
+    Conversations(#[from] crate::train::llava::ConversationSetError),
+    /// A JSONL evaluation set could not be read or asked.
+    #[error(transparent)]
+    EvalSet(#[from] crate::eval::llava::EvalSetError),
+    /// The checkpoint LM's tokenizer or chat template could not be used.
+    #[error(transparent)]
+    Chat(#[from] crate::data::llava::chat::ChatError),
     /// A stage's computation panicked.
     #[error("stage {0} panicked: {1}")]
     Panicked(String, String),

@@ -1,8 +1,11 @@
 //! Computing one stage of each kind on a backend: load inputs, train or evaluate, save outputs.
 
 use crate::checkpoint::encoder::CheckpointEncoder;
+use crate::data::llava::chat::ChatFormat;
+use crate::data::llava::Conversations;
 use crate::data::{DataSpec, Pool, Split, TextTask, Tokenizer};
 use crate::eval::decode::greedy_answers;
+use crate::eval::llava::evaluate_set;
 use crate::eval::metrics::score;
 use crate::eval::Scores;
 use crate::model::encoders::{Expert, ExpertConfig};
@@ -11,8 +14,10 @@ use crate::model::{Mllm, MllmConfig};
 use crate::plan::{Optim, StageKind};
 use crate::store::checkpoint::{self, CheckpointError};
 use crate::store::Store;
+use crate::train::llava::{train_on_conversations, ConversationSet};
 use crate::train::mllm_stages::{train_mllm, Trainable};
 use crate::train::pretrain::{pretrain_expert, pretrain_lm, PretrainJob};
+use crate::train::Divergence;
 use crate::train::{seeded_init, FitSettings, Progress, StepLog};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
@@ -90,6 +95,84 @@ pub fn load_mllm<B: AutodiffBackend>(
     checkpoint::load(seeded_init::<B, _>(device, 0, || m.init::<B>(device)), &store.checkpoint(id))
 }
 
+/// Loads the decoder saved by stage `id` (LM pretraining or a checkpoint LM's loading) into `m`.
+fn load_decoder<B: AutodiffBackend>(
+    m: &mut Mllm<B>,
+    store: &Store,
+    id: &str,
+    model: &MllmConfig,
+    device: &B::Device,
+) -> Result<(), CheckpointError> {
+    match &model.lm_checkpoint {
+        Some(ck) => {
+            let init = seeded_init::<B, _>(device, 0, || ck.init::<B>(device));
+            m.llama = Some(checkpoint::load(init, &store.checkpoint(id))?);
+        }
+        None => m.lm = Some(load_lm::<B>(store, id, &model.lm, device)?),
+    }
+    Ok(())
+}
+
+/// What a training stage of an MLLM needs besides its model and data.
+struct TrainJob<'a> {
+    cfg: &'a MllmConfig,
+    trainable: Trainable,
+    optim: &'a Optim,
+    settings: FitSettings,
+    stage: &'static str,
+}
+
+/// Trains on the proxy world's `pool` for `task`.
+fn train_pool<B: AutodiffBackend>(
+    m: Mllm<B>,
+    job: &TrainJob,
+    pool: &Pool,
+    task: TextTask,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> Result<(Mllm<B>, Vec<StepLog>), Divergence> {
+    let o = job.optim;
+    train_mllm(
+        m,
+        job.cfg,
+        pool,
+        task,
+        job.trainable.clone(),
+        o.batch,
+        &job.settings,
+        o.seed,
+        job.stage,
+        device,
+        progress,
+    )
+}
+
+/// Trains on LLaVA-format conversations, tokenized with the checkpoint LM's chat format.
+fn train_conversations<B: AutodiffBackend>(
+    m: Mllm<B>,
+    job: &TrainJob,
+    c: &Conversations,
+    device: &B::Device,
+    progress: &dyn Progress,
+) -> Result<(Mllm<B>, Vec<StepLog>), super::RunError> {
+    let ck = job.cfg.lm_checkpoint.as_ref().expect("LLaVA-format data comes with a checkpoint LM");
+    let set = ConversationSet::read(&c.file, &ChatFormat::open(&ck.dir)?)?;
+    let o = job.optim;
+    Ok(train_on_conversations(
+        m,
+        job.cfg,
+        &set,
+        job.trainable.clone(),
+        o.batch,
+        c.max_length,
+        &job.settings,
+        o.seed,
+        job.stage,
+        device,
+        progress,
+    )?)
+}
+
 /// Parameters that train in SFT (all but the frozen experts).
 pub fn trainable_params<B: AutodiffBackend>(m: &Mllm<B>, trainable: &Trainable) -> usize {
     let frozen: usize =
@@ -141,6 +224,11 @@ pub fn compute<B: AutodiffBackend>(
             out.metrics.insert("params".into(), loaded.num_params() as f64);
             checkpoint::save(&loaded, &store.checkpoint(id))?;
         }
+        StageKind::LmLoad { lm } => {
+            let loaded = lm.load::<B>(device)?;
+            out.metrics.insert("params".into(), loaded.num_params() as f64);
+            checkpoint::save(&loaded, &store.checkpoint(id))?;
+        }
         StageKind::LmPretrain { lm, data, optim } => {
             let pool = pools.get(data, Split::Train, optim.pool, &[]);
             let (model, log) =
@@ -149,102 +237,96 @@ pub fn compute<B: AutodiffBackend>(
             out.log = log;
             checkpoint::save(&model, &store.checkpoint(id))?;
         }
-        StageKind::PreAlign { model, data, optim } => {
+        StageKind::PreAlign { model, data, conversations, optim } => {
             let cfg = model;
             let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
             let (expert, _) = &model.experts[0];
             m.experts[0] = load_expert::<B>(store, &inputs[0], expert, device)?;
-            m.lm = load_lm::<B>(store, &inputs[1], &model.lm, device)?;
-            let sides = [model.experts[0].1];
-            let pool = pools.get(data, Split::Train, optim.pool, &sides);
+            load_decoder(&mut m, store, &inputs[1], model, device)?;
             // The expert moves at the default unlocked-expert rate, as in SFT (at the full rate it
             // loses what its own pretraining gave it).
             let settings = FitSettings { group_lr_scale: crate::spec::DEFAULT_VISION_LR_SCALE, ..fit_settings(optim) };
-            let (m, log) = train_mllm(
-                m,
-                cfg,
-                &pool,
-                TextTask::Answer,
-                Trainable::pre_align(),
-                optim.batch,
-                &settings,
-                optim.seed,
-                "pre-align",
-                device,
-                progress,
-            )?;
+            let job = TrainJob { cfg, trainable: Trainable::pre_align(), optim, settings, stage: "pre-align" };
+            let (m, log) = match conversations {
+                Some(c) => train_conversations(m, &job, c, device, progress)?,
+                None => {
+                    let pool = pools.get(data, Split::Train, optim.pool, &[model.experts[0].1]);
+                    train_pool(m, &job, &pool, TextTask::Answer, device, progress)?
+                }
+            };
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m.experts[0], &store.checkpoint(id))?;
         }
-        StageKind::Align { model, data, optim } => {
+        StageKind::Align { model, data, conversations, optim } => {
             let cfg = model;
             let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
             for (i, ((e, _), input)) in model.experts.iter().zip(inputs).enumerate() {
                 m.experts[i] = load_expert::<B>(store, input, e, device)?;
             }
-            m.lm = load_lm::<B>(store, inputs.last().expect("align has an LM input"), &model.lm, device)?;
-            let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
-            let pool = pools.get(data, Split::Train, optim.pool, &sides);
-            let (m, log) = train_mllm(
-                m,
-                cfg,
-                &pool,
-                TextTask::Caption,
-                Trainable::align(),
-                optim.batch,
-                &fit_settings(optim),
-                optim.seed,
-                "align",
-                device,
-                progress,
-            )?;
+            load_decoder(&mut m, store, inputs.last().expect("align has an LM input"), model, device)?;
+            let job =
+                TrainJob { cfg, trainable: Trainable::align(), optim, settings: fit_settings(optim), stage: "align" };
+            let (m, log) = match conversations {
+                Some(c) => train_conversations(m, &job, c, device, progress)?,
+                None => {
+                    let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
+                    let pool = pools.get(data, Split::Train, optim.pool, &sides);
+                    train_pool(m, &job, &pool, TextTask::Caption, device, progress)?
+                }
+            };
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
         }
-        StageKind::Sft { model, unlock, vision_lr_scale, data, optim } => {
+        StageKind::Sft { model, unlock, vision_lr_scale, data, conversations, optim } => {
             let cfg = model;
             let input = &inputs[0];
             let m = match &input_kinds[0] {
-                StageKind::LmPretrain { .. } => Mllm {
-                    experts: vec![],
-                    tiles: vec![],
-                    natives: vec![],
-                    query_view: 0,
-                    query_expert: 0,
-                    fusion: None,
-                    lm: load_lm::<B>(store, input, &model.lm, device)?,
-                },
+                StageKind::LmPretrain { .. } | StageKind::LmLoad { .. } => {
+                    // The blind baseline: the decoder alone.
+                    let mut m = Mllm {
+                        experts: vec![],
+                        tiles: vec![],
+                        natives: vec![],
+                        query_view: 0,
+                        query_expert: 0,
+                        fusion: None,
+                        lm: None,
+                        llama: None,
+                    };
+                    load_decoder(&mut m, store, input, model, device)?;
+                    m
+                }
                 _ => load_mllm::<B>(store, input, model, device)?,
             };
-            let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
-            let pool = pools.get(data, Split::Train, optim.pool, &sides);
             out.metrics.insert("params_total".into(), m.num_params() as f64);
             let kinds: Vec<_> = model.experts.iter().map(|(e, _)| e.kind).collect();
             let trainable = Trainable::sft(unlock, &kinds);
             out.metrics.insert("params_trainable".into(), trainable_params(&m, &trainable) as f64);
             let settings = FitSettings { group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..fit_settings(optim) };
-            let (m, log) = train_mllm(
-                m,
-                cfg,
-                &pool,
-                TextTask::Answer,
-                trainable,
-                optim.batch,
-                &settings,
-                optim.seed,
-                "sft",
-                device,
-                progress,
-            )?;
+            let job = TrainJob { cfg, trainable, optim, settings, stage: "sft" };
+            let (m, log) = match conversations {
+                Some(c) => train_conversations(m, &job, c, device, progress)?,
+                None => {
+                    let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
+                    let pool = pools.get(data, Split::Train, optim.pool, &sides);
+                    train_pool(m, &job, &pool, TextTask::Answer, device, progress)?
+                }
+            };
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
         }
-        StageKind::Eval { families, per_family, data_seed } => {
+        StageKind::Eval { families, per_family, data_seed, eval_set } => {
             let StageKind::Sft { model, .. } = &input_kinds[0] else { unreachable!("eval reads an SFT stage") };
             let m = load_mllm::<B>(store, &inputs[0], model, device)?.valid();
+            if let Some(set) = eval_set {
+                let ck = model.lm_checkpoint.as_ref().expect("a JSONL evaluation set comes with a checkpoint LM");
+                let chat = ChatFormat::open(&ck.dir)?;
+                out.scores = Some(evaluate_set(&m, model, &chat, set, families, device)?);
+                return Ok(out);
+            }
             let t = Tokenizer::new();
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
             let mut fam_scores = Vec::new();

@@ -5,6 +5,8 @@ use super::fusion::llava_hr::LlavaHr;
 use super::fusion::{Fusion, FusionConfig};
 use super::lm::{Lm, LmConfig};
 use super::tiling::{stitch, thumbnail, tile, tiles_per_side};
+use crate::checkpoint::llama::LlamaForCausalLm;
+use crate::checkpoint::lm::LmCheckpoint;
 use crate::spec::{FusionKind, Tiling};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -27,8 +29,11 @@ pub struct MllmConfig {
     /// the queries, every other map is a high-resolution map.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub query: usize,
-    /// The decoder.
+    /// The decoder (with a checkpoint LM, its shape).
     pub lm: LmConfig,
+    /// A checkpoint LM in place of Eyrie's own decoder (absent from the ids of proxy-LM stages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lm_checkpoint: Option<LmCheckpoint>,
 }
 
 fn is_zero(i: &usize) -> bool {
@@ -120,6 +125,11 @@ impl MllmConfig {
         self.fusion_config().map(|f| f.query).unwrap_or(0)
     }
 
+    /// Forward FLOPs of the decoder on one sequence of `tokens` tokens.
+    pub fn lm_flops(&self, tokens: usize) -> f64 {
+        self.lm_checkpoint.as_ref().map_or_else(|| self.lm.flops(tokens), |ck| ck.flops(tokens))
+    }
+
     /// Visual tokens the LM receives.
     pub fn visual_tokens(&self) -> usize {
         self.fusion_config().map(|f| f.num_tokens()).unwrap_or(0)
@@ -134,7 +144,8 @@ impl MllmConfig {
             query_view: self.query_view(),
             query_expert: self.query,
             fusion: self.fusion_config().map(|f| f.init(device)),
-            lm: self.lm.init(device),
+            lm: self.lm_checkpoint.is_none().then(|| self.lm.init(device)),
+            llama: self.lm_checkpoint.as_ref().map(|ck| ck.init(device)),
         }
     }
 }
@@ -154,8 +165,10 @@ pub struct Mllm<B: Backend> {
     pub query_expert: usize,
     /// Fusion and projector.
     pub fusion: Option<Fusion<B>>,
-    /// The decoder.
-    pub lm: Lm<B>,
+    /// Eyrie's own decoder (None when a checkpoint LM takes its place).
+    pub lm: Option<Lm<B>>,
+    /// A checkpoint LM in place of Eyrie's own decoder.
+    pub llama: Option<LlamaForCausalLm<B>>,
 }
 
 impl<B: Backend> Mllm<B> {
@@ -216,22 +229,75 @@ impl<B: Backend> Mllm<B> {
         }
     }
 
+    /// Token embeddings of the decoder.
+    ///
+    /// # Shapes
+    /// - `ids`: `[batch, seq]` → `[batch, seq, lm_dim]`
+    pub fn embed_text(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        match (&self.lm, &self.llama) {
+            (_, Some(llama)) => llama.embed(ids),
+            (Some(lm), None) => lm.embed(ids),
+            (None, None) => panic!("an MLLM has a decoder"),
+        }
+    }
+
+    /// The decoder's logits over a sequence of embeddings; `mask` (1 for tokens, 0 for padding,
+    /// which is never attended to) needs a checkpoint LM: Eyrie's own decoder sees unpadded batches.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, seq, lm_dim]`, `mask`: optional `[batch, seq]` → `[batch, seq, vocab]`
+    pub fn decode(&self, x: Tensor<B, 3>, mask: Option<Tensor<B, 2>>) -> Tensor<B, 3> {
+        match (&self.lm, &self.llama) {
+            (_, Some(llama)) => llama.forward_embeds(x, mask),
+            (Some(lm), None) => {
+                assert!(mask.is_none(), "Eyrie's own decoder takes no padding mask");
+                lm.forward_embeds(x)
+            }
+            (None, None) => panic!("an MLLM has a decoder"),
+        }
+    }
+
     /// Logits over the text positions, given visual tokens (if any).
     ///
     /// # Shapes
     /// - `visual`: `[batch, n_v, dim]`, `ids`: `[batch, seq]` → `[batch, seq, vocab]`
     pub fn forward_with_visual(&self, visual: Option<Tensor<B, 3>>, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-        let text = self.lm.embed(ids);
+        let text = self.embed_text(ids);
         match visual {
-            None => self.lm.forward_embeds(text),
+            None => self.decode(text, None),
             Some(v) => {
                 let [b, nv, _] = v.dims();
                 let [_, n, _] = text.dims();
-                let logits = self.lm.forward_embeds(Tensor::cat(vec![v, text], 1));
+                let logits = self.decode(Tensor::cat(vec![v, text], 1), None);
                 let vocab = logits.dims()[2];
                 logits.slice([0..b, nv..nv + n, 0..vocab])
             }
         }
+    }
+
+    /// Logits of LLaVA-format sequences: per sample, the tokens before its image (left-padded),
+    /// the image's visual tokens, then the tokens after it (right-padded). Rotary positions make
+    /// the left padding invisible: only relative positions enter attention.
+    ///
+    /// # Shapes
+    /// - `images[i]`: `[batch, 3, res_i, res_i]`, `before`: `[batch, n_b]`, `after`: `[batch, n_a]`,
+    ///   `mask`: `[batch, n_b + visual_tokens + n_a]` → `[batch, n_b + visual_tokens + n_a, vocab]`
+    pub fn forward_interleaved(
+        &self,
+        images: Vec<Tensor<B, 4>>,
+        before: Option<Tensor<B, 2, Int>>,
+        after: Tensor<B, 2, Int>,
+        mask: Tensor<B, 2>,
+    ) -> Tensor<B, 3> {
+        let mut parts = Vec::new();
+        if let Some(ids) = before {
+            parts.push(self.embed_text(ids));
+        }
+        if let Some(v) = self.encode_images(images) {
+            parts.push(v);
+        }
+        parts.push(self.embed_text(after));
+        self.decode(Tensor::cat(parts, 1), Some(mask))
     }
 
     /// Logits over the text positions.

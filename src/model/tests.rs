@@ -72,6 +72,7 @@ fn lm_and_mllm_logit_shapes() {
     let ids = Tensor::<B, 2, Int>::from_ints([[1, 5, 7, 3], [1, 4, 3, 0]], &dev);
     assert_eq!(lm.init::<B>(&dev).forward(ids.clone()).dims(), [2, 4, 30]);
     let cfg = MllmConfig {
+        lm_checkpoint: None,
         experts: vec![
             (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
             (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),
@@ -102,6 +103,7 @@ fn lm_is_causal() {
 fn gradients_reach_every_trainable_parameter() {
     let dev = Default::default();
     let cfg = MllmConfig {
+        lm_checkpoint: None,
         experts: vec![
             (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
             (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),
@@ -162,6 +164,7 @@ fn tiled_expert_feeds_stitched_tiles_and_thumbnail() {
     let clip = ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke); // native 32, grid 4
     for (fusion, tokens) in [(FusionKind::ChannelConcat, 64), (FusionKind::SequenceAppend, 128)] {
         let cfg = MllmConfig {
+            lm_checkpoint: None,
             experts: vec![(clip.clone(), 64)],
             fusion,
             tiling: Tiling::Tile,
@@ -263,6 +266,7 @@ fn flops_by_formula_match_hand_counts_at_the_bench_shapes() {
     assert_eq!(lm.flops(32), 2.0 * lm_block + matmul(32, 64, 86));
 
     let cfg = MllmConfig {
+        lm_checkpoint: None,
         experts: vec![(clip, 64), (convnext, 128)],
         fusion: FusionKind::ChannelConcat,
         tiling: Tiling::Interpolate,
@@ -278,6 +282,7 @@ fn a_tiled_expert_costs_its_tiles_and_thumbnail() {
     let clip = ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke);
     let native = clip.native_resolution;
     let cfg = |tiling| MllmConfig {
+        lm_checkpoint: None,
         experts: vec![(clip.clone(), 2 * native)],
         fusion: FusionKind::ChannelConcat,
         tiling,

@@ -21,7 +21,7 @@ fn vision_flops(m: &MllmConfig, factor: impl Fn(usize) -> f64) -> f64 {
 /// tiled), the fusion with its projector, and the LM over the visual tokens and a typical question
 /// ([`TEXT_TOKENS`]). The blind baseline (no experts) counts the LM alone.
 pub fn forward_flops(m: &MllmConfig) -> f64 {
-    vision_flops(m, |_| 1.0) + m.fusion_flops() + m.lm.flops(m.visual_tokens() + TEXT_TOKENS)
+    vision_flops(m, |_| 1.0) + m.fusion_flops() + m.lm_flops(m.visual_tokens() + TEXT_TOKENS)
 }
 
 /// A planned cell's forward FLOPs per sample: [`forward_flops`] of the model its SFT stage trains
@@ -58,22 +58,22 @@ pub fn estimate_seconds(kind: &StageKind) -> f64 {
             (3.0 * expert.flops(expert.native_resolution), optim.steps, optim.batch)
         }
         // Reading the weights: no arithmetic.
-        StageKind::ExpertLoad { .. } => (0.0, 0, 1),
+        StageKind::ExpertLoad { .. } | StageKind::LmLoad { .. } => (0.0, 0, 1),
         StageKind::LmPretrain { lm, optim, .. } => (3.0 * lm.flops(TEXT_TOKENS), optim.steps, optim.batch),
         StageKind::PreAlign { model, optim, .. } => {
             // The expert trains (forward and backward), the frozen LM passes gradients through.
             let vision = vision_flops(model, |_| 3.0);
-            let lm = model.lm.flops(model.visual_tokens() + TEXT_TOKENS);
+            let lm = model.lm_flops(model.visual_tokens() + TEXT_TOKENS);
             (vision + 3.0 * model.fusion_flops() + 2.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Align { model, optim, .. } => {
             let vision = vision_flops(model, |_| 1.0);
-            let lm = model.lm.flops(model.visual_tokens() + TEXT_TOKENS);
+            let lm = model.lm_flops(model.visual_tokens() + TEXT_TOKENS);
             (vision + 3.0 * model.fusion_flops() + 2.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Sft { model, unlock, optim, .. } => {
             let vision = vision_flops(model, |i| if unlock.unlocks(model.experts[i].0.kind) { 3.0 } else { 1.0 });
-            let lm = model.lm.flops(model.visual_tokens() + TEXT_TOKENS);
+            let lm = model.lm_flops(model.visual_tokens() + TEXT_TOKENS);
             (vision + 3.0 * model.fusion_flops() + 3.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Eval { families, per_family, .. } => return (families.len() * per_family) as f64 * 0.002,
@@ -118,12 +118,12 @@ mod tests {
         let (cell, blind) = (&p.cells[0], &p.cells[1]);
         let m = sft_model(&p, cell);
         let by_hand =
-            m.expert_flops(0) + m.expert_flops(1) + m.fusion_flops() + m.lm.flops(cell.visual_tokens + TEXT_TOKENS);
+            m.expert_flops(0) + m.expert_flops(1) + m.fusion_flops() + m.lm_flops(cell.visual_tokens + TEXT_TOKENS);
         assert!(m.fusion_flops() > 0.0 && cell.visual_tokens > 0);
         assert_eq!(cell_forward_flops(&p, cell), Some(by_hand));
         assert_eq!(label_forward_flops(&p, &cell.label), Some(by_hand));
         // The blind baseline runs the LM alone over the question.
-        assert_eq!(cell_forward_flops(&p, blind), Some(m.lm.flops(TEXT_TOKENS)));
+        assert_eq!(cell_forward_flops(&p, blind), Some(m.lm_flops(TEXT_TOKENS)));
         assert_eq!(label_forward_flops(&p, "no such cell"), None);
     }
 

@@ -123,7 +123,7 @@ fn mllm(
 ) -> (u64, u64, f64) {
     let experts: Vec<u64> = m.experts.iter().map(|(e, _)| expert_params(e, counter)).collect();
     let fusion = m.fusion_config().map_or(0, |f| f.num_params() as u64);
-    let lm = counter.lm(&m.lm);
+    let lm = m.lm_checkpoint.as_ref().map_or_else(|| counter.lm(&m.lm), |ck| ck.params);
     let params = experts.iter().sum::<u64>() + fusion + lm;
     let trainable = (0..experts.len()).filter(|&i| expert_trains(i)).map(|i| experts[i]).sum::<u64>()
         + fusion
@@ -145,6 +145,7 @@ pub fn footprint(kind: &StageKind, precision: Precision, counter: &dyn ParamCoun
             (p, p, layers_elements(&expert_layers(expert), side, g * g), optim.batch)
         }
         StageKind::ExpertLoad { expert } => (expert_params(expert, counter), 0, 0.0, 0),
+        StageKind::LmLoad { lm } => (lm.params, 0, 0.0, 0),
         StageKind::LmPretrain { lm, optim, .. } => {
             let p = counter.lm(lm);
             (p, p, lm_elements(lm, TEXT_TOKENS), optim.batch)

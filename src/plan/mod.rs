@@ -7,14 +7,16 @@ pub mod stage;
 
 pub use stage::{Optim, Stage, StageKind};
 
+use crate::checkpoint::lm::LmCheckpoint;
+use crate::data::llava::Conversations;
 use crate::data::tokenizer::Tokenizer;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
 use crate::model::MllmConfig;
 use crate::spec::{
-    CellSettings, ExpertKind, ExpertSources, Family, FusionKind, Precision, PretrainSeed, Scale, ScalePreset, Spec,
-    Tiling, TokenGrid, Unlock,
+    CellSettings, ExpertKind, ExpertSources, Family, FusionKind, LlavaData, Precision, PretrainSeed, Scale,
+    ScalePreset, Spec, Tiling, TokenGrid, Unlock,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -137,6 +139,10 @@ struct Builder {
     stages: BTreeMap<String, Stage>,
     /// The families whose expert comes from a checkpoint folder.
     sources: ExpertSources,
+    /// The checkpoint LM in place of Eyrie's own (`[lm] checkpoint`).
+    lm_source: Option<LmCheckpoint>,
+    /// LLaVA-format data in place of the proxy world (`[data]`).
+    llava: Option<LlavaData>,
 }
 
 /// How many times the scale's `expert_steps` an expert pretrains for, each to where its own task
@@ -184,6 +190,9 @@ impl Builder {
     }
 
     fn lm_config(&self) -> LmConfig {
+        if let Some(ck) = &self.lm_source {
+            return LmConfig::new(ck.vocab, ck.dim, ck.depth, ck.heads);
+        }
         LmConfig::new(Tokenizer::new().vocab_size(), self.preset.lm_dim, self.preset.lm_depth, self.preset.heads)
     }
 
@@ -199,6 +208,8 @@ impl Builder {
             pretrain_seed,
             stages: BTreeMap::new(),
             sources: ExpertSources::new(),
+            lm_source: None,
+            llava: None,
         }
     }
 
@@ -263,6 +274,7 @@ impl Builder {
             grid: model.grid,
             query: 0,
             lm: model.lm.clone(),
+            lm_checkpoint: model.lm_checkpoint.clone(),
         };
         let p = &self.preset;
         let optim = Optim {
@@ -275,11 +287,29 @@ impl Builder {
         };
         let label = format!("pre-align {}@{res} seed {seed}", expert.kind);
         let lm = self.lm(seed);
-        self.add(StageKind::PreAlign { model: one, data: data.clone(), optim }, vec![pretrained, lm], label)
+        let conversations = self.conversations(false);
+        self.add(
+            StageKind::PreAlign { model: one, data: data.clone(), conversations, optim },
+            vec![pretrained, lm],
+            label,
+        )
     }
 
-    /// LM pretraining for a cell of `seed`.
+    /// The conversations of the alignment stage (`align`) or of SFT and pre-alignment, when the
+    /// experiment reads LLaVA-format data.
+    fn conversations(&self, align: bool) -> Option<Conversations> {
+        self.llava.as_ref().map(|d| Conversations {
+            file: if align { d.align.clone() } else { d.train.clone() },
+            max_length: d.max_length,
+        })
+    }
+
+    /// LM pretraining for a cell of `seed` (a checkpoint LM's loading, the same for every seed).
     fn lm(&mut self, seed: u64) -> String {
+        if let Some(ck) = &self.lm_source {
+            let label = format!("lm-load from {}", ck.dir.display());
+            return self.add(StageKind::LmLoad { lm: ck.clone() }, vec![], label);
+        }
         let seed = self.pretraining_seed(seed);
         let optim = Optim {
             steps: self.preset.lm_steps,
@@ -298,6 +328,7 @@ impl Builder {
             families: families.to_vec(),
             per_family: self.preset.eval_per_family,
             data_seed: WORLD_SEED,
+            eval_set: self.llava.as_ref().map(|d| d.eval.clone()),
         };
         self.add(kind, vec![sft], format!("eval {label}"))
     }
@@ -319,6 +350,7 @@ impl Builder {
             grid: 0,
             query: if c.fusion.has_roles() { c.query_index() } else { 0 },
             lm: self.lm_config(),
+            lm_checkpoint: self.lm_source.clone(),
         };
         if (0..experts.len()).all(|i| model.tiles(i) <= 1) {
             // Nothing to tile at these resolutions: the same model as interpolation (and the same stages).
@@ -360,14 +392,26 @@ impl Builder {
         };
         let label = c.label();
         let align = self.add(
-            StageKind::Align { model: model.clone(), data: data.clone(), optim: align_optim },
+            StageKind::Align {
+                model: model.clone(),
+                data: data.clone(),
+                conversations: self.conversations(true),
+                optim: align_optim,
+            },
             inputs,
             format!("align {label}"),
         );
         let vision_lr_scale = c.unlock.any().then_some(c.vision_lr_scale);
         let visual_tokens = model.visual_tokens();
         let sft = self.add(
-            StageKind::Sft { model, unlock: c.unlock.clone(), vision_lr_scale, data, optim: sft_optim },
+            StageKind::Sft {
+                model,
+                unlock: c.unlock.clone(),
+                vision_lr_scale,
+                data,
+                conversations: self.conversations(false),
+                optim: sft_optim,
+            },
             vec![align.clone()],
             format!("sft {label} seed {seed}"),
         );
@@ -410,8 +454,10 @@ impl Builder {
             grid: 0,
             query: 0,
             lm: self.lm_config(),
+            lm_checkpoint: self.lm_source.clone(),
         };
         let data = DataSpec { seed: WORLD_SEED, families: training.to_vec(), max_objects: 3 };
+        let conversations = self.conversations(false);
         let optim = Optim {
             steps: sft_steps,
             batch: self.preset.batch_size,
@@ -421,7 +467,7 @@ impl Builder {
             precision: self.precision,
         };
         let sft = self.add(
-            StageKind::Sft { model, unlock: Unlock::All(false), vision_lr_scale: None, data, optim },
+            StageKind::Sft { model, unlock: Unlock::All(false), vision_lr_scale: None, data, conversations, optim },
             vec![lm.clone()],
             format!("sft blind seed {seed}"),
         );
@@ -510,6 +556,8 @@ pub fn distinct_labels(cells: &[CellSettings]) -> Vec<String> {
 pub fn plan_at_precision(spec: &Spec, scale: Scale, precision: Precision) -> Plan {
     let mut b = Builder::new(scale, precision, spec.pretrain_seed);
     b.sources = spec.experts.clone();
+    b.lm_source = spec.lm.clone();
+    b.llava = spec.data.clone();
     let mut cells = Vec::new();
     let mut ids: HashMap<String, &CellSettings> = HashMap::new();
     let mut merged = Vec::new();

@@ -1,6 +1,8 @@
 //! Stage descriptions: everything that determines a stage's output, and nothing else.
 
 use super::ids::{content_id_at, SCHEMA_VERSION};
+use crate::checkpoint::lm::LmCheckpoint;
+use crate::data::llava::{Conversations, LlavaFile};
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
@@ -46,6 +48,12 @@ pub enum StageKind {
         /// Architecture, with the checkpoint (folder and content hash).
         expert: ExpertConfig,
     },
+    /// A checkpoint LM read from its folder (in place of LM pretraining): its output is the LM with
+    /// the checkpoint's weights.
+    LmLoad {
+        /// The folder, its content hash and its shape.
+        lm: LmCheckpoint,
+    },
     /// LM pretraining on the world's text.
     LmPretrain {
         /// Architecture.
@@ -62,6 +70,9 @@ pub enum StageKind {
         model: MllmConfig,
         /// Data (the cell's SFT mixture).
         data: DataSpec,
+        /// LLaVA-format conversations read in place of `data`'s samples.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversations: Option<Conversations>,
         /// Optimisation.
         optim: Optim,
     },
@@ -71,6 +82,9 @@ pub enum StageKind {
         model: MllmConfig,
         /// Data.
         data: DataSpec,
+        /// LLaVA-format conversations read in place of `data`'s samples.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversations: Option<Conversations>,
         /// Optimisation.
         optim: Optim,
     },
@@ -85,6 +99,9 @@ pub enum StageKind {
         vision_lr_scale: Option<f64>,
         /// Data.
         data: DataSpec,
+        /// LLaVA-format conversations read in place of `data`'s samples.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversations: Option<Conversations>,
         /// Optimisation.
         optim: Optim,
     },
@@ -96,6 +113,9 @@ pub enum StageKind {
         per_family: usize,
         /// World seed of the test split.
         data_seed: u64,
+        /// A JSONL evaluation set asked in place of the world's test split.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eval_set: Option<LlavaFile>,
     },
 }
 
@@ -105,6 +125,7 @@ impl StageKind {
         match self {
             StageKind::ExpertPretrain { .. } => "expert-pretrain",
             StageKind::ExpertLoad { .. } => "expert-load",
+            StageKind::LmLoad { .. } => "lm-load",
             StageKind::LmPretrain { .. } => "lm-pretrain",
             StageKind::PreAlign { .. } => "pre-align",
             StageKind::Align { .. } => "align",
@@ -121,7 +142,7 @@ impl StageKind {
             | StageKind::PreAlign { optim, .. }
             | StageKind::Align { optim, .. }
             | StageKind::Sft { optim, .. } => Some(optim),
-            StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => None,
+            StageKind::ExpertLoad { .. } | StageKind::LmLoad { .. } | StageKind::Eval { .. } => None,
         }
     }
 

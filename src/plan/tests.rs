@@ -191,7 +191,9 @@ fn seed_of(s: &Stage) -> u64 {
         | StageKind::PreAlign { optim, .. }
         | StageKind::Align { optim, .. }
         | StageKind::Sft { optim, .. } => optim.seed,
-        StageKind::ExpertLoad { .. } | StageKind::Eval { .. } => panic!("{} has no seed", s.kind.name()),
+        StageKind::ExpertLoad { .. } | StageKind::LmLoad { .. } | StageKind::Eval { .. } => {
+            panic!("{} has no seed", s.kind.name())
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod experiment_name;
 pub mod experts;
 mod greedy;
 mod hypothesis;
+pub mod llava_data;
 pub mod mixture;
 mod names;
 mod raw;
@@ -27,6 +28,7 @@ pub use error::{Locator, SpecError};
 pub use experts::ExpertSources;
 pub use greedy::{GreedySpec, Metric, SearchKind};
 pub use hypothesis::{level, Contrast, ContrastKind, ExpectKind, Expectation, Hypothesis, Selector};
+pub use llava_data::LlavaData;
 pub use names::{BackendKind, ExpertKind, Family, FusionKind, Precision, PretrainSeed, PretrainTask, Scale, Tiling};
 pub use scale::ScalePreset;
 pub use seeds::AdaptiveSeeds;
@@ -75,6 +77,12 @@ pub struct Spec {
     /// The families whose expert comes from a checkpoint folder (`[experts.<family>]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub experts: ExpertSources,
+    /// The checkpoint LM in place of Eyrie's own (`[lm] checkpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lm: Option<crate::checkpoint::lm::LmCheckpoint>,
+    /// LLaVA-format data in place of the proxy world (`[data]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<LlavaData>,
     /// The file it came from.
     pub file: PathBuf,
 }
@@ -185,6 +193,8 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         }
         _ => None,
     };
+    let evaluated: Vec<Family> = cells.iter().flat_map(|c| c.families.iter().copied()).collect();
+    let (lm, data) = llava_data::resolve_lm_and_data(loc, raw.lm.as_ref(), raw.data.as_ref(), &evaluated)?;
     let planned = greedy.as_ref().map_or(cells.len(), |g| g.worst_case_sets());
     let seeds_span = raw.experiment.seeds.as_ref().map(|s| s.span());
     size::check_planned(loc, planned, adaptive.map_or(seeds.len(), |a| a.max), seeds_span.clone())?;
@@ -211,6 +221,8 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         axes: raw.grid.varied(),
         cells,
         experts,
+        lm,
+        data,
         file: loc.file.clone(),
     })
 }

@@ -4,6 +4,7 @@ pub(crate) use super::axes::{RawCell, RawGrid};
 use super::experts::RawExpert;
 use super::greedy::{RawGreedy, SearchKind};
 use super::hypothesis::RawHypothesis;
+use super::llava_data::{RawData, RawLm};
 use super::names::{PretrainSeed, Scale};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,10 @@ pub(crate) struct RawSpec {
     pub hypothesis: Vec<RawHypothesis>,
     #[serde(default)]
     pub experts: BTreeMap<String, RawExpert>,
+    #[serde(default)]
+    pub lm: Option<RawLm>,
+    #[serde(default)]
+    pub data: Option<RawData>,
 }
 
 /// `[experiment]`.

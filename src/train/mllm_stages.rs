@@ -46,7 +46,7 @@ impl Trainable {
 
 /// Marks the parts that must not train as constants (no gradients, bit-identical after the stage).
 pub fn apply_freeze<B: AutodiffBackend>(model: Mllm<B>, t: &Trainable) -> Mllm<B> {
-    let Mllm { experts, tiles, natives, query_view, query_expert, fusion, lm } = model;
+    let Mllm { experts, tiles, natives, query_view, query_expert, fusion, lm, llama } = model;
     Mllm {
         experts: experts.into_iter().enumerate().map(|(i, e)| if t.expert(i) { e } else { e.no_grad() }).collect(),
         tiles,
@@ -55,6 +55,20 @@ pub fn apply_freeze<B: AutodiffBackend>(model: Mllm<B>, t: &Trainable) -> Mllm<B
         query_expert,
         fusion: fusion.map(|f| if t.fusion { f } else { f.no_grad() }),
         lm: if t.lm { lm } else { lm.no_grad() },
+        llama: if t.lm { llama } else { llama.no_grad() },
+    }
+}
+
+/// The experts as their own parameter group, at `lr × settings.group_lr_scale` (`vision-lr-scale`),
+/// when any of them trains.
+pub fn expert_group<B: AutodiffBackend>(
+    trainable: &Trainable,
+) -> impl Fn(&mut B::Gradients, &Mllm<B>) -> Option<GradientsParams> + '_ {
+    move |grads: &mut B::Gradients, m: &Mllm<B>| {
+        if !trainable.experts.iter().any(|&t| t) || m.experts.is_empty() {
+            return None;
+        }
+        Some(GradientsParams::from_module(grads, &m.experts))
     }
 }
 
@@ -75,13 +89,7 @@ pub fn train_mllm<B: AutodiffBackend>(
 ) -> Result<(Mllm<B>, Vec<StepLog>), Divergence> {
     let model = apply_freeze(model, &trainable);
     let sides: Vec<usize> = cfg.experts.iter().map(|(_, r)| *r).collect();
-    // The experts are their own parameter group, at `lr × settings.group_lr_scale` (`vision-lr-scale`).
-    let split = |grads: &mut B::Gradients, m: &Mllm<B>| -> Option<GradientsParams> {
-        if !trainable.experts.iter().any(|&t| t) || m.experts.is_empty() {
-            return None;
-        }
-        Some(GradientsParams::from_module(grads, &m.experts))
-    };
+    let split = expert_group::<B>(&trainable);
     fit_groups(model, settings, stage, progress, &split, |m: &Mllm<B>, step| {
         let idx = batch_indices(pool.len(), batch, step, seed);
         let imgs = sides.iter().map(|&s| images(pool, &idx, s, device)).collect();

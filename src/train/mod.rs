@@ -3,6 +3,7 @@
 pub mod batches;
 pub mod divergence;
 pub mod fit;
+pub mod llava;
 pub mod mllm_stages;
 pub mod pretrain;
 pub mod schedule;

@@ -4,14 +4,49 @@
 //! with Visual Instruction Tuning"; Antol et al. 2015, "VQA: Visual Question Answering").
 
 pub mod answer;
+pub mod chat;
 pub mod conversations;
 pub mod eval_set;
+pub mod export;
+pub mod images;
 
 pub use answer::{normalise, score_answers};
 pub use conversations::{read_conversations, Conversation, Role, Segment, Turn};
 pub use eval_set::{read_eval_set, EvalItem};
 
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// A LLaVA-format data file as stages read it: its path, the SHA-256 of its contents (part of the
+/// ids of the stages that read it) and the folder its records' images are relative to (the images
+/// are not hashed: a dataset's image folder is too large to read at every plan).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlavaFile {
+    /// The file, as the experiment file writes it.
+    pub path: PathBuf,
+    /// SHA-256 of its contents.
+    pub sha256: String,
+    /// The image folder.
+    pub images: PathBuf,
+}
+
+/// LLaVA-format conversations a training stage reads in place of the proxy world's samples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversations {
+    /// The training file.
+    pub file: LlavaFile,
+    /// Longest sequence, in positions (text and visual tokens); longer records lose their end.
+    pub max_length: usize,
+}
+
+impl LlavaFile {
+    /// Describes `path` (hashing it) with its image folder.
+    pub fn open(path: &std::path::Path, images: &std::path::Path) -> Result<Self, LlavaError> {
+        let sha256 = crate::checkpoint::folder::sha256_files(&[path])
+            .map_err(|e| LlavaError::Parse { path: path.into(), message: e.to_string() })?;
+        Ok(Self { path: path.into(), sha256, images: images.into() })
+    }
+}
 
 /// Errors of reading LLaVA-format data; each names the file and the record (index and id, or line).
 #[derive(Debug, thiserror::Error)]
@@ -75,5 +110,7 @@ fn check_images<'a>(
     })
 }
 
+#[cfg(test)]
+mod chat_tests;
 #[cfg(test)]
 mod tests;

@@ -142,6 +142,7 @@ fn deformable_with_zero_offsets_samples_exactly_the_reference_points() {
 
 fn llava_hr_config() -> MllmConfig {
     MllmConfig {
+        lm_checkpoint: None,
         experts: vec![
             (ExpertConfig::at_scale(ExpertKind::Clip, Scale::Smoke), 32),
             (ExpertConfig::at_scale(ExpertKind::ConvNext, Scale::Smoke), 64),
