@@ -53,9 +53,9 @@ fn forward_flops(kind: &StageKind) -> Option<f64> {
     Some(match kind {
         StageKind::ExpertPretrain { expert, .. } => expert.flops(expert.native_resolution),
         StageKind::LmPretrain { lm, .. } => lm.flops(cost::TEXT_TOKENS),
-        StageKind::PreAlign { model, .. } | StageKind::Align { model, .. } | StageKind::Sft { model, .. } => {
-            cost::forward_flops(model)
-        }
+        StageKind::PreAlign { model, conversations, .. }
+        | StageKind::Align { model, conversations, .. }
+        | StageKind::Sft { model, conversations, .. } => cost::forward_flops_of(model, conversations.as_ref()),
         StageKind::ExpertLoad { .. } | StageKind::LmLoad { .. } | StageKind::Eval { .. } => return None,
     })
 }

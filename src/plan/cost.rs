@@ -2,6 +2,7 @@
 
 use super::stage::StageKind;
 use super::{Plan, PlannedCell};
+use crate::data::llava::Conversations;
 use crate::model::MllmConfig;
 
 /// Effective training throughput of small models on the reference CPU (FLOP/s), fitted to the
@@ -12,6 +13,16 @@ pub const CPU_STEP_OVERHEAD: f64 = 0.05;
 /// Text tokens of a typical QA sequence.
 pub const TEXT_TOKENS: usize = 12;
 
+/// Positions of one training sequence through `m`'s LM: its visual tokens and a typical question
+/// ([`TEXT_TOKENS`]) on the proxy world; with LLaVA-format conversations, the longest sequence they
+/// may make (`max-length`, visual tokens included), the bound a device must hold.
+pub fn sequence_tokens(m: &MllmConfig, conversations: Option<&Conversations>) -> usize {
+    match conversations {
+        Some(c) => c.max_length.max(m.visual_tokens() + 1),
+        None => m.visual_tokens() + TEXT_TOKENS,
+    }
+}
+
 /// Forward FLOPs of every expert of `m` on one image, with `factor(i)` applied to expert `i`.
 fn vision_flops(m: &MllmConfig, factor: impl Fn(usize) -> f64) -> f64 {
     (0..m.experts.len()).map(|i| factor(i) * m.expert_flops(i)).sum()
@@ -21,14 +32,19 @@ fn vision_flops(m: &MllmConfig, factor: impl Fn(usize) -> f64) -> f64 {
 /// tiled), the fusion with its projector, and the LM over the visual tokens and a typical question
 /// ([`TEXT_TOKENS`]). The blind baseline (no experts) counts the LM alone.
 pub fn forward_flops(m: &MllmConfig) -> f64 {
-    vision_flops(m, |_| 1.0) + m.fusion_flops() + m.lm_flops(m.visual_tokens() + TEXT_TOKENS)
+    forward_flops_of(m, None)
+}
+
+/// [`forward_flops`] with the LM over [`sequence_tokens`] positions.
+pub fn forward_flops_of(m: &MllmConfig, conversations: Option<&Conversations>) -> f64 {
+    vision_flops(m, |_| 1.0) + m.fusion_flops() + m.lm_flops(sequence_tokens(m, conversations))
 }
 
 /// A planned cell's forward FLOPs per sample: [`forward_flops`] of the model its SFT stage trains
 /// (what it is evaluated with), from the plan alone; None when the plan lacks the cell's SFT stage.
 pub fn cell_forward_flops(plan: &Plan, cell: &PlannedCell) -> Option<f64> {
     cell.stages.iter().find_map(|id| match &plan.stages.get(id)?.kind {
-        StageKind::Sft { model, .. } => Some(forward_flops(model)),
+        StageKind::Sft { model, conversations, .. } => Some(forward_flops_of(model, conversations.as_ref())),
         _ => None,
     })
 }
@@ -60,20 +76,20 @@ pub fn estimate_seconds(kind: &StageKind) -> f64 {
         // Reading the weights: no arithmetic.
         StageKind::ExpertLoad { .. } | StageKind::LmLoad { .. } => (0.0, 0, 1),
         StageKind::LmPretrain { lm, optim, .. } => (3.0 * lm.flops(TEXT_TOKENS), optim.steps, optim.batch),
-        StageKind::PreAlign { model, optim, .. } => {
+        StageKind::PreAlign { model, conversations, optim, .. } => {
             // The expert trains (forward and backward), the frozen LM passes gradients through.
             let vision = vision_flops(model, |_| 3.0);
-            let lm = model.lm_flops(model.visual_tokens() + TEXT_TOKENS);
+            let lm = model.lm_flops(sequence_tokens(model, conversations.as_ref()));
             (vision + 3.0 * model.fusion_flops() + 2.0 * lm, optim.steps, optim.batch)
         }
-        StageKind::Align { model, optim, .. } => {
+        StageKind::Align { model, conversations, optim, .. } => {
             let vision = vision_flops(model, |_| 1.0);
-            let lm = model.lm_flops(model.visual_tokens() + TEXT_TOKENS);
+            let lm = model.lm_flops(sequence_tokens(model, conversations.as_ref()));
             (vision + 3.0 * model.fusion_flops() + 2.0 * lm, optim.steps, optim.batch)
         }
-        StageKind::Sft { model, unlock, optim, .. } => {
+        StageKind::Sft { model, unlock, conversations, optim, .. } => {
             let vision = vision_flops(model, |i| if unlock.unlocks(model.experts[i].0.kind) { 3.0 } else { 1.0 });
-            let lm = model.lm_flops(model.visual_tokens() + TEXT_TOKENS);
+            let lm = model.lm_flops(sequence_tokens(model, conversations.as_ref()));
             (vision + 3.0 * model.fusion_flops() + 3.0 * lm, optim.steps, optim.batch)
         }
         StageKind::Eval { families, per_family, .. } => return (families.len() * per_family) as f64 * 0.002,

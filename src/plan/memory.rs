@@ -2,9 +2,10 @@
 //! AdamW's two moments for the parts that train, and the activations kept for the backward pass at
 //! the stage's batch size. Estimates, stated with their formulas in the README.
 
-use super::cost::TEXT_TOKENS;
+use super::cost::{sequence_tokens, TEXT_TOKENS};
 use super::stage::StageKind;
 use crate::checkpoint::expert::Layers;
+use crate::data::llava::Conversations;
 use crate::model::encoders::ExpertConfig;
 use crate::model::lm::LmConfig;
 use crate::model::MllmConfig;
@@ -117,6 +118,7 @@ fn expert_params(e: &ExpertConfig, counter: &dyn ParamCounter) -> u64 {
 /// `expert_trains(i)`, the fusion, and the LM when `lm_trains`.
 fn mllm(
     m: &MllmConfig,
+    conversations: Option<&Conversations>,
     expert_trains: impl Fn(usize) -> bool,
     lm_trains: bool,
     counter: &dyn ParamCounter,
@@ -129,7 +131,7 @@ fn mllm(
         + fusion
         + if lm_trains { lm } else { 0 };
     // Gradients reach the projector through the LM whatever trains, so its activations are kept.
-    let acts = lm_elements(&m.lm, m.visual_tokens() + TEXT_TOKENS)
+    let acts = lm_elements(&m.lm, sequence_tokens(m, conversations))
         + (0..m.experts.len()).filter(|&i| expert_trains(i)).map(|i| expert_elements(m, i)).sum::<f64>();
     (params, trainable, acts)
 }
@@ -150,16 +152,17 @@ pub fn footprint(kind: &StageKind, precision: Precision, counter: &dyn ParamCoun
             let p = counter.lm(lm);
             (p, p, lm_elements(lm, TEXT_TOKENS), optim.batch)
         }
-        StageKind::PreAlign { model, optim, .. } => {
-            let (p, t, a) = mllm(model, |i| i == 0, false, counter);
+        StageKind::PreAlign { model, conversations, optim, .. } => {
+            let (p, t, a) = mllm(model, conversations.as_ref(), |i| i == 0, false, counter);
             (p, t, a, optim.batch)
         }
-        StageKind::Align { model, optim, .. } => {
-            let (p, t, a) = mllm(model, |_| false, false, counter);
+        StageKind::Align { model, conversations, optim, .. } => {
+            let (p, t, a) = mllm(model, conversations.as_ref(), |_| false, false, counter);
             (p, t, a, optim.batch)
         }
-        StageKind::Sft { model, unlock, optim, .. } => {
-            let (p, t, a) = mllm(model, |i| unlock.unlocks(model.experts[i].0.kind), true, counter);
+        StageKind::Sft { model, unlock, conversations, optim, .. } => {
+            let unlocked = |i: usize| unlock.unlocks(model.experts[i].0.kind);
+            let (p, t, a) = mllm(model, conversations.as_ref(), unlocked, true, counter);
             (p, t, a, optim.batch)
         }
         StageKind::Eval { .. } => (0, 0, 0.0, 0),
