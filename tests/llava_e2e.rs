@@ -17,7 +17,7 @@ fn experiment(dir: &Path, lm: &Path, extra: &str) -> PathBuf {
          [experts.clip]\ncheckpoint = \"{clip}\"\n\n\
          [lm]\ncheckpoint = \"{lm}\"\n\n\
          [data]\ntrain = \"{d}/train.json\"\nalign = \"{d}/align.json\"\nimages = \"{d}/images\"\n\
-         eval = \"{d}/eval.jsonl\"\nmax-length = 96\n\n\
+         eval = \"{d}/eval.jsonl\"\nmax-length = 160\n\n\
          [base]\nencoders = [\"clip\"]\nfamilies = [\"vqa\", \"count\"]\nsft-steps = 40\n{extra}",
         clip = fixture("checkpoints/clip-vision").display(),
         lm = lm.display(),
@@ -128,4 +128,27 @@ fn left_padding_masked_out_leaves_the_llama_logits_unchanged() {
     let diff = (tail - plain.clone()).abs().max().into_scalar();
     let scale = plain.abs().max().into_scalar();
     assert!(diff <= 1e-4 * scale, "largest difference {diff} of {scale}");
+}
+
+#[test]
+fn checkpoint_models_train_in_bf16_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(tmp.path(), &fixture("llava/lm"), "");
+    let results = tmp.path().join("results");
+    let out =
+        common::eyrie().args(["run", "--precision", "bf16", "--results"]).arg(&results).arg(&exp).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sft = meta(&results, "sft clip");
+    assert!(sft["last_loss"].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn a_max_length_that_leaves_no_answer_fails_the_stage_saying_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(tmp.path(), &fixture("llava/lm"), "");
+    let text = std::fs::read_to_string(&exp).unwrap().replace("max-length = 160", "max-length = 16");
+    std::fs::write(&exp, text).unwrap();
+    let out = common::eyrie().arg("run").arg(&exp).arg("--results").arg(tmp.path().join("r")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("leaves no answer token"), "{err}");
 }

@@ -161,6 +161,9 @@ impl LlamaSettings {
     }
 }
 
+/// The attention bias of an excluded key.
+const MASKED: f64 = -1e4;
+
 /// `LlamaForCausalLM`.
 #[derive(Module, Debug)]
 pub struct LlamaForCausalLm<B: Backend> {
@@ -273,10 +276,11 @@ impl<B: Backend> LlamaForCausalLm<B> {
         let mut h = h;
         let hd = self.model.layers.first().map_or(1, |l| l.self_attn.q_proj.weight.dims()[1] / self.heads);
         let [cos, sin] = rope_table::<B>(n, hd, self.theta, &device);
-        // Future keys, and padded keys when a mask is given, are excluded.
-        let causal = Tensor::<B, 2>::ones([n, n], &device).triu(1).reshape([1, 1, n, n]) * -1e30;
+        // Future keys, and padded keys when a mask is given, are excluded (-1e4 is finite in f16,
+        // and exp(-1e4) is 0 in every float type).
+        let causal = Tensor::<B, 2>::ones([n, n], &device).triu(1).reshape([1, 1, n, n]) * MASKED;
         let bias = match mask {
-            Some(m) => causal + (m.neg() + 1.0).reshape([b, 1, 1, n]) * -1e30,
+            Some(m) => causal + (m.neg() + 1.0).reshape([b, 1, 1, n]) * MASKED,
             None => causal,
         };
         for layer in &self.model.layers {

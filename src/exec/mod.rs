@@ -56,6 +56,20 @@ pub enum RunError {
     /// The checkpoint LM's tokenizer or chat template could not be used.
     #[error(transparent)]
     Chat(#[from] crate::data::llava::chat::ChatError),
+    /// `max-length` leaves no answer token of a conversation file to train on.
+    #[error(
+        "{}: max-length {max_length} leaves no answer token to train on (each record's prompt and {visual} \
+         visual tokens fill it); raise [data] max-length",
+        file.display()
+    )]
+    NoAnswers {
+        /// The conversation file.
+        file: std::path::PathBuf,
+        /// The limit.
+        max_length: usize,
+        /// Visual tokens of the cell's model.
+        visual: usize,
+    },
     /// A stage's computation panicked.
     #[error("stage {0} panicked: {1}")]
     Panicked(String, String),

@@ -14,7 +14,7 @@ use crate::model::{Mllm, MllmConfig};
 use crate::plan::{Optim, StageKind};
 use crate::store::checkpoint::{self, CheckpointError};
 use crate::store::Store;
-use crate::train::llava::{train_on_conversations, ConversationSet};
+use crate::train::llava::{answers_kept, train_on_conversations, ConversationSet};
 use crate::train::mllm_stages::{train_mllm, Trainable};
 use crate::train::pretrain::{pretrain_expert, pretrain_lm, PretrainJob};
 use crate::train::Divergence;
@@ -157,6 +157,19 @@ fn train_conversations<B: AutodiffBackend>(
 ) -> Result<(Mllm<B>, Vec<StepLog>), super::RunError> {
     let ck = job.cfg.lm_checkpoint.as_ref().expect("LLaVA-format data comes with a checkpoint LM");
     let set = ConversationSet::read(&c.file, &ChatFormat::open(&ck.dir)?)?;
+    let visual = job.cfg.visual_tokens();
+    let (answers, cut) = answers_kept(&set, visual, c.max_length);
+    if answers == 0 {
+        return Err(super::RunError::NoAnswers { file: c.file.path.clone(), max_length: c.max_length, visual });
+    }
+    if cut > 0 {
+        eprintln!(
+            "warning: {}: {cut} of {} records are longer than max-length {} (with {visual} visual tokens) and lose their end",
+            c.file.path.display(),
+            set.examples.len(),
+            c.max_length
+        );
+    }
     let o = job.optim;
     Ok(train_on_conversations(
         m,

@@ -69,7 +69,25 @@ pub fn load<B: Backend, M: ModuleSnapshot<B>>(mut module: M, path: &Path) -> Res
     if !result.missing.is_empty() {
         return Err(CheckpointError::Missing { path: path.to_path_buf(), missing: result.missing });
     }
-    Ok(module)
+    Ok(to_device_float(module))
+}
+
+/// Casts every float parameter to its device's float type (a checkpoint folder's weights are read
+/// as f32 whatever the run's precision; Eyrie's own stages store the run's type already).
+fn to_device_float<B: Backend, M: Module<B>>(module: M) -> M {
+    struct Cast;
+    impl<B: Backend> burn::module::ModuleMapper<B> for Cast {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<B, D>>,
+        ) -> burn::module::Param<Tensor<B, D>> {
+            let (id, tensor, mapper) = param.consume();
+            let want = burn::tensor::get_device_settings::<B>(&tensor.device()).float_dtype;
+            let tensor = if tensor.dtype() == want.into() { tensor } else { tensor.cast(want) };
+            burn::module::Param::from_mapped_value(id, tensor, mapper)
+        }
+    }
+    module.map(&mut Cast)
 }
 
 #[cfg(test)]

@@ -107,14 +107,16 @@ impl HostBatch {
     }
 }
 
-/// Lays out `examples` as one batch: `before` left-padded, `visual` visual tokens, `after` cut to
-/// fit `max_length` positions and right-padded; targets are the next token, counted where it is an
-/// answer's.
+/// Lays out `examples` as one batch: `before` left-padded, `visual` visual tokens, `after` right-padded;
+/// each record's own positions (its prompt, its visual tokens when it has an image, its text) cut
+/// to `max_length` by dropping the end of its text. Targets are the next token, counted where it
+/// is an answer's. (The padded width may exceed `max_length` when records of different prompt
+/// lengths or with and without images share a batch.)
 pub fn host_batch(examples: &[&Tokenized], visual: usize, max_length: usize, pad: u32) -> HostBatch {
     let b = examples.len();
     let before_len = examples.iter().map(|e| e.before.len()).max().unwrap_or(0);
-    let room = max_length.saturating_sub(before_len + visual).max(1);
-    let after_len = examples.iter().map(|e| e.after.len().min(room)).max().unwrap_or(0).max(1);
+    let kept: Vec<usize> = examples.iter().map(|e| kept_after(e, visual, max_length)).collect();
+    let after_len = kept.iter().copied().max().unwrap_or(0).max(1);
     let len = before_len + visual + after_len;
     let mut hb = HostBatch {
         batch: b,
@@ -139,7 +141,7 @@ pub fn host_batch(examples: &[&Tokenized], visual: usize, max_length: usize, pad
             }
         }
         let start = before_len + visual;
-        for (t, (&id, &answer)) in e.after.iter().zip(&e.answer).take(after_len).enumerate() {
+        for (t, (&id, &answer)) in e.after.iter().zip(&e.answer).take(kept[i]).enumerate() {
             hb.after[i * after_len + t] = id as i32;
             hb.mask[i * len + start + t] = 1.0;
             // Position `start + t - 1` predicts this token (the first token of a sequence has no predecessor).
@@ -150,6 +152,26 @@ pub fn host_batch(examples: &[&Tokenized], visual: usize, max_length: usize, pad
         }
     }
     hb
+}
+
+/// How many of `e`'s tokens after the image fit in `max_length` positions with its prompt and (when
+/// it has an image) `visual` visual tokens.
+pub fn kept_after(e: &Tokenized, visual: usize, max_length: usize) -> usize {
+    let used = e.before.len() + if e.image { visual } else { 0 };
+    e.after.len().min(max_length.saturating_sub(used))
+}
+
+/// Answer tokens of `set` left after cutting each record to `max_length` positions, and how many
+/// records lost some.
+pub fn answers_kept(set: &ConversationSet, visual: usize, max_length: usize) -> (usize, usize) {
+    let mut kept = 0;
+    let mut cut = 0;
+    for e in &set.examples {
+        let k = kept_after(e, visual, max_length);
+        kept += e.answer[..k].iter().filter(|a| **a).count();
+        cut += usize::from(k < e.after.len());
+    }
+    (kept, cut)
 }
 
 /// Images of `set`'s records `indices` at `side`, normalised (a text-only record's all grey).
@@ -240,5 +262,12 @@ mod tests {
         assert_eq!(hb.len(), 9);
         assert_eq!(hb.after, vec![3, 4, 5]);
         assert_eq!(hb.loss_mask.iter().sum::<f32>(), 3.0);
+        // A text-only record in the same batch keeps its text up to the limit: it has no prompt
+        // before an image and no visual tokens.
+        let text = example(&[], &[9, 10, 11, 12, 13, 14, 15, 16, 17, 18], &[true; 10], false);
+        let hb = host_batch(&[&a, &text], 4, 9, 0);
+        assert_eq!(hb.after_len, 9);
+        assert_eq!(hb.after[..9], [3, 4, 5, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(hb.after[9..], [9, 10, 11, 12, 13, 14, 15, 16, 17]);
     }
 }

@@ -182,15 +182,26 @@ impl ChatFormat {
     /// A training conversation as tokens: the whole rendered chat, the answers (each assistant turn's
     /// text through its end-of-turn tokens) marked for the loss.
     pub fn conversation(&self, conv: &Conversation) -> Result<Tokenized, ChatError> {
+        // The image goes first in its turn, on its own line, as LLaVA's preprocessing puts it (and as
+        // evaluation prompts ask).
+        let contents: Vec<String> = conv
+            .conversations
+            .iter()
+            .map(|t| match t.value.contains(IMAGE_TOKEN) {
+                true => format!("{IMAGE_TOKEN}\n{}", t.value.replace(IMAGE_TOKEN, "").trim()),
+                false => t.value.clone(),
+            })
+            .collect();
         let messages: Vec<Message> = conv
             .conversations
             .iter()
-            .map(|t| Message {
+            .zip(&contents)
+            .map(|(t, content)| Message {
                 role: match t.from {
                     Role::Human => "user",
                     Role::Gpt => "assistant",
                 },
-                content: t.value.as_str(),
+                content: content.as_str(),
             })
             .collect();
         let full = self.render(&messages, false)?;

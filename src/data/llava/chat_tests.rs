@@ -120,3 +120,12 @@ fn templates_may_call_python_string_methods_and_raise_exception() {
     let t = chat.conversation(&conversation(&["<image>\n  q  ", "no"], true)).unwrap();
     assert!(chat.decode(&t.before).unwrap().starts_with("USER:"));
 }
+
+#[test]
+fn the_image_goes_first_in_its_turn_as_in_evaluation() {
+    let chat = ChatFormat::open(&fixture_lm()).unwrap();
+    let trained = chat.conversation(&conversation(&["how many objects are there ?\n<image>", "3"], true)).unwrap();
+    let asked = chat.prompt("how many objects are there ?").unwrap();
+    assert_eq!(trained.before, asked.before);
+    assert_eq!(trained.after[..asked.after.len()], asked.after[..]);
+}
