@@ -17,7 +17,6 @@ use crate::store::Store;
 use crate::train::llava::{answers_kept, train_on_conversations, ConversationSet};
 use crate::train::mllm_stages::{train_mllm, Trainable};
 use crate::train::pretrain::{pretrain_expert, pretrain_lm, PretrainJob};
-use crate::train::Divergence;
 use crate::train::{seeded_init, FitSettings, Progress, StepLog};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
@@ -122,29 +121,27 @@ struct TrainJob<'a> {
     stage: &'static str,
 }
 
-/// Trains on the proxy world's `pool` for `task`.
-fn train_pool<B: AutodiffBackend>(
+/// Trains on the stage's LLaVA-format `conversations` when it has them, else on the proxy world's
+/// `data` for `task` (its pool at the model's expert sides, built once per process).
+#[allow(clippy::too_many_arguments)]
+fn train_stage<B: AutodiffBackend>(
     m: Mllm<B>,
     job: &TrainJob,
-    pool: &Pool,
+    data: &DataSpec,
+    conversations: Option<&Conversations>,
     task: TextTask,
+    pools: &mut PoolCache,
     device: &B::Device,
     progress: &dyn Progress,
-) -> Result<(Mllm<B>, Vec<StepLog>), Divergence> {
+) -> Result<(Mllm<B>, Vec<StepLog>), super::RunError> {
+    if let Some(c) = conversations {
+        return train_conversations(m, job, c, device, progress);
+    }
     let o = job.optim;
-    train_mllm(
-        m,
-        job.cfg,
-        pool,
-        task,
-        job.trainable.clone(),
-        o.batch,
-        &job.settings,
-        o.seed,
-        job.stage,
-        device,
-        progress,
-    )
+    let sides: Vec<usize> = job.cfg.experts.iter().map(|(_, r)| *r).collect();
+    let pool = pools.get(data, Split::Train, o.pool, &sides);
+    let t = job.trainable.clone();
+    Ok(train_mllm(m, job.cfg, &pool, task, t, o.batch, &job.settings, o.seed, job.stage, device, progress)?)
 }
 
 /// Trains on LLaVA-format conversations, tokenized with the checkpoint LM's chat format.
@@ -260,13 +257,8 @@ pub fn compute<B: AutodiffBackend>(
             // loses what its own pretraining gave it).
             let settings = FitSettings { group_lr_scale: crate::spec::DEFAULT_VISION_LR_SCALE, ..fit_settings(optim) };
             let job = TrainJob { cfg, trainable: Trainable::pre_align(), optim, settings, stage: "pre-align" };
-            let (m, log) = match conversations {
-                Some(c) => train_conversations(m, &job, c, device, progress)?,
-                None => {
-                    let pool = pools.get(data, Split::Train, optim.pool, &[model.experts[0].1]);
-                    train_pool(m, &job, &pool, TextTask::Answer, device, progress)?
-                }
-            };
+            let (m, log) =
+                train_stage(m, &job, data, conversations.as_ref(), TextTask::Answer, pools, device, progress)?;
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m.experts[0], &store.checkpoint(id))?;
@@ -280,14 +272,8 @@ pub fn compute<B: AutodiffBackend>(
             load_decoder(&mut m, store, inputs.last().expect("align has an LM input"), model, device)?;
             let job =
                 TrainJob { cfg, trainable: Trainable::align(), optim, settings: fit_settings(optim), stage: "align" };
-            let (m, log) = match conversations {
-                Some(c) => train_conversations(m, &job, c, device, progress)?,
-                None => {
-                    let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
-                    let pool = pools.get(data, Split::Train, optim.pool, &sides);
-                    train_pool(m, &job, &pool, TextTask::Caption, device, progress)?
-                }
-            };
+            let (m, log) =
+                train_stage(m, &job, data, conversations.as_ref(), TextTask::Caption, pools, device, progress)?;
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
@@ -319,14 +305,8 @@ pub fn compute<B: AutodiffBackend>(
             out.metrics.insert("params_trainable".into(), trainable_params(&m, &trainable) as f64);
             let settings = FitSettings { group_lr_scale: vision_lr_scale.unwrap_or(1.0), ..fit_settings(optim) };
             let job = TrainJob { cfg, trainable, optim, settings, stage: "sft" };
-            let (m, log) = match conversations {
-                Some(c) => train_conversations(m, &job, c, device, progress)?,
-                None => {
-                    let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
-                    let pool = pools.get(data, Split::Train, optim.pool, &sides);
-                    train_pool(m, &job, &pool, TextTask::Answer, device, progress)?
-                }
-            };
+            let (m, log) =
+                train_stage(m, &job, data, conversations.as_ref(), TextTask::Answer, pools, device, progress)?;
             out.samples = optim.steps * optim.batch;
             out.log = log;
             checkpoint::save(&m, &store.checkpoint(id))?;
