@@ -60,7 +60,7 @@ fn frozen_experts_are_bit_identical_after_sft_while_unlocked_ones_change() {
     let settings = FitSettings::new(2, 1e-2);
     let kinds = [ExpertKind::Clip, ExpertKind::ConvNext];
     for unlock in [Unlock::All(false), Unlock::All(true), Unlock::Only(vec![ExpertKind::ConvNext])] {
-        let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
+        let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, &cfg);
         let experts_before: Vec<_> = model.experts.iter().map(values).collect();
         let lm_before = values(&model.lm);
         let trainable = Trainable::sft(&unlock, &kinds);
@@ -89,7 +89,7 @@ fn frozen_experts_are_bit_identical_after_sft_while_unlocked_ones_change() {
 fn alignment_trains_the_projector_only() {
     let dev = Default::default();
     let cfg = config();
-    let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
+    let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, &cfg);
     let (experts, lm, fusion) = (
         model.experts.iter().map(values).collect::<Vec<_>>(),
         values(&model.lm),
@@ -119,7 +119,7 @@ fn sft_loss_falls_at_smoke_scale() {
     let dev = Default::default();
     let cfg = config();
     let (_, log) = train_mllm(
-        eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev)),
+        eyrie::train::seeded_init::<AD, _>(&dev, 3, &cfg),
         &cfg,
         &pool(64),
         TextTask::Answer,
@@ -164,7 +164,7 @@ fn weights_depend_on_the_seed_alone_even_with_concurrent_stages() {
     use eyrie::train::seeded_init;
     let dev = Default::default();
     let lm = LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2);
-    let init = |seed: u64| values(&seeded_init::<AD, _>(&dev, seed, || lm.init::<AD>(&dev)));
+    let init = |seed: u64| values(&seeded_init::<AD, _>(&dev, seed, &lm));
     let (a, b) = (init(1), init(2));
     assert_ne!(a, b);
     std::thread::scope(|s| {
@@ -181,7 +181,7 @@ fn vision_lr_scale_slows_only_the_experts() {
     let cfg = config();
     let data = pool(16);
     let moved = |scale: f64| {
-        let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, || cfg.init::<AD>(&dev));
+        let model = eyrie::train::seeded_init::<AD, _>(&dev, 3, &cfg);
         let (e0, l0) = (values(&model.experts[0]), values(&model.lm));
         let settings = FitSettings { group_lr_scale: scale, ..FitSettings::new(1, 1e-2) };
         let (m, _) = train_mllm(

@@ -168,7 +168,7 @@ pub fn bench<B: AutodiffBackend>(
     let pool = Pool::build(&data, Split::Train, 0, 4 * batch, &sides);
     let kinds: Vec<_> = model.experts.iter().map(|(e, _)| e.kind).collect();
     let trainable = Trainable::sft(&unlock, &kinds);
-    let m: Mllm<B> = crate::train::seeded_init(device, 0, || model.init::<B>(device));
+    let m: Mllm<B> = crate::train::seeded_init(device, 0, &model);
     let params_total = m.num_params();
     let params_trainable = crate::exec::stages::trainable_params(&m, &trainable);
     let sync = || B::sync(device).expect("device sync");

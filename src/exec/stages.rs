@@ -17,7 +17,7 @@ use crate::store::Store;
 use crate::train::llava::{answers_kept, train_on_conversations, ConversationSet};
 use crate::train::mllm_stages::{train_mllm, Trainable};
 use crate::train::pretrain::{pretrain_expert, pretrain_lm, PretrainJob};
-use crate::train::{seeded_init, FitSettings, Progress, StepLog};
+use crate::train::{seeded_init, unseeded, FitSettings, Progress, StepLog};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
 use std::collections::BTreeMap;
@@ -71,7 +71,7 @@ fn load_expert<B: AutodiffBackend>(
     cfg: &ExpertConfig,
     device: &B::Device,
 ) -> Result<Expert<B>, CheckpointError> {
-    checkpoint::load(seeded_init::<B, _>(device, 0, || cfg.init::<B>(device)), &store.checkpoint(id))
+    checkpoint::load(unseeded::<B, _>(device, cfg), &store.checkpoint(id))
 }
 
 fn load_lm<B: AutodiffBackend>(
@@ -80,7 +80,7 @@ fn load_lm<B: AutodiffBackend>(
     cfg: &LmConfig,
     device: &B::Device,
 ) -> Result<Lm<B>, CheckpointError> {
-    checkpoint::load(seeded_init::<B, _>(device, 0, || cfg.init::<B>(device)), &store.checkpoint(id))
+    checkpoint::load(unseeded::<B, _>(device, cfg), &store.checkpoint(id))
 }
 
 /// Loads the MLLM saved by stage `id` (an align or SFT stage).
@@ -90,8 +90,8 @@ pub fn load_mllm<B: AutodiffBackend>(
     m: &MllmConfig,
     device: &B::Device,
 ) -> Result<Mllm<B>, CheckpointError> {
-    // Every random draw happens under the init lock, so concurrent stages cannot perturb each other's seeds.
-    checkpoint::load(seeded_init::<B, _>(device, 0, || m.init::<B>(device)), &store.checkpoint(id))
+    // Every parameter is loaded: nothing is drawn.
+    checkpoint::load(unseeded::<B, _>(device, m), &store.checkpoint(id))
 }
 
 /// Loads the decoder saved by stage `id` (LM pretraining or a checkpoint LM's loading) into `m`.
@@ -104,7 +104,7 @@ fn load_decoder<B: AutodiffBackend>(
 ) -> Result<(), CheckpointError> {
     match &model.lm_checkpoint {
         Some(ck) => {
-            let init = seeded_init::<B, _>(device, 0, || ck.init::<B>(device));
+            let init = unseeded::<B, _>(device, ck);
             m.llama = Some(checkpoint::load(init, &store.checkpoint(id))?);
         }
         None => m.lm = Some(load_lm::<B>(store, id, &model.lm, device)?),
@@ -249,7 +249,7 @@ pub fn compute<B: AutodiffBackend>(
         }
         StageKind::PreAlign { model, data, conversations, optim } => {
             let cfg = model;
-            let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
+            let mut m = seeded_init::<B, _>(device, optim.seed, cfg);
             let (expert, _) = &model.experts[0];
             m.experts[0] = load_expert::<B>(store, &inputs[0], expert, device)?;
             load_decoder(&mut m, store, &inputs[1], model, device)?;
@@ -265,7 +265,7 @@ pub fn compute<B: AutodiffBackend>(
         }
         StageKind::Align { model, data, conversations, optim } => {
             let cfg = model;
-            let mut m = seeded_init::<B, _>(device, optim.seed, || cfg.init::<B>(device));
+            let mut m = seeded_init::<B, _>(device, optim.seed, cfg);
             for (i, ((e, _), input)) in model.experts.iter().zip(inputs).enumerate() {
                 m.experts[i] = load_expert::<B>(store, input, e, device)?;
             }

@@ -74,7 +74,7 @@ pub fn load<B: Backend, M: ModuleSnapshot<B>>(mut module: M, path: &Path) -> Res
 
 /// Casts every float parameter to its device's float type (a checkpoint folder's weights are read
 /// as f32 whatever the run's precision; Eyrie's own stages store the run's type already).
-fn to_device_float<B: Backend, M: Module<B>>(module: M) -> M {
+pub(crate) fn to_device_float<B: Backend, M: Module<B>>(module: M) -> M {
     struct Cast;
     impl<B: Backend> burn::module::ModuleMapper<B> for Cast {
         fn map_float<const D: usize>(

@@ -134,3 +134,20 @@ pub fn loss<B: Backend>(
     let (a, b) = m.forward(images(pool, idx, side, device), ids, mask);
     contrastive(a, b, 0.1)
 }
+
+/// Builds [`ContrastiveModel`]s: the expert with a fresh text tower and projections.
+pub struct Head<'a> {
+    /// The expert.
+    pub cfg: &'a ExpertConfig,
+    /// Text vocabulary size.
+    pub vocab: usize,
+    /// Width of the shared embedding.
+    pub embed_dim: usize,
+}
+
+impl crate::train::HostInit for Head<'_> {
+    type Module<B: Backend> = ContrastiveModel<B>;
+    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
+        ContrastiveModel::new(self.cfg, self.vocab, self.embed_dim, device)
+    }
+}

@@ -203,3 +203,13 @@ mod tests {
         assert_eq!(Found::default().precision(), 0.0);
     }
 }
+
+/// Builds [`DetectionModel`]s: the expert `.0` with a fresh head.
+pub struct Head<'a>(pub &'a ExpertConfig);
+
+impl crate::train::HostInit for Head<'_> {
+    type Module<B: Backend> = DetectionModel<B>;
+    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
+        DetectionModel::new(self.0, device)
+    }
+}

@@ -7,7 +7,7 @@ pub mod segmentation;
 
 use super::batches::{batch_indices, tokens};
 use super::fit::{fit, FitSettings, Progress, StepLog};
-use super::seeded_init;
+use super::{seeded_init, HostInit};
 use super::Divergence;
 use crate::data::{Pool, TextTask};
 use crate::model::encoders::{Expert, ExpertConfig};
@@ -16,10 +16,7 @@ use crate::model::loss::masked_cross_entropy;
 use crate::spec::{Family, PretrainTask};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use contrastive::ContrastiveModel;
-use detection::DetectionModel;
-use reading::ReadingModel;
-use segmentation::{SegmentationLabels, SegmentationModel};
+use segmentation::SegmentationLabels;
 
 /// A pretrained expert with its task metric, and the same metric of an untrained copy.
 pub struct Pretrained<B: AutodiffBackend> {
@@ -56,22 +53,23 @@ pub struct PretrainJob<'a> {
 /// Trains a model built by `init` with `loss`, scoring it and an untrained copy with `score`.
 // Each closure is one part of a pretraining task; grouping them in a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
-fn run<B, M>(
+fn run<B, I>(
     job: &PretrainJob,
     device: &B::Device,
     progress: &dyn Progress,
-    init: impl Fn() -> M,
-    loss: impl Fn(&M, &[usize]) -> burn::tensor::Tensor<B, 1>,
-    score: impl Fn(&M::InnerModule) -> f64,
-    extra: impl Fn(&M::InnerModule) -> Vec<(String, f64)>,
-    expert: impl Fn(M) -> Expert<B>,
+    init: I,
+    loss: impl Fn(&I::Module<B>, &[usize]) -> burn::tensor::Tensor<B, 1>,
+    score: impl Fn(&<I::Module<B> as AutodiffModule<B>>::InnerModule) -> f64,
+    extra: impl Fn(&<I::Module<B> as AutodiffModule<B>>::InnerModule) -> Vec<(String, f64)>,
+    expert: impl Fn(I::Module<B>) -> Expert<B>,
 ) -> Result<Pretrained<B>, Divergence>
 where
     B: AutodiffBackend,
-    M: AutodiffModule<B>,
+    I: HostInit,
+    I::Module<B>: AutodiffModule<B>,
 {
     let model = seeded_init::<B, _>(device, job.seed, &init);
-    let (model, log) = fit(model, job.settings, "expert-pretrain", progress, |m: &M, step| {
+    let (model, log) = fit(model, job.settings, "expert-pretrain", progress, |m: &I::Module<B>, step| {
         loss(m, &batch_indices(job.pool.len(), job.batch, step, job.seed))
     })?;
     let valid = model.valid();
@@ -94,7 +92,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(
             job,
             device,
             progress,
-            || ContrastiveModel::<B>::new(cfg, job.vocab, 64, device),
+            contrastive::Head { cfg, vocab: job.vocab, embed_dim: 64 },
             |m, idx| contrastive::loss(m, pool, idx, side, device),
             |m| contrastive::retrieval_accuracy(m, val, side, eval_batch, device),
             |m| {
@@ -113,7 +111,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(
                 job,
                 device,
                 progress,
-                || SegmentationModel::<B>::new(cfg, device),
+                segmentation::Head(cfg),
                 |m, idx| segmentation::loss(m, &labels, pool, idx, side, device),
                 |m| segmentation::mean_iou(m, val, &val_labels, side, eval_batch, device),
                 |_| vec![],
@@ -124,7 +122,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(
             job,
             device,
             progress,
-            || ReadingModel::<B>::new(cfg, device),
+            reading::Head(cfg),
             |m, idx| reading::loss(m, pool, idx, side, device),
             |m| reading::char_accuracy(m, val, side, eval_batch, device),
             |m| vec![("word_accuracy".into(), reading::word_accuracy(m, val, side, eval_batch, device))],
@@ -134,7 +132,7 @@ pub fn pretrain_expert<B: AutodiffBackend>(
             job,
             device,
             progress,
-            || DetectionModel::<B>::new(cfg, device),
+            detection::Head(cfg),
             |m, idx| detection::loss(m, pool, idx, side, device),
             |m| detection::box_recall(m, val, side, eval_batch, device),
             |m| {
@@ -156,7 +154,7 @@ pub fn pretrain_lm<B: AutodiffBackend>(
     device: &B::Device,
     progress: &dyn Progress,
 ) -> Result<(Lm<B>, Vec<StepLog>), Divergence> {
-    let model = seeded_init::<B, _>(device, seed, || cfg.init::<B>(device));
+    let model = seeded_init::<B, _>(device, seed, cfg);
     fit(model, settings, "lm-pretrain", progress, |m: &Lm<B>, step| {
         let idx = batch_indices(pool.len(), batch, step, seed);
         let task = if step % 3 == 2 { TextTask::Caption } else { TextTask::Everything };

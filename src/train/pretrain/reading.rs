@@ -224,3 +224,13 @@ mod tests {
         assert!(!read_right(&last_wrong, &full));
     }
 }
+
+/// Builds [`ReadingModel`]s: the expert `.0` with a fresh head.
+pub struct Head<'a>(pub &'a ExpertConfig);
+
+impl crate::train::HostInit for Head<'_> {
+    type Module<B: Backend> = ReadingModel<B>;
+    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
+        ReadingModel::new(self.0, device)
+    }
+}

@@ -132,3 +132,13 @@ pub fn iou_from_confusion(c: &[[usize; SEG_CLASSES]; SEG_CLASSES]) -> f64 {
     }
     100.0 * ious.iter().sum::<f64>() / ious.len().max(1) as f64
 }
+
+/// Builds [`SegmentationModel`]s: the expert `.0` with a fresh head.
+pub struct Head<'a>(pub &'a ExpertConfig);
+
+impl crate::train::HostInit for Head<'_> {
+    type Module<B: Backend> = SegmentationModel<B>;
+    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
+        SegmentationModel::new(self.0, device)
+    }
+}
