@@ -10,7 +10,8 @@
 #   scripts/gpu-check.sh target/release/eyrie gpu-out unfused  # only burn's unfused CUDA backend: the smoke-scale step
 #                                                              # first (a fast yes/no), then the gpu scale in f32 and bf16
 #
-# Each step has its own time limit and a failed step does not stop the next. The console log is
+# Each step has its own time limit and a failed step does not stop the next. The kernel caches go to
+# OUT/kernel-cache and are packed into OUT/kernel-cache.tar.gz; KERNEL_CACHE_IN=that.tar.gz starts warm. The console log is
 # OUT/log.txt, the bench runs OUT/bench/bench.json, each step's exit status in the log's `== rc` lines;
 # the smoke-scale runs' results go to $RUNS_DIR (default OUT/runs). BACKEND=flex BENCH_SCALE=smoke
 # try the script itself on a machine without a GPU.
@@ -61,8 +62,24 @@ for name, dtype, tf32 in [("f32", torch.float32, False), ("tf32", torch.float32,
     print(f"ceiling {name}: {2 * 8192**3 * 10 / (start.elapsed_time(end) / 1e3) / 1e12:.1f} TFLOP/s")
 EOF
 fi
-# Keep compiled kernels (PTX) and autotune results on disk, so each later process reuses them.
-[ "$backend" = cuda ] && [ ! -e cubecl.toml ] && printf '[compilation]\ncache = "local"\n\n[autotune]\ncache = "local"\n' > cubecl.toml
+# Compiled kernels and autotune results: Eyrie's kernel cache under OUT (EYRIE_KERNEL_CACHE), seeded
+# from KERNEL_CACHE_IN (the kernel-cache.tar.gz of an earlier run, e.g. on another machine of the
+# same kind) when given, and packed again at the end, so that a fresh machine can start warm.
+export EYRIE_KERNEL_CACHE="$out/kernel-cache"
+mkdir -p "$EYRIE_KERNEL_CACHE"
+if [ -n "${KERNEL_CACHE_IN:-}" ]; then
+  tar -xzf "$KERNEL_CACHE_IN" -C "$EYRIE_KERNEL_CACHE" && echo "== kernel cache seeded from $KERNEL_CACHE_IN"
+fi
+first_step() { # first_step DIR: the first-step seconds and kernel count of DIR/bench.json's last record
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))[-1]; print(f\"{r.get('first_step_seconds')} s, {r.get('kernels_compiled')} kernels compiled\")" "$1/bench.json" 2>/dev/null || echo "no record"
+}
+# The first training step from process start: cold (an empty cache, unless seeded), then warm (a new
+# process on the cache the first one filled).
+if [ "$mode" != unfused ]; then
+  step "first step, cold kernel cache" 300 "$bin" bench --backend "$backend" --scale "$bench_scale" --steps 1 --warmup 0 --step-only --out "$out/first-cold"
+  step "first step, warm kernel cache" 120 "$bin" bench --backend "$backend" --scale "$bench_scale" --steps 1 --warmup 0 --step-only --out "$out/first-warm"
+  echo "== first step: cold $(first_step "$out/first-cold"); warm $(first_step "$out/first-warm")"
+fi
 # The bench prints its first steps and every tenth as they finish, so a step cut short by its limit
 # still shows how far it got. burn's default CUDA backend (fusion) first, then without fusion.
 if [ "$mode" = unfused ] && [ "$backend" = cuda ]; then
@@ -90,4 +107,5 @@ if [ "$mode" = full ]; then
       --results "$out/results" --reports "$out/reports"
   done
 fi
+tar -czf "$out/kernel-cache.tar.gz" -C "$EYRIE_KERNEL_CACHE" . && echo "== kernel cache packed: $out/kernel-cache.tar.gz ($(du -h "$out/kernel-cache.tar.gz" | cut -f1))"
 echo "== done: $out"

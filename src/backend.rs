@@ -132,6 +132,7 @@ pub fn run_on<J: BackendJob>(
         BackendKind::Wgpu => {
             type B = burn::backend::Autodiff<burn::backend::Wgpu>;
             let device = burn::backend::wgpu::WgpuDevice::DefaultDevice;
+            crate::kernels::configure_gpu();
             probe::<B>(&device, "wgpu", precision)?;
             Ok(job.run::<B>(device, "wgpu".into()))
         }
@@ -139,6 +140,7 @@ pub fn run_on<J: BackendJob>(
         BackendKind::Cuda => {
             type B = burn::backend::Autodiff<burn::backend::Cuda>;
             let device = burn::backend::cuda::CudaDevice::new(index);
+            crate::kernels::configure_gpu();
             probe::<B>(&device, "CUDA", precision)?;
             Ok(job.run::<B>(device, format!("cuda:{index}")))
         }
@@ -146,6 +148,7 @@ pub fn run_on<J: BackendJob>(
         BackendKind::CudaUnfused => {
             type B = burn::backend::Autodiff<burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i32, u8>>;
             let device = burn::backend::cuda::CudaDevice::new(index);
+            crate::kernels::configure_gpu();
             probe::<B>(&device, "CUDA", precision)?;
             Ok(job.run::<B>(device, format!("cuda-unfused:{index}")))
         }

@@ -224,9 +224,18 @@ pub struct ExecArgs {
     /// fresh clone): it is not recomputed; only what the other cells need runs.
     #[arg(long)]
     pub from_records: bool,
+    /// GPU kernel cache folder (compiled kernels and autotune results, shared by every run that
+    /// names it; default `<results>/.kernel-cache`, or the EYRIE_KERNEL_CACHE environment variable).
+    #[arg(long)]
+    pub kernel_cache: Option<PathBuf>,
 }
 
 impl ExecArgs {
+    /// Fixes this process's GPU kernel cache folder (see [`eyrie::kernels`]).
+    pub fn choose_kernel_cache(&self) {
+        eyrie::kernels::choose_cache(self.kernel_cache.as_deref(), &self.results);
+    }
+
     /// Where reports go: see [`reports_dir`].
     pub fn reports_dir(&self) -> PathBuf {
         reports_dir(&self.results, self.reports.as_deref())

@@ -10,6 +10,7 @@ pub mod data;
 pub mod eval;
 pub mod exec;
 pub mod hypotheses;
+pub mod kernels;
 pub mod model;
 pub mod plan;
 pub mod report;

@@ -89,6 +89,9 @@ pub struct BenchResult {
     pub loss_first_last: (f64, f64),
     /// Seconds until the first training step finished: on a GPU mostly compiling its kernels.
     pub first_step_seconds: f64,
+    /// GPU kernels compiled by the end of the training steps (counted only on a cubecl backend that
+    /// compiled into Eyrie's kernel log; `None` on the CPU).
+    pub kernels_compiled: Option<usize>,
 }
 
 impl BenchResult {
@@ -201,6 +204,11 @@ pub fn bench<B: AutodiffBackend>(
     let ends = log.len().min(3);
     let loss_first_last = (mean_loss(&log[..ends]), mean_loss(&log[log.len() - ends..]));
     let first_step_seconds = log.first().map(|l| l.seconds).unwrap_or(0.0);
+    // The log is written by cubecl's logger thread: give it a moment to catch up with the last compile.
+    let kernels_compiled = crate::kernels::compiled_so_far().map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        crate::kernels::compiled_so_far().unwrap_or(0)
+    });
 
     let m = apply_freeze(m, &trainable);
     let idx = batch_indices(pool.len(), batch, 0, 0);
@@ -241,6 +249,7 @@ pub fn bench<B: AutodiffBackend>(
             shapes,
             loss_first_last,
             first_step_seconds,
+            kernels_compiled,
         });
     }
     timed.push(PartTime {
@@ -295,6 +304,7 @@ pub fn bench<B: AutodiffBackend>(
         shapes,
         loss_first_last,
         first_step_seconds,
+        kernels_compiled,
     })
 }
 

@@ -61,6 +61,9 @@ pub struct BenchRun {
     /// Seconds until the first step finished (kernel compilation on a GPU).
     #[serde(default)]
     pub first_step_seconds: Option<f64>,
+    /// GPU kernels compiled by the end of the training steps (cubecl backends; absent on the CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernels_compiled: Option<usize>,
     /// Each part.
     pub parts: Vec<PartRow>,
     /// The cell's shapes.
@@ -141,6 +144,7 @@ impl BenchRun {
             tflops: Some(flops / r.step_ms / 1e9),
             loss_first_last: Some(r.loss_first_last),
             first_step_seconds: Some(r.first_step_seconds),
+            kernels_compiled: r.kernels_compiled,
             parts,
             shapes: r.shapes.clone(),
             command,
@@ -195,6 +199,9 @@ impl BenchRun {
         }
         if let Some(s) = self.first_step_seconds {
             out.push_str(&format!("first step done after {s:.1} s (on a GPU: mostly compiling kernels)\n"));
+        }
+        if let Some(k) = self.kernels_compiled {
+            out.push_str(&format!("GPU kernels compiled by the end of the training steps: {k}\n"));
         }
         out
     }
@@ -288,6 +295,7 @@ mod tests {
             },
             loss_first_last: (4.0, 3.0),
             first_step_seconds: 0.5,
+            kernels_compiled: None,
         };
         let t = TorchResult {
             step_ms: 100.0,

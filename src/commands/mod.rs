@@ -34,6 +34,15 @@ pub struct BadArgument(pub String);
 /// Runs the command `cli` names.
 pub fn dispatch(cli: Cli) -> Result<()> {
     let provenance = Provenance::of_this_process();
+    // Before any backend (or thread) starts: the GPU kernel cache, and the CUDA driver's environment.
+    match &cli.command {
+        Command::Run(a) => a.exec.choose_kernel_cache(),
+        Command::Calibrate(a) => a.exec.choose_kernel_cache(),
+        Command::Experts(a) => a.exec.choose_kernel_cache(),
+        _ => {
+            eyrie::kernels::cache_dir();
+        }
+    }
     match cli.command {
         Command::Run(args) => run::cmd_run(args, &provenance),
         Command::Plan(args) => plan::cmd_plan(args),

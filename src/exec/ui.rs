@@ -16,6 +16,7 @@ pub struct Ui {
     multi: MultiProgress,
     cells: ProgressBar,
     quiet: bool,
+    kernels: Option<KernelWatch>,
 }
 
 impl Ui {
@@ -30,7 +31,8 @@ impl Ui {
         cells.set_style(
             ProgressStyle::with_template("cells {bar:30.green/white} {pos}/{len} [{elapsed_precise}] {msg}").unwrap(),
         );
-        Self { multi, cells, quiet }
+        let kernels = (!quiet && crate::kernels::compiled_so_far().is_some()).then(|| KernelWatch::start(&multi));
+        Self { multi, cells, quiet, kernels }
     }
 
     /// Marks one more cell done.
@@ -76,6 +78,69 @@ impl Ui {
     /// Removes the bars.
     pub fn finish(&self) {
         self.cells.finish_and_clear();
+        if let Some(k) = &self.kernels {
+            k.stop();
+            if let Some(n) = crate::kernels::compiled_so_far() {
+                self.println(&format!(
+                    "{n} GPU kernels compiled by this process (cache: {})",
+                    crate::kernels::cache_dir().display()
+                ));
+            }
+        }
+    }
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        if let Some(k) = &self.kernels {
+            k.stop();
+        }
+    }
+}
+
+/// A spinner with the count of GPU kernels compiled so far, so that a first run on a machine (seconds
+/// to minutes of compiling) does not look like a hang; plain lines when not on a terminal.
+struct KernelWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl KernelWatch {
+    fn start(multi: &MultiProgress) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let plain = multi.is_hidden();
+        let bar = multi.add(ProgressBar::new_spinner());
+        bar.set_style(ProgressStyle::with_template("  {spinner} {msg}").unwrap());
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            let (mut shown, mut last_line) = (0, Instant::now());
+            while !flag.load(Ordering::Relaxed) {
+                let n = crate::kernels::compiled_so_far().unwrap_or(0);
+                if n != shown {
+                    let text = format!(
+                        "compiling GPU kernels: {n} so far (cached in {} for later runs)",
+                        crate::kernels::cache_dir().display()
+                    );
+                    if plain {
+                        if last_line.elapsed() >= plain_interval() || shown == 0 {
+                            eprintln!("  {text}");
+                            last_line = Instant::now();
+                        }
+                    } else {
+                        bar.set_message(text);
+                        bar.tick();
+                    }
+                    shown = n;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            bar.finish_and_clear();
+        });
+        Self { stop }
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
