@@ -100,7 +100,7 @@ fn a_cell_runs_on_wgpu_through_the_cli_as_on_flex() {
         eprintln!("{label}: first loss {first:.5} / {w_first:.5}, last {last:.5} / {w_last:.5} (flex / wgpu)");
         if first.is_finite() {
             assert!((first - w_first).abs() <= 1e-3 * first.abs().max(1.0), "{label}: first loss {first} vs {w_first}");
-            assert!((last - w_last).abs() <= 0.05 * last.abs().max(1.0), "{label}: last loss {last} vs {w_last}");
+            assert!((last - w_last).abs() <= 1e-3 * last.abs().max(1.0), "{label}: last loss {last} vs {w_last}");
         }
     }
     // The run says it compiled kernels, and where they are cached.
