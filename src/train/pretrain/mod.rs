@@ -7,8 +7,8 @@ pub mod segmentation;
 
 use super::batches::{batch_indices, tokens};
 use super::fit::{fit, FitSettings, Progress, StepLog};
-use super::{seeded_init, HostInit};
 use super::Divergence;
+use super::{seeded_init, HostInit};
 use crate::data::{Pool, TextTask};
 use crate::model::encoders::{Expert, ExpertConfig};
 use crate::model::lm::{Lm, LmConfig};
