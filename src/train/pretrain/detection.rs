@@ -189,6 +189,16 @@ pub fn evaluate<B: Backend>(
     f
 }
 
+/// Builds [`DetectionModel`]s: the expert `.0` with a fresh head.
+pub struct Head<'a>(pub &'a ExpertConfig);
+
+impl crate::train::HostInit for Head<'_> {
+    type Module<B: Backend> = DetectionModel<B>;
+    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
+        DetectionModel::new(self.0, device)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,15 +211,5 @@ mod tests {
         // Nothing to find or nothing fired: 0, not NaN.
         assert_eq!(Found::default().recall(), 0.0);
         assert_eq!(Found::default().precision(), 0.0);
-    }
-}
-
-/// Builds [`DetectionModel`]s: the expert `.0` with a fresh head.
-pub struct Head<'a>(pub &'a ExpertConfig);
-
-impl crate::train::HostInit for Head<'_> {
-    type Module<B: Backend> = DetectionModel<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
-        DetectionModel::new(self.0, device)
     }
 }

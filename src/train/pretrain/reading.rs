@@ -199,6 +199,16 @@ pub fn word_accuracy_among<B: Backend>(
     100.0 * right as f64 / total.max(1) as f64
 }
 
+/// Builds [`ReadingModel`]s: the expert `.0` with a fresh head.
+pub struct Head<'a>(pub &'a ExpertConfig);
+
+impl crate::train::HostInit for Head<'_> {
+    type Module<B: Backend> = ReadingModel<B>;
+    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
+        ReadingModel::new(self.0, device)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,15 +232,5 @@ mod tests {
         let mut last_wrong = full;
         last_wrong[READ_LEN - 1] = 5;
         assert!(!read_right(&last_wrong, &full));
-    }
-}
-
-/// Builds [`ReadingModel`]s: the expert `.0` with a fresh head.
-pub struct Head<'a>(pub &'a ExpertConfig);
-
-impl crate::train::HostInit for Head<'_> {
-    type Module<B: Backend> = ReadingModel<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
-        ReadingModel::new(self.0, device)
     }
 }
