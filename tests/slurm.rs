@@ -42,7 +42,14 @@ impl Scratch {
         let dir = tempfile::Builder::new().prefix("slurm-test-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let spec = dir.path().join(format!("{name}.toml"));
         std::fs::write(&spec, text).unwrap();
+        // The jobs run the binary that submitted them: a copy of its own, which a rebuild of the
+        // shared target folder while the jobs wait cannot replace.
+        std::fs::copy(eyrie().get_program(), dir.path().join("eyrie")).unwrap();
         Scratch { dir, spec }
+    }
+
+    fn binary(&self) -> Command {
+        Command::new(self.dir.path().join("eyrie"))
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -51,7 +58,7 @@ impl Scratch {
 
     /// `eyrie <args> FILE --results <results> --reports <results>-reports` in the scratch folder.
     fn eyrie(&self, args: &[&str], results: &str) -> Command {
-        let mut c = eyrie();
+        let mut c = self.binary();
         c.current_dir(self.dir.path()).args(args).arg(&self.spec).args([
             "--results",
             results,
@@ -69,7 +76,8 @@ impl Scratch {
     }
 
     fn status(&self, results: &str) -> String {
-        let out = eyrie()
+        let out = self
+            .binary()
             .current_dir(self.dir.path())
             .arg("status")
             .arg(&self.spec)
@@ -100,6 +108,8 @@ fn stages_without_timings(results: &Path) -> Vec<(String, serde_json::Value)> {
             for k in ["seconds", "samples_per_second"] {
                 v.as_object_mut().unwrap().remove(k);
             }
+            // The training log holds each step's time.
+            v["files"].as_object_mut().unwrap().remove("log.jsonl");
             (id, v)
         })
         .collect()
@@ -108,8 +118,9 @@ fn stages_without_timings(results: &Path) -> Vec<(String, serde_json::Value)> {
 /// Every cell's result without its timings, by cell folder.
 fn cells_without_timings(results: &Path, experiment: &str) -> Vec<(String, serde_json::Value)> {
     let mut v: Vec<_> = std::fs::read_dir(results.join(experiment).join("cells"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
+        .map(|rd| rd.map(|e| e.unwrap().path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
         .filter(|p| p.join("result.json").exists())
         .map(|p| {
             let mut r = json(&p.join("result.json"));

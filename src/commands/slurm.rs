@@ -62,7 +62,8 @@ pub fn submit_run(spec: &Spec, p: &Plan, exec: &ExecArgs, slurm: &SlurmArgs, who
         let exp_dir = store.experiment_dir(&p.experiment);
         eyrie::store::atomic::create_dir_all(&exp_dir)?;
         eyrie::store::write_atomic(&exp_dir.join("plan.json"), serde_json::to_string_pretty(p)?.as_bytes())?;
-        let (s, _) = eyrie::slurm::submit::submit(&store, template, p, &todo, &text)?;
+        let id = submission::new_id(&store, &p.experiment, Purpose::Grid);
+        let (s, _) = eyrie::slurm::submit::submit(&store, Submission { id, ..template }, p, &todo, &text)?;
         say_submitted(&s);
     }
     if slurm.wait {
