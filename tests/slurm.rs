@@ -94,8 +94,7 @@ fn text(out: &Output) -> String {
 }
 
 fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
 /// Every done stage's metadata without its timings: what the stage computed (losses, metrics, the
@@ -298,11 +297,14 @@ fn an_array_task_killed_mid_stage_is_completed_by_a_resubmission() {
         let owner = claims
             .iter()
             .filter(|c| sft(c))
-            .find_map(|c| std::fs::read_to_string(c).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()))
+            .find_map(|c| {
+                std::fs::read_to_string(c).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            })
             .and_then(|o| o["pid"].as_u64());
         if let Some(pid) = owner {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if comm.trim() == "eyrie" && Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success() {
+            if comm.trim() == "eyrie" && Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success()
+            {
                 break pid;
             }
         }

@@ -4,13 +4,13 @@
 use super::{close_record, default_workers, load, warn_corrupt, BadArgument, Provenance, RunJob};
 use crate::cli::{BackendArg, RunArgs};
 use anyhow::{bail, Result};
-use eyrie::slurm::{ExecutorKind, SlurmOptions};
 use eyrie::backend::run_on;
 use eyrie::plan::{cost, plan_at_precision};
 use eyrie::report::options::ReportOptions;
 use eyrie::report::provenance;
 use eyrie::search::greedy::{search, set_label};
 use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
+use eyrie::slurm::{ExecutorKind, SlurmOptions};
 use eyrie::spec::{ExpertKind, GreedySpec, Precision, Scale, Spec};
 use eyrie::store::Store;
 use std::path::Path;

@@ -34,7 +34,8 @@ pub fn submit_run(spec: &Spec, p: &Plan, exec: &ExecArgs, slurm: &SlurmArgs, who
     let template = template(spec, p, exec, slurm, backend)?;
     let text = std::fs::read(&spec.file).with_context(|| format!("reading {}", spec.file.display()))?;
     if let Some(g) = &spec.greedy {
-        let digest = provenance::plan_digest(&plan_at_precision(&round_spec(spec, &worst_case_sets(g)), p.scale, p.precision));
+        let digest =
+            provenance::plan_digest(&plan_at_precision(&round_spec(spec, &worst_case_sets(g)), p.scale, p.precision));
         if read_outcome(&store, &spec.name)?.is_none() {
             provenance::write(&store, &spec.name, &who.run_record(backend, 1, digest))?;
             provenance::store_spec(&store, &spec.name, &spec.file)?;
@@ -109,7 +110,7 @@ fn say_submitted(s: &Submission) {
 /// What one step of a greedy search on Slurm did.
 pub enum Step {
     /// The first round not done was submitted.
-    Submitted(Submission),
+    Submitted(Box<Submission>),
     /// Every round is done: the search's outcome (recorded, reported).
     Finished(GreedyOutcome),
 }
@@ -185,7 +186,7 @@ pub fn greedy_step(
     };
     let outcome = match search(g, &mut evaluate) {
         Ok(o) => o,
-        Err(Halt::Submitted(s)) => return Ok(Step::Submitted(*s)),
+        Err(Halt::Submitted(s)) => return Ok(Step::Submitted(s)),
         Err(Halt::Error(e)) => return Err(e),
     };
     let all = round_spec(spec, &outcome.evaluated_sets());

@@ -104,7 +104,13 @@ pub fn cmd_slurm_driver(dir: &Path, who: &Provenance) -> Result<()> {
 }
 
 /// The report of a grid from its stored results; closes the run record when every cell is done.
-fn finish_grid(spec: &eyrie::spec::Spec, folder: &Folder, store: &Store, reports: &Path, who: &Provenance) -> Result<()> {
+fn finish_grid(
+    spec: &eyrie::spec::Spec,
+    folder: &Folder,
+    store: &Store,
+    reports: &Path,
+    who: &Provenance,
+) -> Result<()> {
     let plan = folder.plan()?;
     let missing: Vec<String> = plan
         .cells

@@ -7,10 +7,10 @@ use std::process::Command;
 /// Runs `program args…`; its stdout, or an error naming the command line and its stderr.
 pub fn output(program: &str, args: &[&str]) -> Result<String, SlurmError> {
     let command = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
-    let out = Command::new(program).args(args).output().map_err(|source| SlurmError::Spawn {
-        command: command.clone(),
-        source,
-    })?;
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|source| SlurmError::Spawn { command: command.clone(), source })?;
     if !out.status.success() {
         return Err(SlurmError::Failed {
             command,

@@ -26,9 +26,8 @@ pub fn read_configured(jobs: &[String]) -> Option<View> {
 pub fn parse(text: &str, jobs: &[String]) -> View {
     let mut view = View::new();
     for line in text.lines() {
-        let field = |key: &str| {
-            line.split_whitespace().find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-        };
+        let field =
+            |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')));
         let (Some(id), Some(state)) = (field("JobId"), field("JobState")) else { continue };
         let (key, owner) = match (field("ArrayJobId"), field("ArrayTaskId")) {
             (Some(a), Some(t)) if t.parse::<usize>().is_ok() => (task_key(a, t.parse().unwrap()), a),

@@ -15,8 +15,8 @@ pub mod jobcomp;
 pub mod options;
 pub mod script;
 pub mod state;
-pub mod submit;
 pub mod submission;
+pub mod submit;
 pub mod task_plan;
 
 pub use options::{ExecutorKind, SlurmOptions};

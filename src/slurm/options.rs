@@ -161,15 +161,7 @@ mod tests {
         };
         assert_eq!(
             o.task_args().unwrap(),
-            [
-                "--partition=p",
-                "--account=a",
-                "--time=5",
-                "--gres=gpu:1",
-                "--cpus-per-task=4",
-                "--mem=8G",
-                "--requeue"
-            ]
+            ["--partition=p", "--account=a", "--time=5", "--gres=gpu:1", "--cpus-per-task=4", "--mem=8G", "--requeue"]
         );
         assert_eq!(o.shared_args().unwrap(), ["--partition=p", "--account=a", "--time=5"]);
     }

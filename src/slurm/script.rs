@@ -66,7 +66,8 @@ pub fn driver(s: &Submission, folder: &Folder, array_job: &str) -> Result<String
 }
 
 fn script(sbatch: &[String], run: &str) -> String {
-    let mut text = String::from("#!/bin/bash\n# Written by `eyrie run --executor slurm`; `sbatch` it again to rerun.\n");
+    let mut text =
+        String::from("#!/bin/bash\n# Written by `eyrie run --executor slurm`; `sbatch` it again to rerun.\n");
     for l in sbatch {
         text.push_str(&format!("#SBATCH {l}\n"));
     }

@@ -72,8 +72,8 @@ pub fn parse_state(state: &str, exit: &str, reason: &str) -> Option<JobState> {
     let (code, signal) = exit.split_once(':').unwrap_or((exit, "0"));
     let (code, signal) = (code.trim().parse::<i32>().unwrap_or(0), signal.trim().parse::<i32>().unwrap_or(0));
     Some(match name {
-        "PENDING" | "PD" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "CONFIGURING" | "CF" | "SUSPENDED"
-        | "S" | "RESV_DEL_HOLD" => JobState::Pending(reason.to_string()),
+        "PENDING" | "PD" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "CONFIGURING" | "CF" | "SUSPENDED" | "S"
+        | "RESV_DEL_HOLD" => JobState::Pending(reason.to_string()),
         "RUNNING" | "R" | "COMPLETING" | "CG" | "STAGE_OUT" | "SO" | "SIGNALING" => JobState::Running,
         "COMPLETED" | "CD" if code == 0 && signal == 0 => JobState::Completed,
         "TIMEOUT" | "TO" | "DEADLINE" => JobState::Failed(FailReason::TimeLimit),
