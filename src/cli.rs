@@ -6,6 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use eyrie::report::options::{parse_list, TableFormat};
 use eyrie::report::plots::PlotFormat;
+use eyrie::slurm::{ExecutorKind, SlurmOptions};
 use eyrie::spec::{BackendKind, ExpertKind, Family, Precision, Scale};
 use std::path::{Component, Path, PathBuf};
 
@@ -42,6 +43,23 @@ pub enum Command {
         #[command(subcommand)]
         action: CheckpointAction,
     },
+    /// Cancel every Slurm job of the experiment still pending or running.
+    Cancel(ExperimentArgs),
+    /// One Slurm array task: the cell of index `SLURM_ARRAY_TASK_ID` of a submission folder.
+    #[command(hide = true)]
+    SlurmTask {
+        /// The submission folder.
+        dir: PathBuf,
+        /// The task (default: `SLURM_ARRAY_TASK_ID`).
+        #[arg(long)]
+        index: Option<usize>,
+    },
+    /// A Slurm submission's driver, after its array: the report, or the next greedy round.
+    #[command(hide = true)]
+    SlurmDriver {
+        /// The submission folder.
+        dir: PathBuf,
+    },
     /// Look at the proxy world.
     Data {
         /// What to do with the data.
@@ -61,6 +79,61 @@ pub struct RunArgs {
     /// Where and how to compute.
     #[command(flatten)]
     pub exec: ExecArgs,
+    /// Local or Slurm, and the Slurm job options.
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
+}
+
+/// `eyrie run --executor slurm` and its job options (each over the spec's `[executor]` table).
+#[derive(Debug, clap::Args)]
+pub struct SlurmArgs {
+    /// Where the cells run: local (this process) or slurm (one array task per cell; default: the
+    /// spec's `[executor] kind`, else local).
+    #[arg(long, value_parser = one_of::<ExecutorKind>())]
+    pub executor: Option<ExecutorKind>,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Time limit of each array task (sbatch --time, e.g. 2:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Generic resources of each array task (e.g. gpu:1).
+    #[arg(long)]
+    pub gres: Option<String>,
+    /// CPUs per array task (also its worker threads).
+    #[arg(long)]
+    pub cpus_per_task: Option<u32>,
+    /// Memory per array task (sbatch --mem, e.g. 16G).
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// At most this many array tasks at once.
+    #[arg(long)]
+    pub array_parallelism: Option<u32>,
+    /// One more sbatch argument (repeatable), e.g. --sbatch-arg=--qos=short.
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+    /// Wait for the jobs to end (showing progress), then print the table as a local run does.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl SlurmArgs {
+    /// The job options given on the command line.
+    pub fn options(&self) -> SlurmOptions {
+        SlurmOptions {
+            partition: self.partition.clone(),
+            account: self.account.clone(),
+            time: self.time.clone(),
+            gres: self.gres.clone(),
+            cpus_per_task: self.cpus_per_task,
+            mem: self.mem.clone(),
+            array_parallelism: self.array_parallelism,
+            sbatch_args: self.sbatch_args.clone(),
+        }
+    }
 }
 
 /// `eyrie plan` and `eyrie status`: one experiment file at a scale, over a results folder.
@@ -353,7 +426,7 @@ impl BackendArg {
 }
 
 /// Parses `--backend`: a backend name, optionally `:<device index>`.
-fn parse_backend(text: &str) -> Result<BackendArg, String> {
+pub fn parse_backend(text: &str) -> Result<BackendArg, String> {
     let (name, index) = match text.split_once(':') {
         Some((name, i)) => (name, i.parse::<usize>().map_err(|_| format!("bad device index in `{text}`"))?),
         None => (text, 0),
@@ -380,7 +453,7 @@ macro_rules! named {
     )+};
 }
 
-named!(Scale, Precision, ExpertKind, Family);
+named!(Scale, Precision, ExpertKind, Family, ExecutorKind);
 
 /// The value parser of a closed set of names: `--help` lists them, and an unknown one exits 2
 /// listing them.

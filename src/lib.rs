@@ -15,6 +15,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod search;
+pub mod slurm;
 // A `SpecError` carries the file, key path, position, message and hint: it is built at most once per
 // run, so its size on the error path costs nothing worth boxing it for.
 #[allow(clippy::result_large_err)]

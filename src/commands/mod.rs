@@ -4,6 +4,7 @@
 mod adaptive;
 mod bench;
 mod calibrate;
+mod cancel;
 mod checkpoint;
 mod data;
 mod experts;
@@ -11,7 +12,10 @@ mod plan;
 mod plan_memory;
 mod report;
 mod run;
+mod slurm;
+mod slurm_jobs;
 mod status;
+mod status_slurm;
 
 use crate::cli::{BackendArg, Cli, Command};
 use anyhow::Result;
@@ -53,6 +57,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::cmd_bench(args, &provenance),
         Command::Checkpoint { action } => checkpoint::cmd_checkpoint(action),
         Command::Data { action } => data::cmd_data(action),
+        Command::Cancel(args) => cancel::cmd_cancel(args),
+        Command::SlurmTask { dir, index } => slurm_jobs::cmd_slurm_task(&dir, index),
+        Command::SlurmDriver { dir } => slurm_jobs::cmd_slurm_driver(&dir, &provenance),
     }
 }
 

@@ -1,26 +1,34 @@
 //! `eyrie run`: every cell of an experiment (or a greedy search's rounds), then the record, the
 //! report and the table.
 
-use super::{close_record, default_workers, load, warn_corrupt, Provenance, RunJob};
+use super::{close_record, default_workers, load, warn_corrupt, BadArgument, Provenance, RunJob};
 use crate::cli::{BackendArg, RunArgs};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use eyrie::backend::run_on;
 use eyrie::plan::{cost, plan_at_precision};
 use eyrie::report::options::ReportOptions;
 use eyrie::report::provenance;
 use eyrie::search::greedy::{search, set_label};
 use eyrie::search::rounds::{read_outcome, round_spec, seed_metrics, worst_case_sets, write_outcome};
+use eyrie::slurm::{ExecutorKind, SlurmOptions};
 use eyrie::spec::{ExpertKind, GreedySpec, Precision, Scale, Spec};
 use eyrie::store::Store;
 use std::path::Path;
 
 /// Trains and evaluates every cell not done yet, records what ran, writes the report, prints the table.
 pub fn cmd_run(args: RunArgs, who: &Provenance) -> Result<()> {
-    let RunArgs { file, scale, exec } = args;
+    let RunArgs { file, scale, exec, slurm } = args;
     let backend = BackendArg::or_default(exec.backend);
     let precision = exec.precision;
     let (spec, p) = load(&file, scale, precision)?;
     super::say_merged(&p);
+    match slurm.executor.unwrap_or(spec.executor.kind) {
+        ExecutorKind::Slurm => return super::slurm::submit_run(&spec, &p, &exec, &slurm, who),
+        ExecutorKind::Local if slurm.wait || slurm.options() != SlurmOptions::default() => {
+            bail!(BadArgument("Slurm options (--wait, --partition, …) need --executor slurm".into()))
+        }
+        ExecutorKind::Local => {}
+    }
     let store = Store::new(&exec.results);
     let workers = exec.workers.unwrap_or_else(default_workers);
     let reports = exec.reports_dir();

@@ -18,6 +18,7 @@ pub fn cmd_status(args: StatusArgs) -> Result<()> {
     }
     println!("experiment {} ({} cells):", p.experiment, p.cells.len());
     print!("{}", eyrie::exec::status::render(&eyrie::exec::status::status(&p, &store)?));
+    super::status_slurm::print(&store, &p.experiment)?;
     if verify {
         let stored = p.stages.keys().filter(|id| store.is_done(id)).count();
         if !damage.is_empty() {

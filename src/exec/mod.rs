@@ -218,11 +218,23 @@ pub fn run_plan<B: AutodiffBackend>(
     device: &B::Device,
     opts: &RunOptions,
 ) -> Result<RunSummary, RunError> {
-    let start = Instant::now();
     let exp_dir = store.experiment_dir(&plan.experiment);
     std::fs::create_dir_all(&exp_dir).map_err(at(&exp_dir))?;
     let plan_path = exp_dir.join("plan.json");
     write_atomic(&plan_path, serde_json::to_string_pretty(plan).unwrap().as_bytes()).map_err(at(&plan_path))?;
+    run_cells::<B>(plan, store, device, opts)
+}
+
+/// [`run_plan`] without recording `plan` as the experiment's plan (`results/<experiment>/plan.json`):
+/// for a part of the experiment's plan, such as one Slurm array task's cell, whose whole plan its
+/// submitter recorded.
+pub fn run_cells<B: AutodiffBackend>(
+    plan: &Plan,
+    store: &Store,
+    device: &B::Device,
+    opts: &RunOptions,
+) -> Result<RunSummary, RunError> {
+    let start = Instant::now();
     let ui = Ui::new(plan.cells.len(), opts.quiet);
     let removed = crate::store::temps::clean_run_temps(store, &plan.experiment).map_err(std::io::Error::from);
     for path in removed.map_err(at(&store.root))? {

@@ -8,6 +8,7 @@ mod check;
 mod duplicates;
 mod error;
 mod exclude;
+mod executor;
 mod experiment_name;
 pub mod experts;
 mod greedy;
@@ -25,6 +26,7 @@ mod syntax;
 pub use axes::Axis;
 pub use cell::{CellSettings, Resolution, TokenGrid, Unlock};
 pub use error::{Locator, SpecError};
+pub use executor::Executor;
 pub use experts::ExpertSources;
 pub use greedy::{GreedySpec, Metric, SearchKind};
 pub use hypothesis::{level, Contrast, ContrastKind, ExpectKind, Expectation, Hypothesis, Selector};
@@ -83,8 +85,15 @@ pub struct Spec {
     /// LLaVA-format data in place of the proxy world (`[data]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<LlavaData>,
+    /// Where `eyrie run` computes the cells, and the Slurm job options (`[executor]`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub executor: Executor,
     /// The file it came from.
     pub file: PathBuf,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// Reads and validates an experiment file.
@@ -223,6 +232,7 @@ fn resolve(loc: &Locator, raw: RawSpec) -> Result<Spec, SpecError> {
         experts,
         lm,
         data,
+        executor: raw.executor.as_ref().map(|e| e.resolve()).unwrap_or_default(),
         file: loc.file.clone(),
     })
 }

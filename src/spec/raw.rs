@@ -31,6 +31,8 @@ pub(crate) struct RawSpec {
     pub lm: Option<RawLm>,
     #[serde(default)]
     pub data: Option<RawData>,
+    #[serde(default)]
+    pub executor: Option<super::executor::RawExecutor>,
 }
 
 /// `[experiment]`.
