@@ -3,8 +3,9 @@
 //! kernels this process has compiled (for the progress display: compiling is not hanging).
 //!
 //! The cache folder (default `<results>/.kernel-cache`, or `--kernel-cache DIR`, or the
-//! `EYRIE_KERNEL_CACHE` environment variable) holds `cubecl/` (cubecl's compiled-kernel cache, CUDA
-//! PTX and Vulkan SPIR-V, and its autotune results) and `cuda/` (the CUDA driver's own cache,
+//! `EYRIE_KERNEL_CACHE` environment variable) holds `cubecl/` (cubecl's compiled-kernel cache: CUDA
+//! PTX, or SPIR-V in a SPIR-V wgpu build, which Eyrie's default WGSL build is not; and its autotune
+//! results) and `cuda/` (the CUDA driver's own cache,
 //! `CUDA_CACHE_PATH`, unless that is set already). A `cubecl.toml` of the user's takes precedence
 //! where it sets a cache itself.
 
