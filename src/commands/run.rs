@@ -145,12 +145,7 @@ fn run_greedy(
         // A round with a failed cell cannot be judged fairly: the search stops there.
         summary.check().map_err(|e| anyhow::anyhow!("greedy round {round} cannot be judged: {e}"))?;
         let scores = seed_metrics(&summary.results, sets, &spec.seeds, &g.metric);
-        let line: Vec<String> = sets
-            .iter()
-            .zip(&scores)
-            .map(|(s, v)| format!("{} {:.1}", set_label(s), v.iter().sum::<f64>() / v.len() as f64))
-            .collect();
-        println!("round {round}: {}", line.join(", "));
+        println!("round {round}: {}", round_line(sets, &scores));
         round += 1;
         Ok(scores)
     })?;
@@ -180,4 +175,14 @@ fn run_greedy(
         written.markdown.display()
     );
     Ok(())
+}
+
+/// One greedy round's sets with their mean score over seeds, for the progress line.
+pub(crate) fn round_line(sets: &[Vec<ExpertKind>], scores: &[Vec<f64>]) -> String {
+    let line: Vec<String> = sets
+        .iter()
+        .zip(scores)
+        .map(|(s, v)| format!("{} {:.1}", set_label(s), v.iter().sum::<f64>() / v.len() as f64))
+        .collect();
+    line.join(", ")
 }

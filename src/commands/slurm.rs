@@ -149,12 +149,7 @@ pub fn greedy_step(
         }
         if missing.is_empty() {
             let scores = seed_metrics(&results, sets, &spec.seeds, &g.metric);
-            let line: Vec<String> = sets
-                .iter()
-                .zip(&scores)
-                .map(|(s, v)| format!("{} {:.1}", set_label(s), v.iter().sum::<f64>() / v.len() as f64))
-                .collect();
-            println!("round {round}: {}", line.join(", "));
+            println!("round {round}: {}", super::run::round_line(sets, &scores));
             round += 1;
             return Ok(scores);
         }
