@@ -62,8 +62,8 @@ pub fn section(judged: &[Judged], pre_registered: &[bool]) -> String {
         ));
     }
     md.push_str(
-        "| # | claim | contrast | metric | expects | seeds | estimate [interval] | test | p (Holm) | verdict |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| # | claim | contrast | metric | expects | seeds | estimate [interval] | test | p claim (Holm) | p opposite (Holm) | verdict |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (i, j) in judged.iter().enumerate() {
         let h = &j.hypothesis;
@@ -79,7 +79,7 @@ pub fn section(judged: &[Judged], pre_registered: &[bool]) -> String {
             v => v.to_string(),
         };
         md.push_str(&format!(
-            "| H{} | {} | {}{within} | {} | {} | {} | {estimate} | {} | {} | {verdict} |\n",
+            "| H{} | {} | {}{within} | {} | {} | {} | {estimate} | {} | {} | {} | {verdict} |\n",
             i + 1,
             h.claim,
             h.contrast,
@@ -87,11 +87,8 @@ pub fn section(judged: &[Judged], pre_registered: &[bool]) -> String {
             h.expect,
             j.seeds(),
             test_words(h.expect),
-            if j.verdict == Verdict::Contradicted {
-                format!("opposite: {}", p_text(j.p_contra))
-            } else {
-                p_text(j.p_support)
-            },
+            p_text(j.p_support),
+            p_text(j.p_contra),
         ));
     }
     md.push_str("\nPer-seed estimates:\n\n");

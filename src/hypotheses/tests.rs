@@ -224,3 +224,20 @@ fn the_section_shows_each_hypothesis_with_its_test_and_marks_post_hoc_ones() {
     assert!(md.contains("Not pre-registered: hypotheses H1"), "{md}");
     assert!(!markdown::section(&j, &[true]).contains("Not pre-registered"));
 }
+
+#[test]
+fn the_table_shows_the_claims_p_value_and_its_opposites() {
+    let spec = spec_with(UNLOCK);
+    // Unlocking lowers the score in every seed, by 8 to 12 points: the claim's p is 1, its opposite's small.
+    let loss = |c: &CellSettings, s: u64| if unlocked(c) { 50.0 - [8.0, 12.0, 9.0, 11.0][s as usize] } else { 50.0 };
+    let j = judge_all(&spec.hypotheses, &spec.cells, &results(&spec, &[0, 1, 2, 3], loss));
+    let (raw, adjusted) = j[0].p_contra.unwrap();
+    assert!(raw < 0.01 && j[0].verdict == Verdict::Contradicted, "{raw} {:?}", j[0].verdict);
+    let md = markdown::section(&j, &[true]);
+    let row = md.lines().find(|l| l.starts_with("| H1 |")).unwrap();
+    let cells: Vec<&str> = row.split(" | ").collect();
+    assert_eq!(cells[cells.len() - 3], "1.000 (1.000)", "{row}");
+    let opposite = if adjusted < 0.001 { "<0.001 (<0.001)".to_string() } else { format!("{adjusted:.3} ({raw:.3})") };
+    assert_eq!(cells[cells.len() - 2], opposite, "{row}");
+    assert!(md.contains("| p claim (Holm) | p opposite (Holm) | verdict |"), "{md}");
+}
