@@ -26,6 +26,8 @@ pub struct Detectable {
     pub smallest: Option<f64>,
     /// Seeds needed for the asked effect, if one was asked (None inside: more than the cap).
     pub seeds_for_effect: Option<Option<usize>>,
+    /// Why there is no estimate, when there is none.
+    pub no_estimate: Option<String>,
 }
 
 /// The one-sided level each expectation is tested at.
@@ -87,13 +89,16 @@ pub fn plan_power_at(
     hypotheses
         .iter()
         .map(|h| {
-            let factor = comparisons(h, &refs)
+            let compared = comparisons(h, &refs);
+            let factor = compared
                 .iter()
                 .map(|c| c.variance_factor())
                 .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-            let sd = match (calibration.sd(&h.metric), factor) {
-                (Some(s), Some(f)) => Some(s * f.sqrt()),
-                _ => None,
+            let families = compared_families(&compared, cells);
+            let (sd, no_estimate) = match (calibrated_sd(calibration, &h.metric, &families), factor) {
+                (Ok(s), Some(f)) => (Some(s * f.sqrt()), None),
+                (Err(why), _) => (None, Some(why)),
+                (Ok(_), None) => (None, Some("it compares no cells".to_string())),
             };
             let alpha = one_sided_alpha(h.expect) * share;
             let smallest = sd.filter(|_| seeds >= 2).map(|sd| match h.expect {
@@ -101,9 +106,56 @@ pub fn plan_power_at(
                 _ => detectable_effect(sd, seeds, alpha, POWER),
             });
             let seeds_for_effect = effect.and_then(|e| sd.map(|sd| values_needed(e.abs(), sd, alpha, POWER)));
-            Detectable { claim: h.claim.clone(), seeds, sd, smallest, seeds_for_effect }
+            Detectable { claim: h.claim.clone(), seeds, sd, smallest, seeds_for_effect, no_estimate }
         })
         .collect()
+}
+
+/// The family sets of the cells that `compared` weighs (each set once).
+fn compared_families(
+    compared: &[super::contrast::Comparison],
+    cells: &[(String, CellSettings)],
+) -> Vec<Vec<crate::spec::Family>> {
+    let mut sets: Vec<Vec<crate::spec::Family>> = Vec::new();
+    for c in compared {
+        for (label, _) in c.weights.iter().filter(|(_, w)| w.abs() > 1e-12) {
+            if let Some((_, cell)) = cells.iter().find(|(l, _)| l == label) {
+                if !sets.contains(&cell.families) {
+                    sets.push(cell.families.clone());
+                }
+            }
+        }
+    }
+    sets
+}
+
+/// The calibration's seed SD of `metric` for cells evaluated on `families`, or why it has none.
+/// An average (or weighted mean) is a different metric over a different set of families, so it
+/// is only taken from a calibration whose cell had the same families.
+fn calibrated_sd(
+    calibration: &Calibration,
+    metric: &crate::spec::Metric,
+    families: &[Vec<crate::spec::Family>],
+) -> Result<f64, String> {
+    let names = |fs: &[crate::spec::Family]| fs.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ");
+    let calibrated: Vec<crate::spec::Family> =
+        calibration.seeds.first().map(|(_, s)| s.families.iter().map(|f| f.family).collect()).unwrap_or_default();
+    if !matches!(metric, crate::spec::Metric::Family(_)) {
+        let same = |fs: &Vec<crate::spec::Family>| {
+            let (mut a, mut b) = (fs.clone(), calibrated.clone());
+            a.sort();
+            b.sort();
+            a == b
+        };
+        if let Some(other) = families.iter().find(|fs| !same(fs)) {
+            return Err(format!(
+                "{metric} is over {} here but over {} in the calibration: calibrate a cell with these families",
+                names(other),
+                names(&calibrated)
+            ));
+        }
+    }
+    calibration.sd(metric).ok_or_else(|| format!("{metric} was not calibrated"))
 }
 
 /// The planner's lines for `eyrie plan`.
@@ -116,7 +168,9 @@ pub fn text(rows: &[Detectable], calibration_path: &str, effect: Option<f64>) ->
         let smallest = match (r.smallest, r.sd) {
             (Some(e), _) => format!("detects {e:.1} points with {} seed(s)", r.seeds),
             (None, Some(_)) => format!("{} seed: no test (indicative only)", r.seeds),
-            (None, None) => "no estimate (its metric was not calibrated, or it compares no cells)".into(),
+            (None, None) => {
+                format!("no estimate ({})", r.no_estimate.as_deref().unwrap_or("its metric was not calibrated"))
+            }
         };
         let needed = match (effect, r.seeds_for_effect) {
             (Some(e), Some(Some(n))) => format!("; {e} points needs {n} seeds"),
@@ -175,5 +229,58 @@ mod tests {
         let ocr_free = Calibration { seeds: vec![], ..cal };
         let rows = plan_power(&spec.hypotheses, &cells, 4, &ocr_free, Some(3.0));
         assert_eq!((rows[0].sd, rows[0].seeds_for_effect), (None, None));
+    }
+
+    #[test]
+    fn an_average_over_other_families_than_the_calibrations_gets_no_estimate() {
+        let spec = crate::spec::parse(
+            std::path::Path::new("p.toml"),
+            "[experiment]\nname = \"p\"\nseeds = [0, 1, 2, 3]\n[base]\nfamilies = [\"ocr\", \"doc\"]\n[grid]\n\
+             unlock = [false, true]\n[[hypothesis]]\nclaim = \"o\"\ncontrast = \"pair\"\na = { unlock = false }\n\
+             b = { unlock = true }\nmetric = \"average\"\nexpect = \"better\"\n[[hypothesis]]\nclaim = \"r\"\n\
+             contrast = \"pair\"\na = { unlock = false }\nb = { unlock = true }\nmetric = \"ocr\"\nexpect = \"better\"\n",
+        )
+        .unwrap();
+        // A calibration of a cell evaluated on vqa and ocr: its average is not this experiment's.
+        let seeds = [(50.0, 30.0), (52.0, 36.0), (47.0, 31.0), (51.0, 35.0)]
+            .iter()
+            .enumerate()
+            .map(|(i, &(vqa, ocr))| {
+                let f = |family, v| FamilyScore { family, score: v, accuracy: v, yes_ratio: None, n: 200 };
+                (i as u64, Scores::new(vec![f(Family::Vqa, vqa), f(Family::Ocr, ocr)]))
+            })
+            .collect();
+        let cal = Calibration {
+            experiment: "c".into(),
+            cell: "c".into(),
+            scale: "proxy".into(),
+            arm: 2,
+            seeds,
+            metrics: vec![],
+        };
+        let cells = design_cells(&spec.cells, &spec.hypotheses);
+        let rows = plan_power(&spec.hypotheses, &cells, 4, &cal, None);
+        assert_eq!(rows[0].sd, None, "{rows:?}");
+        let why = rows[0].no_estimate.as_deref().unwrap();
+        assert!(why.contains("ocr, doc") && why.contains("vqa, ocr"), "{why}");
+        assert!(text(&rows, "cal.json", None).contains(why));
+        // One family's score is the same metric whatever else the cells were evaluated on.
+        let ocr = crate::stats::TTest::of(&[30.0, 36.0, 31.0, 35.0]).unwrap().sd;
+        assert!((rows[1].sd.unwrap() - ocr * 2f64.sqrt()).abs() < 1e-12, "{rows:?}");
+        // The same families in another order are the same average.
+        let same = Calibration {
+            seeds: cal
+                .seeds
+                .iter()
+                .map(|(i, s)| {
+                    let mut f = s.families.clone();
+                    f[0].family = Family::Doc;
+                    f.reverse();
+                    (*i, Scores::new(f))
+                })
+                .collect(),
+            ..cal.clone()
+        };
+        assert!(plan_power(&spec.hypotheses, &cells, 4, &same, None)[0].sd.is_some());
     }
 }
