@@ -81,6 +81,7 @@ fn undecided_hypotheses_get_more_seeds_and_decided_ones_stop() {
     assert_eq!(seeds.values().any(|s| s.len() == 4), open_after_3, "{stdout}\n{seeds:?}");
     let report = std::fs::read_to_string(results.join("reports/adaptive/report.md")).unwrap();
     assert!(report.contains("### Adaptive seeds") && report.contains("alpha spending"), "{report}");
+    assert!(report.contains("× 3 to 4 adaptive seeds + the blind baseline)"), "the spec line: {report}");
     let rows = report.split("### Adaptive seeds").nth(1).unwrap();
     let mut counted: Vec<usize> = rows
         .lines()

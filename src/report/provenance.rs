@@ -235,11 +235,14 @@ pub fn spec_block(spec: &crate::spec::Spec, store: &Store) -> Result<String, Rea
         Some(text) => text,
         None => crate::store::read::read_text(&spec.file)?.unwrap_or_default(),
     };
+    let seeds = match spec.adaptive {
+        Some(a) => format!("{} to {} adaptive seeds", a.min, a.max),
+        None => format!("{} seed(s)", spec.seeds.len()),
+    };
     let mut out = format!(
-        "The spec, `{}` ({} cells × {} seed(s){}):\n\n",
+        "The spec, `{}` ({} cells × {seeds}{}):\n\n",
         spec.file.display(),
         spec.cells.len(),
-        spec.seeds.len(),
         if spec.blind_baseline { " + the blind baseline" } else { "" }
     );
     if !text.is_empty() {
