@@ -2,6 +2,8 @@
 //! starts a stage from the same weights, so a stored stage means the same thing whichever backend
 //! computed it (GPU backends draw random numbers with their own generators, which differ from flex's).
 
+use crate::checkpoint::llama::LlamaForCausalLm;
+use crate::model::{encoders::Expert, lm::Lm, mllm::Mllm};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -66,30 +68,21 @@ pub fn unseeded<B: Backend, I: HostInit>(device: &B::Device, what: &I) -> I::Mod
     what.build::<B>(device)
 }
 
-impl HostInit for crate::model::mllm::MllmConfig {
-    type Module<B: Backend> = crate::model::mllm::Mllm<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
-        self.init(device)
-    }
+/// `HostInit` for a config whose `init(device)` builds its module.
+macro_rules! host_init_by_init {
+    ($($config:ty => $module:ident),* $(,)?) => {$(
+        impl HostInit for $config {
+            type Module<B: Backend> = $module<B>;
+            fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
+                self.init(device)
+            }
+        }
+    )*};
 }
 
-impl HostInit for crate::model::encoders::ExpertConfig {
-    type Module<B: Backend> = crate::model::encoders::Expert<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
-        self.init(device)
-    }
-}
-
-impl HostInit for crate::model::lm::LmConfig {
-    type Module<B: Backend> = crate::model::lm::Lm<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
-        self.init(device)
-    }
-}
-
-impl HostInit for crate::checkpoint::lm::LmCheckpoint {
-    type Module<B: Backend> = crate::checkpoint::llama::LlamaForCausalLm<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B> {
-        self.init(device)
-    }
-}
+host_init_by_init!(
+    crate::model::mllm::MllmConfig => Mllm,
+    crate::model::encoders::ExpertConfig => Expert,
+    crate::model::lm::LmConfig => Lm,
+    crate::checkpoint::lm::LmCheckpoint => LlamaForCausalLm,
+);
