@@ -28,6 +28,18 @@ pub struct Detectable {
     pub seeds_for_effect: Option<Option<usize>>,
     /// Why there is no estimate, when there is none.
     pub no_estimate: Option<String>,
+    /// Comparisons that must all pass (several for `best`).
+    pub comparisons: usize,
+    /// The power each comparison is asked for, so that all of them pass with [`POWER`].
+    pub power_each: f64,
+}
+
+/// The power each of `k` comparisons needs so that all `k` pass with [`POWER`]: `POWER^(1/k)`.
+/// A claim of several comparisons (`best`) is supported only when every one is, and the chance that
+/// all pass is at least the product of their chances when they are independent or positively
+/// correlated (as comparisons sharing the claimed level's cell are: Slepian's inequality).
+pub fn power_each(k: usize) -> f64 {
+    POWER.powf(1.0 / k.max(1) as f64)
 }
 
 /// The one-sided level each expectation is tested at.
@@ -101,12 +113,22 @@ pub fn plan_power_at(
                 (Ok(_), None) => (None, Some("it compares no cells".to_string())),
             };
             let alpha = one_sided_alpha(h.expect) * share;
+            let power = power_each(compared.len());
             let smallest = sd.filter(|_| seeds >= 2).map(|sd| match h.expect {
-                Expectation::Equivalent(_) => detectable_margin(sd, seeds, alpha, POWER),
-                _ => detectable_effect(sd, seeds, alpha, POWER),
+                Expectation::Equivalent(_) => detectable_margin(sd, seeds, alpha, power),
+                _ => detectable_effect(sd, seeds, alpha, power),
             });
-            let seeds_for_effect = effect.and_then(|e| sd.map(|sd| values_needed(e.abs(), sd, alpha, POWER)));
-            Detectable { claim: h.claim.clone(), seeds, sd, smallest, seeds_for_effect, no_estimate }
+            let seeds_for_effect = effect.and_then(|e| sd.map(|sd| values_needed(e.abs(), sd, alpha, power)));
+            Detectable {
+                claim: h.claim.clone(),
+                seeds,
+                sd,
+                smallest,
+                seeds_for_effect,
+                no_estimate,
+                comparisons: compared.len(),
+                power_each: power,
+            }
         })
         .collect()
 }
@@ -178,7 +200,17 @@ pub fn text(rows: &[Detectable], calibration_path: &str, effect: Option<f64>) ->
             _ => String::new(),
         };
         let sd = r.sd.map(|s| format!(" (one seed's estimate: SD {s:.1})")).unwrap_or_default();
-        out.push_str(&format!("  H{} {}: {smallest}{sd}{needed}\n", i + 1, r.claim));
+        let each = if r.comparisons > 1 {
+            format!(
+                "; each of its {} comparisons at {:.1}% power, so that all pass with {:.0}%",
+                r.comparisons,
+                100.0 * r.power_each,
+                100.0 * POWER
+            )
+        } else {
+            String::new()
+        };
+        out.push_str(&format!("  H{} {}: {smallest}{sd}{needed}{each}\n", i + 1, r.claim));
     }
     out
 }
@@ -282,5 +314,51 @@ mod tests {
             ..cal.clone()
         };
         assert!(plan_power(&spec.hypotheses, &cells, 4, &same, None)[0].sd.is_some());
+    }
+
+    #[test]
+    fn a_best_claim_asks_each_comparison_for_more_power_so_that_all_pass() {
+        let spec = crate::spec::parse(
+            std::path::Path::new("p.toml"),
+            "[experiment]\nname = \"p\"\nseeds = [0, 1, 2, 3, 4]\n[base]\nencoders = [\"clip\", \"convnext\"]\nfamilies = [\"ocr\"]\n[grid]\n\
+             fusion = [\"channel-concat\", \"llava-hr\", \"mini-gemini\", \"deformable\"]\n[[hypothesis]]\n\
+             claim = \"b\"\ncontrast = \"best\"\nlevel = { fusion = \"channel-concat\" }\nmetric = \"ocr\"\n\
+             expect = \"better\"\n[[hypothesis]]\nclaim = \"p\"\ncontrast = \"pair\"\na = { fusion = \"llava-hr\" }\n\
+             b = { fusion = \"channel-concat\" }\nmetric = \"ocr\"\nexpect = \"better\"\n",
+        )
+        .unwrap();
+        let ocr = [30.0, 36.0, 31.0, 35.0, 33.0];
+        let seeds = ocr
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let f = FamilyScore { family: Family::Ocr, score: v, accuracy: v, yes_ratio: None, n: 200 };
+                (i as u64, Scores::new(vec![f]))
+            })
+            .collect();
+        let cal = Calibration {
+            experiment: "p".into(),
+            cell: "c".into(),
+            scale: "proxy".into(),
+            arm: 2,
+            seeds,
+            metrics: vec![],
+        };
+        let cells = design_cells(&spec.cells, &spec.hypotheses);
+        let rows = plan_power(&spec.hypotheses, &cells, 5, &cal, Some(5.0));
+        let (best, pair) = (&rows[0], &rows[1]);
+        assert_eq!((best.comparisons, pair.comparisons), (3, 1));
+        // The same comparison SD, but three comparisons must all pass: each at 0.8^(1/3).
+        assert_eq!(best.sd, pair.sd);
+        let sd = pair.sd.unwrap();
+        let each = POWER.powf(1.0 / 3.0);
+        assert!((best.power_each - each).abs() < 1e-12 && (pair.power_each - POWER).abs() < 1e-12);
+        let expected = detectable_effect(sd, 5, ALPHA / 2.0, each);
+        assert!((best.smallest.unwrap() - expected).abs() < 1e-12, "{rows:?}");
+        assert!(best.smallest.unwrap() > pair.smallest.unwrap() + 0.5, "{rows:?}");
+        assert!(best.seeds_for_effect.unwrap().unwrap() > pair.seeds_for_effect.unwrap().unwrap(), "{rows:?}");
+        let lines = text(&rows, "cal.json", Some(5.0));
+        assert!(lines.contains("each of its 3 comparisons at 92.8% power"), "{lines}");
+        assert_eq!(lines.matches("comparisons at").count(), 1, "{lines}");
     }
 }
