@@ -104,7 +104,7 @@ fn main() {
             .expect("training stays finite");
             let v = model.valid();
             println!(
-                "read {steps} steps at {lr}: final loss {:.4}, char {:.1}%, words {:.1}% (validation), words {:.1}% (first 512 training images)",
+                "read {steps} steps at {lr}: final loss {:.4}, char {:.1}%, words {:.1}% (validation), words {:.1}% (one-word images among the first 512 training images)",
                 log.last().map_or(f64::NAN, |l| l.loss),
                 reading::char_accuracy(&v, &val, side, 64, &device),
                 reading::word_accuracy(&v, &val, side, 64, &device),
