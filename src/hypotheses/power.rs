@@ -221,6 +221,19 @@ mod tests {
     use crate::eval::{FamilyScore, Scores};
     use crate::spec::Family;
 
+    /// A calibration of one cell evaluated on `family` alone, one seed per value.
+    fn one_family_calibration(family: Family, values: &[f64]) -> Calibration {
+        let seeds = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let f = FamilyScore { family, score: v, accuracy: v, yes_ratio: None, n: 200 };
+                (i as u64, Scores::new(vec![f]))
+            })
+            .collect();
+        Calibration { experiment: "p".into(), cell: "c".into(), scale: "proxy".into(), arm: 2, seeds, metrics: vec![] }
+    }
+
     #[test]
     fn detectable_effect_scales_the_calibrated_spread_by_the_contrasts_weights() {
         let spec = crate::spec::parse(
@@ -232,22 +245,7 @@ mod tests {
         )
         .unwrap();
         let vqa = [50.0, 52.0, 47.0, 51.0];
-        let seeds = vqa
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let f = FamilyScore { family: Family::Vqa, score: v, accuracy: v, yes_ratio: None, n: 200 };
-                (i as u64, Scores::new(vec![f]))
-            })
-            .collect();
-        let cal = Calibration {
-            experiment: "p".into(),
-            cell: "c".into(),
-            scale: "proxy".into(),
-            arm: 2,
-            seeds,
-            metrics: vec![],
-        };
+        let cal = one_family_calibration(Family::Vqa, &vqa);
         let sd = crate::stats::TTest::of(&vqa).unwrap().sd;
         let cells = design_cells(&spec.cells, &spec.hypotheses);
         let rows = plan_power(&spec.hypotheses, &cells, 4, &cal, Some(3.0));
@@ -328,22 +326,7 @@ mod tests {
         )
         .unwrap();
         let ocr = [30.0, 36.0, 31.0, 35.0, 33.0];
-        let seeds = ocr
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                let f = FamilyScore { family: Family::Ocr, score: v, accuracy: v, yes_ratio: None, n: 200 };
-                (i as u64, Scores::new(vec![f]))
-            })
-            .collect();
-        let cal = Calibration {
-            experiment: "p".into(),
-            cell: "c".into(),
-            scale: "proxy".into(),
-            arm: 2,
-            seeds,
-            metrics: vec![],
-        };
+        let cal = one_family_calibration(Family::Ocr, &ocr);
         let cells = design_cells(&spec.cells, &spec.hypotheses);
         let rows = plan_power(&spec.hypotheses, &cells, 5, &cal, Some(5.0));
         let (best, pair) = (&rows[0], &rows[1]);
