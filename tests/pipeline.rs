@@ -28,9 +28,17 @@ fn second_run_of_a_finished_experiment_trains_nothing() {
     let first = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
     assert_eq!(first.computed.len(), p.stages.len(), "a fresh run computes every stage once");
     assert_eq!(first.results.len(), p.cells.len());
+    // A process killed between finishing a stage and releasing its claim left the claim behind.
+    let done = p.cells[0].stages.last().unwrap();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    let owner = eyrie::store::claim::Owner { pid: gone_pid, ..eyrie::store::claim::Owner::this_process() };
+    std::fs::write(store.claim_path(done), serde_json::to_string(&owner).unwrap()).unwrap();
     let second = run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
     assert!(second.computed.is_empty(), "second run computed {:?}", second.computed);
     assert_eq!(second.results, first.results);
+    assert!(!store.claim_path(done).exists(), "the stopped process's claim on a done stage is left");
     for r in &first.results {
         assert!(r.scores.families.iter().all(|f| f.n > 0));
         assert!(r.params_total >= r.params_trainable && r.params_trainable > 0, "{}", r.label);

@@ -241,6 +241,8 @@ pub fn run_cells<B: AutodiffBackend>(
         ui.warn(&format!("removed {}: a temporary file its writer (a stopped process) left", path.display()));
     }
     verify::verify_plan(plan, store, &ui)?;
+    let claims = ClaimPolicy::from_env();
+    clear_claims_of_done_stages(plan, store, &claims, &ui)?;
     let shared = Mutex::new(Shared::default());
     let mut from_records = Vec::new();
     for cell in &plan.cells {
@@ -257,7 +259,6 @@ pub fn run_cells<B: AutodiffBackend>(
     }
     let order =
         if opts.from_records { needed_stages(plan, &shared.lock().unwrap().finished_cells) } else { stage_order(plan) };
-    let claims = ClaimPolicy::from_env();
     let ctx = Ctx { plan, store, ui: &ui, order: &order, shared: &shared, backend: &opts.backend, claims: &claims };
     std::thread::scope(|s| {
         for _ in 0..opts.workers.max(1) {
@@ -265,6 +266,8 @@ pub fn run_cells<B: AutodiffBackend>(
         }
     });
     ui.finish();
+    // A peer killed between finishing a stage and releasing its claim while this run went on.
+    clear_claims_of_done_stages(plan, store, &claims, &ui)?;
     let shared = shared.into_inner().unwrap();
     if let Some(e) = shared.error {
         return Err(e);
@@ -304,6 +307,19 @@ pub fn run_cells<B: AutodiffBackend>(
         from_records,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Removes the claims that stopped processes left on stages that are done (a process killed
+/// between finishing a stage and releasing its claim): workers never look at a done stage again, so
+/// nothing else would. Claims of live owners are kept.
+fn clear_claims_of_done_stages(plan: &Plan, store: &Store, policy: &ClaimPolicy, ui: &Ui) -> Result<(), RunError> {
+    for id in plan.stages.keys() {
+        let path = store.claim_path(id);
+        if path.exists() && store.is_done(id) && crate::store::claim::clear_stale(&path, policy).map_err(at(&path))? {
+            ui.warn(&format!("removed the claim a stopped process left on {} (done)", plan.stages[id].label));
+        }
+    }
+    Ok(())
 }
 
 /// The stages, in run order, that the cells not in `finished` need (their chains and, transitively,
