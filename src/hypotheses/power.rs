@@ -344,4 +344,34 @@ mod tests {
         assert!(lines.contains("each of its 3 comparisons at 92.8% power"), "{lines}");
         assert_eq!(lines.matches("comparisons at").count(), 1, "{lines}");
     }
+
+    #[test]
+    fn an_equivalence_claim_is_planned_by_two_one_sided_tests_and_a_look_by_its_share_of_the_level() {
+        let spec = crate::spec::parse(
+            std::path::Path::new("p.toml"),
+            "[experiment]\nname = \"p\"\nseeds = [0, 1, 2, 3, 4]\n[base]\nencoders = [\"clip\", \"convnext\"]\nfamilies = [\"ocr\"]\n[grid]\n\
+             fusion = [\"channel-concat\", \"llava-hr\", \"mini-gemini\"]\n[[hypothesis]]\nclaim = \"e\"\n\
+             contrast = \"pair\"\na = { fusion = \"llava-hr\" }\nb = { fusion = \"channel-concat\" }\nmetric = \"ocr\"\n\
+             expect = \"equivalent\"\nmargin = 4.0\n[[hypothesis]]\nclaim = \"b\"\ncontrast = \"best\"\n\
+             level = { fusion = \"channel-concat\" }\nmetric = \"ocr\"\nexpect = \"better\"\n",
+        )
+        .unwrap();
+        let cal = one_family_calibration(Family::Ocr, &[30.0, 36.0, 31.0, 35.0, 33.0]);
+        let cells = design_cells(&spec.cells, &spec.hypotheses);
+        let rows = plan_power(&spec.hypotheses, &cells, 5, &cal, None);
+        let sd = rows[0].sd.unwrap();
+        // Equivalence: TOST, each side at the full 5% (a 90% interval), not a directional test at 2.5%.
+        let tost = detectable_margin(sd, 5, ALPHA, POWER);
+        assert!((rows[0].smallest.unwrap() - tost).abs() < 1e-12, "{rows:?}");
+        assert!((tost - detectable_effect(sd, 5, ALPHA / 2.0, POWER)).abs() > 0.1, "the two plans differ here");
+        // One look of adaptive seeds tests at its share of the level, and a best claim's comparisons
+        // each ask for 0.8^(1/k) power on top of it.
+        let share = 0.2;
+        let look = plan_power_at(&spec.hypotheses, &cells, 5, share, &cal, None);
+        let expected = detectable_effect(sd, 5, ALPHA / 2.0 * share, POWER.powf(1.0 / 2.0));
+        assert_eq!(look[1].comparisons, 2);
+        assert!((look[1].smallest.unwrap() - expected).abs() < 1e-12, "{look:?}");
+        assert!((look[0].smallest.unwrap() - detectable_margin(sd, 5, ALPHA * share, POWER)).abs() < 1e-12);
+        assert!(look[1].smallest.unwrap() > rows[1].smallest.unwrap(), "a smaller level detects less");
+    }
 }
