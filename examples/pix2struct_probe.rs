@@ -8,9 +8,11 @@
 //! - `classify STEPS LR`: the same encoder, its map max-pooled, a linear 16-way classifier of the
 //!   word: whether the encoder can tell the words apart at all when nothing has to locate letters.
 //!
-//! `cargo run --release --example pix2struct_probe -- classify 600 1e-3`. The variants in the doc
-//! (small position embeddings, black words) apply `docs/experts-tuning/pix2struct-knobs.patch` first
-//! and set `P2S_POS_STD=0.02` or `P2S_INK=1`.
+//! `cargo run --release --example pix2struct_probe -- classify 600 1e-3 [ink] [burn-pos]`: the
+//! expert as the plan builds it (row and column tables from N(0, 0.02²)), `burn-pos` with burn's
+//! N(0, 1) tables (the expert before issue 20's fix), `ink` with words drawn in ink (training and
+//! validation). The doc's rows: "as committed" = `burn-pos`, "small position embeddings" = no
+//! option, "ink" = `ink burn-pos`, "both" = `ink`.
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
@@ -18,6 +20,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use eyrie::data::render::TextColour;
 use eyrie::data::scene::{Scene, OCR_WORDS};
 use eyrie::data::{DataSpec, Pool, Split};
 use eyrie::model::encoders::{Expert, ExpertConfig};
@@ -80,16 +83,24 @@ fn classify_accuracy(
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: pix2struct_probe (read|classify) STEPS LR [all]";
+    let usage = "usage: pix2struct_probe (read|classify) STEPS LR [all] [ink] [burn-pos]";
     let (mode, steps, lr) = match (args.get(1), args.get(2), args.get(3)) {
         (Some(m), Some(s), Some(l)) => (m.as_str(), s.parse().expect(usage), l.parse().expect(usage)),
         _ => panic!("{usage}"),
     };
-    let cfg = ExpertConfig::at_scale(ExpertKind::Pix2Struct, Scale::Proxy);
+    let options: Vec<&str> = args.iter().skip(4).map(String::as_str).collect();
+    if let Some(bad) = options.iter().find(|o| !["all", "ink", "burn-pos"].contains(o)) {
+        panic!("unknown option {bad}: {usage}");
+    }
+    let mut cfg = ExpertConfig::at_scale(ExpertKind::Pix2Struct, Scale::Proxy);
+    if options.contains(&"burn-pos") {
+        // The expert before issue 20's fix: row and column tables drawn from burn's N(0, 1).
+        cfg.position_init_std = None;
+    }
     let side = cfg.native_resolution;
-    let words = DataSpec { seed: 0, families: vec![Family::Ocr], max_objects: 4 };
-    let train_families =
-        if args.get(4).map(String::as_str) == Some("all") { Family::ALL.to_vec() } else { vec![Family::Ocr] };
+    let text = if options.contains(&"ink") { TextColour::Ink } else { TextColour::Scene };
+    let words = DataSpec { text, ..DataSpec::new(0, vec![Family::Ocr], 4) };
+    let train_families = if options.contains(&"all") { Family::ALL.to_vec() } else { vec![Family::Ocr] };
     let pool = Pool::build(&DataSpec { families: train_families, ..words.clone() }, Split::Train, 0, 4096, &[side]);
     // 256 validation images for reading (as `eyrie experts`), 512 for the classifier.
     let val = Pool::build(&words, Split::Validation, 0, if mode == "read" { 256 } else { 512 }, &[side]);
@@ -112,7 +123,7 @@ fn main() {
             );
         }
         "classify" => {
-            assert!(args.get(4).is_none(), "classify trains on one-word scenes only: {usage}");
+            assert!(!options.contains(&"all"), "classify trains on one-word scenes only: {usage}");
             B::seed(&device, SEED);
             let model = WordClassifier::<B> {
                 expert: cfg.init(&device),

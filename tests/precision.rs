@@ -26,13 +26,7 @@ impl BackendJob for PretrainLm {
             }
         }
         let lm = LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2);
-        let text = Pool::build(
-            &DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 },
-            Split::Train,
-            0,
-            128,
-            &[],
-        );
+        let text = Pool::build(&DataSpec::new(5, Family::ALL.to_vec(), 3), Split::Train, 0, 128, &[]);
         let (model, log) = pretrain_lm::<B>(
             &lm,
             &text,

@@ -30,13 +30,7 @@ fn config() -> MllmConfig {
 }
 
 fn pool(n: usize) -> Pool {
-    Pool::build(
-        &DataSpec { seed: 5, families: vec![Family::Vqa, Family::Pope], max_objects: 3 },
-        Split::Train,
-        0,
-        n,
-        &[32, 64],
-    )
+    Pool::build(&DataSpec::new(5, vec![Family::Vqa, Family::Pope], 3), Split::Train, 0, n, &[32, 64])
 }
 
 /// Every float parameter's values, in visiting order.
@@ -141,8 +135,7 @@ fn sft_loss_falls_at_smoke_scale() {
 fn lm_pretraining_loss_falls() {
     let dev = Default::default();
     let lm = LmConfig::new(Tokenizer::new().vocab_size(), 16, 1, 2);
-    let text =
-        Pool::build(&DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 }, Split::Train, 0, 128, &[]);
+    let text = Pool::build(&DataSpec::new(5, Family::ALL.to_vec(), 3), Split::Train, 0, 128, &[]);
     let (_, log) = pretrain_lm::<AD>(
         &lm,
         &text,

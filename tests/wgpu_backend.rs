@@ -35,13 +35,7 @@ impl BackendJob for InitAndTrain {
         }
         let mut weights = Collect(Vec::new());
         seeded_init::<B, _>(&device, 7, &lm()).visit(&mut weights);
-        let text = Pool::build(
-            &DataSpec { seed: 5, families: Family::ALL.to_vec(), max_objects: 3 },
-            Split::Train,
-            0,
-            64,
-            &[],
-        );
+        let text = Pool::build(&DataSpec::new(5, Family::ALL.to_vec(), 3), Split::Train, 0, 64, &[]);
         let settings = FitSettings { log_every: 1, ..FitSettings::new(12, 1e-2) };
         let (_, log) = pretrain_lm::<B>(&lm(), &text, 16, &settings, 7, &device, &Silent).expect("no divergence");
         (weights.0, log.iter().map(|l| l.loss).collect())

@@ -31,6 +31,7 @@ fn mllm_config(shapes: &BenchShapes) -> MllmConfig {
                     heads: *heads,
                     native_resolution: *side,
                     checkpoint: None,
+                    position_init_std: None,
                 },
                 *side,
             )

@@ -1,6 +1,6 @@
 //! In-memory pools of samples with their images pre-rendered at the resolutions a stage needs.
 
-use super::render::render;
+use super::render::{render_styled, TextColour};
 use super::rng::Split;
 use super::tasks::{mixture_sample, Sample};
 use super::tokenizer::Tokenizer;
@@ -22,6 +22,16 @@ pub struct DataSpec {
     pub families: Vec<Family>,
     /// Most objects per shapes scene.
     pub max_objects: usize,
+    /// The colour one-word scenes are drawn in (absent from ids when it is the scene's own colour).
+    #[serde(default, skip_serializing_if = "TextColour::is_scene")]
+    pub text: TextColour,
+}
+
+impl DataSpec {
+    /// Scenes of `families` from world `seed`, words in their own colours.
+    pub fn new(seed: u64, families: Vec<Family>, max_objects: usize) -> Self {
+        Self { seed, families, max_objects, text: TextColour::Scene }
+    }
 }
 
 /// Samples of one split and their images at each resolution.
@@ -41,7 +51,7 @@ impl Pool {
             .collect();
         let mut images = BTreeMap::new();
         for &side in sides {
-            images.entry(side).or_insert_with(|| render_all(&samples, side));
+            images.entry(side).or_insert_with(|| render_all(&samples, side, spec.text));
         }
         Self { samples, images }
     }
@@ -73,14 +83,16 @@ impl Pool {
     }
 }
 
-fn render_all(samples: &[Sample], side: usize) -> Vec<u8> {
+fn render_all(samples: &[Sample], side: usize, text: TextColour) -> Vec<u8> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     let chunk = samples.len().div_ceil(threads).max(1);
     let parts: Vec<Vec<u8>> = std::thread::scope(|s| {
         let handles: Vec<_> = samples
             .chunks(chunk)
             .map(|part| {
-                s.spawn(move || part.iter().flat_map(|smp| render(&smp.scene, side).pixels).collect::<Vec<u8>>())
+                s.spawn(move || {
+                    part.iter().flat_map(|smp| render_styled(&smp.scene, side, text).pixels).collect::<Vec<u8>>()
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("render thread")).collect()

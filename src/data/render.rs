@@ -115,13 +115,43 @@ fn draw_object(img: &mut Image, o: &Object) {
     }
 }
 
+/// The colour a one-word scene's word is drawn in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TextColour {
+    /// The word's own colour (one of the world's six; questions may ask for it).
+    #[default]
+    Scene,
+    /// [`INK`], as documents and charts draw their text (the `pix2struct` expert's screenshot-like
+    /// pretraining data).
+    Ink,
+}
+
+impl TextColour {
+    /// Whether this is the scene's own colour (the default).
+    pub fn is_scene(&self) -> bool {
+        *self == TextColour::Scene
+    }
+}
+
 /// Renders a scene at `side` × `side` pixels.
 pub fn render(scene: &Scene, side: usize) -> Image {
+    render_styled(scene, side, TextColour::Scene)
+}
+
+/// Renders a scene at `side` × `side` pixels, its word (if it is a one-word scene) in `text`'s colour.
+pub fn render_styled(scene: &Scene, side: usize, text: TextColour) -> Image {
     let mut img = Image::new(side, side);
     let s = side as f32;
     match scene {
         Scene::Shapes { objects } => objects.iter().for_each(|o| draw_object(&mut img, o)),
-        Scene::Text { word, colour, size, x, y } => img.text(word, x * s, y * s, size * s, COLOURS[*colour].1),
+        Scene::Text { word, colour, size, x, y } => {
+            let ink = match text {
+                TextColour::Scene => COLOURS[*colour].1,
+                TextColour::Ink => INK,
+            };
+            img.text(word, x * s, y * s, size * s, ink)
+        }
         Scene::Chart { values } => {
             let n = values.len() as f32;
             let (left, right, top, base) = (0.08 * s, 0.95 * s, 0.2 * s, 0.8 * s);

@@ -2,7 +2,7 @@ use super::*;
 use crate::spec::Family;
 
 fn spec() -> DataSpec {
-    DataSpec { seed: 7, families: Family::ALL.to_vec(), max_objects: 3 }
+    DataSpec::new(7, Family::ALL.to_vec(), 3)
 }
 
 #[test]
@@ -51,7 +51,7 @@ fn pope_test_questions_are_exactly_balanced_and_train_ones_roughly() {
     let yes = t.word("yes");
     // The evaluation's pool: POPE alone, indices 0..n of the test split.
     let n = 200;
-    let pool = Pool::build(&DataSpec { seed: 3, families: vec![Family::Pope], max_objects: 3 }, Split::Test, 0, n, &[]);
+    let pool = Pool::build(&DataSpec::new(3, vec![Family::Pope], 3), Split::Test, 0, n, &[]);
     let yeses = pool.samples.iter().filter(|s| s.answer_ids == vec![yes]).count();
     assert_eq!(yeses, n / 2, "{yeses} of {n} yes");
     // Every answer is right about its scene: yes exactly when an object of that colour and shape is there.
@@ -132,6 +132,24 @@ fn segmentation_labels_follow_the_scene() {
 }
 
 #[test]
+fn a_word_in_ink_is_drawn_in_ink_and_otherwise_in_its_own_colour() {
+    use render::{render_styled, TextColour, BACKGROUND, INK};
+    use scene::{Scene, COLOURS};
+    let text = Scene::Text { word: "cat".into(), colour: 2, size: 0.3, x: 0.1, y: 0.3 };
+    // The pixel farthest from the background: the word's solid colour.
+    let darkest = |img: &render::Image| {
+        let far = |p: &[u8]| p.iter().zip(BACKGROUND).map(|(&a, b)| (a as i32 - b as i32).abs()).sum::<i32>();
+        img.pixels.chunks(3).max_by_key(|p| far(p)).unwrap().to_vec()
+    };
+    assert_eq!(darkest(&render_styled(&text, 64, TextColour::Ink)), INK.to_vec());
+    assert_eq!(darkest(&render_styled(&text, 64, TextColour::Scene)), COLOURS[2].1.to_vec());
+    assert_eq!(render_styled(&text, 64, TextColour::Scene), render::render(&text, 64));
+    // Only words change: a shapes scene looks the same either way.
+    let shapes = tasks::sample(&Tokenizer::new(), 3, Split::Train, Family::Count, 0, 3).scene;
+    assert_eq!(render_styled(&shapes, 64, TextColour::Ink), render::render(&shapes, 64));
+}
+
+#[test]
 fn reading_and_detection_targets() {
     use super::targets::{box_iou, boxes, reading_target, text_of, READ_CHARS};
     use scene::Scene;
@@ -149,7 +167,7 @@ fn reading_and_detection_targets() {
 
 #[test]
 fn pool_images_of_text_scenes_show_the_text() {
-    let spec = DataSpec { seed: 2024, families: vec![Family::Ocr], max_objects: 3 };
+    let spec = DataSpec::new(2024, vec![Family::Ocr], 3);
     let pool = Pool::build(&spec, Split::Train, 0, 16, &[64]);
     let bytes = &pool.images[&64];
     for i in 0..16 {
@@ -188,7 +206,7 @@ fn text_lines_start_at_the_margin_with_small_and_large_letters() {
 
 #[test]
 fn a_family_listed_twice_takes_two_shares_of_distinct_samples() {
-    let spec = DataSpec { seed: 7, families: vec![Family::Vqa, Family::Ocr, Family::Ocr], max_objects: 3 };
+    let spec = DataSpec::new(7, vec![Family::Vqa, Family::Ocr, Family::Ocr], 3);
     let pool = Pool::build(&spec, Split::Train, 0, 90, &[]);
     let ocr: Vec<_> =
         pool.samples.iter().filter(|s| s.family == Some(Family::Ocr)).map(|s| format!("{:?}", s.scene)).collect();

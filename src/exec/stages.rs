@@ -324,7 +324,7 @@ pub fn compute<B: AutodiffBackend>(
             let sides: Vec<usize> = model.experts.iter().map(|(_, r)| *r).collect();
             let mut fam_scores = Vec::new();
             for f in families {
-                let spec = DataSpec { seed: *data_seed, families: vec![*f], max_objects: 3 };
+                let spec = DataSpec::new(*data_seed, vec![*f], 3);
                 let pool = Pool::build(&spec, Split::Test, 0, *per_family, &sides);
                 let answers = greedy_answers(&m, &sides, &pool, 64, device);
                 let preds: Vec<String> = answers.iter().map(|a| t.decode(a)).collect();

@@ -229,8 +229,15 @@ fn matmul(m: usize, k: usize, n: usize) -> f64 {
 fn flops_by_formula_match_hand_counts_at_the_bench_shapes() {
     // The proxy bench cell: clip 64 wide, 2 blocks, at 64 px; convnext 96 wide at 128 px; LM 64 wide,
     // 2 blocks, vocabulary 86; channel concat on a 4×4 grid.
-    let clip =
-        ExpertConfig { kind: ExpertKind::Clip, dim: 64, depth: 2, heads: 4, native_resolution: 64, checkpoint: None };
+    let clip = ExpertConfig {
+        kind: ExpertKind::Clip,
+        dim: 64,
+        depth: 2,
+        heads: 4,
+        native_resolution: 64,
+        checkpoint: None,
+        position_init_std: None,
+    };
     // 8×8 patches of 8×8 px → 64 tokens; per block qkv, output, MLP (256 wide), scores and sum.
     let clip_stem = matmul(64, 3 * 8 * 8, 64);
     let clip_block = matmul(64, 64, 3 * 64)
@@ -248,6 +255,7 @@ fn flops_by_formula_match_hand_counts_at_the_bench_shapes() {
         heads: 4,
         native_resolution: 128,
         checkpoint: None,
+        position_init_std: None,
     };
     // Stages 48 wide on 16×16 and 96 wide on 8×8; per block a 7×7 depthwise conv and a 4× MLP.
     let stem = matmul(48 * 16 * 16, 3 * 8 * 8, 1);

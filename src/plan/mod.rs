@@ -9,6 +9,7 @@ pub use stage::{Optim, Stage, StageKind};
 
 use crate::checkpoint::lm::LmCheckpoint;
 use crate::data::llava::Conversations;
+use crate::data::render::TextColour;
 use crate::data::tokenizer::Tokenizer;
 use crate::data::DataSpec;
 use crate::model::encoders::ExpertConfig;
@@ -151,10 +152,23 @@ struct Builder {
 /// times the steps (OCR-only caption retrieval at the proxy scale, 3/8 text: 29.7% after 1000 steps;
 /// uniform mixture, 600 steps: 10.2%; chance ≈ 6%). At 200 steps segmentation (mIoU 46.9%),
 /// detection (box recall 42.4%) and reading (char accuracy 44.6%) are still climbing.
+/// `pix2struct` reads whole words only after about 2000 steps on one-word scenes (77.7% at 2000,
+/// at the prior at 400-600: docs/experts-tuning.md, third pass).
 fn expert_step_factor(kind: ExpertKind) -> usize {
     match kind {
         ExpertKind::ConvNext => 2,
-        ExpertKind::Clip | ExpertKind::Sam | ExpertKind::Pix2Struct | ExpertKind::Eva02 => 5,
+        ExpertKind::Clip | ExpertKind::Sam | ExpertKind::Eva02 => 5,
+        ExpertKind::Pix2Struct => 10,
+    }
+}
+
+/// How many times the scale's `train_pool` distinct scenes an expert pretrains on: `pix2struct`
+/// passes over its pool about 23 times in 2000 steps and learned the 4096 proxy scenes' words by
+/// heart (training loss 0.08, validation words 54.3%), so it draws from four times as many.
+fn expert_pool_factor(kind: ExpertKind) -> usize {
+    match kind {
+        ExpertKind::Pix2Struct => 4,
+        _ => 1,
     }
 }
 
@@ -168,8 +182,8 @@ fn expert_lr(kind: ExpertKind) -> f64 {
 }
 
 /// The families of an expert's pretraining data, a family listed twice taking two shares: `clip`
-/// sees text scenes three times as often as each other family (3 samples in 8), every other
-/// expert the uniform mixture.
+/// sees text scenes three times as often as each other family (3 samples in 8); `pix2struct`, a
+/// screenshot parser, one-word scenes only; every other expert the uniform mixture.
 fn expert_families(kind: ExpertKind) -> Vec<Family> {
     match kind {
         ExpertKind::Clip => {
@@ -177,7 +191,19 @@ fn expert_families(kind: ExpertKind) -> Vec<Family> {
             families.extend([Family::Ocr, Family::Ocr]);
             families
         }
+        ExpertKind::Pix2Struct => vec![Family::Ocr],
         _ => Family::ALL.to_vec(),
+    }
+}
+
+/// The colour an expert's pretraining draws words in: `pix2struct` reads them in ink, as
+/// screenshots and this world's documents and charts show text (in the six scene colours the proxy
+/// reader stayed at the per-position prior within 2000 steps: docs/experts-tuning.md, third pass);
+/// every other expert sees them in their own colours.
+fn expert_text(kind: ExpertKind) -> TextColour {
+    match kind {
+        ExpertKind::Pix2Struct => TextColour::Ink,
+        _ => TextColour::Scene,
     }
 }
 
@@ -197,7 +223,7 @@ impl Builder {
     }
 
     fn all_data(&self) -> DataSpec {
-        DataSpec { seed: WORLD_SEED, families: Family::ALL.to_vec(), max_objects: 3 }
+        DataSpec::new(WORLD_SEED, Family::ALL.to_vec(), 3)
     }
 
     fn new(scale: Scale, precision: Precision, pretrain_seed: PretrainSeed) -> Self {
@@ -254,10 +280,10 @@ impl Builder {
             batch: self.preset.batch_size * 3 / 2,
             lr,
             seed,
-            pool: self.preset.train_pool,
+            pool: self.preset.train_pool * expert_pool_factor(kind),
             precision: self.precision,
         };
-        let data = DataSpec { families: expert_families(kind), ..self.all_data() };
+        let data = DataSpec { families: expert_families(kind), text: expert_text(kind), ..self.all_data() };
         self.add(StageKind::ExpertPretrain { expert: cfg, data, optim }, vec![], label)
     }
 
@@ -361,7 +387,7 @@ impl Builder {
             TokenGrid::Side(s) => s,
             TokenGrid::Auto => views.iter().map(|v| v.side).max().unwrap_or(1),
         };
-        let data = DataSpec { seed: WORLD_SEED, families: c.training_families(), max_objects: 3 };
+        let data = DataSpec::new(WORLD_SEED, c.training_families(), 3);
         let mut inputs: Vec<String> = Vec::new();
         for (i, &k) in c.encoders.iter().enumerate() {
             let pretrained = self.expert(k, seed);
@@ -456,7 +482,7 @@ impl Builder {
             lm: self.lm_config(),
             lm_checkpoint: self.lm_source.clone(),
         };
-        let data = DataSpec { seed: WORLD_SEED, families: training.to_vec(), max_objects: 3 };
+        let data = DataSpec::new(WORLD_SEED, training.to_vec(), 3);
         let conversations = self.conversations(false);
         let optim = Optim {
             steps: sft_steps,

@@ -237,7 +237,7 @@ pub enum PretrainTask {
     Contrastive,
     /// Per-pixel class masks (shape classes, text, bars); metric: mean IoU.
     Segmentation,
-    /// Read out the text in the image; metric: character accuracy.
+    /// Read out the word of a one-word scene drawn in ink; metric: character accuracy (and whole words).
     Reading,
     /// Objectness, class and box per patch; metric: box recall at IoU 0.5 with the right class.
     Detection,
@@ -259,7 +259,7 @@ impl PretrainTask {
         match self {
             PretrainTask::Contrastive => "image-caption contrastive",
             PretrainTask::Segmentation => "segmentation (7 classes)",
-            PretrainTask::Reading => "text reading",
+            PretrainTask::Reading => "reading words drawn in ink",
             PretrainTask::Detection => "detection (4 shape classes)",
         }
     }

@@ -40,7 +40,7 @@ pub fn export(
     let t = Tokenizer::new();
     let images = out.join("images");
     std::fs::create_dir_all(&images)?;
-    let spec = DataSpec { seed, families: families.to_vec(), max_objects: 3 };
+    let spec = DataSpec::new(seed, families.to_vec(), 3);
     let pool = Pool::build(&spec, Split::Train, 0, train, &[side]);
     let px = side * side * 3;
     let (mut align, mut sft) = (Vec::new(), Vec::new());
@@ -70,7 +70,7 @@ pub fn export(
     let mut eval = std::fs::File::create(out.join("eval.jsonl"))?;
     let mut n = 0;
     for &f in families {
-        let spec = DataSpec { seed, families: vec![f], max_objects: 3 };
+        let spec = DataSpec::new(seed, vec![f], 3);
         let pool = Pool::build(&spec, Split::Test, 0, eval_per_family, &[side]);
         for (i, s) in pool.samples.iter().enumerate() {
             let name = format!("eval-{f}-{i:05}.png");

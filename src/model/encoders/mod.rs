@@ -34,6 +34,11 @@ pub struct ExpertConfig {
     /// on the proxy world); absent from the ids of proxy experts' stages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<ExpertCheckpoint>,
+    /// Standard deviation of the learned position embeddings at initialisation, for the experts
+    /// that learn them as embedding tables (`pix2struct`'s rows and columns); None: burn's N(0, 1).
+    /// Absent from the ids of the experts that do not set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_init_std: Option<f64>,
 }
 
 impl ExpertConfig {
@@ -45,7 +50,19 @@ impl ExpertConfig {
             ExpertKind::ConvNext => (p.vision_dim * 3 / 2, 1),
             ExpertKind::Sam | ExpertKind::Pix2Struct | ExpertKind::Eva02 => (p.vision_dim, p.vision_depth),
         };
-        Self { kind, dim, depth, heads: p.heads, native_resolution: kind.native_resolution(scale), checkpoint: None }
+        // pix2struct's row and column tables start small, as ViT's position embeddings do (N(0, 0.02²)):
+        // drawn from N(0, 1) they swamp its patch embeddings, and the proxy expert read no whole word
+        // (docs/experts-tuning.md, third pass).
+        let position_init_std = (kind == ExpertKind::Pix2Struct).then_some(0.02);
+        Self {
+            kind,
+            dim,
+            depth,
+            heads: p.heads,
+            native_resolution: kind.native_resolution(scale),
+            checkpoint: None,
+            position_init_std,
+        }
     }
 
     /// The expert a checkpoint folder holds (its width, heads and depth are the checkpoint's; the
@@ -58,6 +75,7 @@ impl ExpertConfig {
             heads: 0,
             native_resolution: ck.native_resolution,
             checkpoint: Some(ck),
+            position_init_std: None,
         }
     }
 
@@ -76,7 +94,11 @@ impl ExpertConfig {
     fn pix2struct(&self) -> Pix2StructVitConfig {
         // Budget: the patches of a square image at twice the native side.
         let g = 2 * self.native_resolution / 16;
-        Pix2StructVitConfig::new(self.dim, self.depth, self.heads, g * g)
+        let cfg = Pix2StructVitConfig::new(self.dim, self.depth, self.heads, g * g);
+        match self.position_init_std {
+            Some(std) => cfg.with_position_init_std(Some(std)),
+            None => cfg,
+        }
     }
 
     fn eva02(&self) -> Eva02VitConfig {

@@ -6,7 +6,7 @@ use crate::model::dense::linear;
 use crate::model::ops::layer_norm::layer_norm;
 use crate::model::resample::{resample, ResampleMode};
 use crate::model::vit_block::{VitBlock, VitBlockConfig};
-use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
@@ -24,6 +24,9 @@ pub struct Pix2StructVitConfig {
     /// Patch side in pixels. Default: 16.
     #[config(default = 16)]
     pub patch: usize,
+    /// Standard deviation of the row and column embeddings at initialisation (None: burn's N(0, 1)).
+    #[config(default = "None")]
+    pub position_init_std: Option<f64>,
 }
 
 /// Patch rows and columns for an `h × w` image with `patch`-pixel patches: all of its patches if
@@ -62,13 +65,22 @@ impl Pix2StructVitConfig {
         self.stem_flops(res) + blocks
     }
 
+    /// A row or column embedding table, initialised as [`Self::position_init_std`] says.
+    fn position_table(&self) -> EmbeddingConfig {
+        let table = EmbeddingConfig::new(self.max_patches, self.dim);
+        match self.position_init_std {
+            Some(std) => table.with_initializer(Initializer::Normal { mean: 0.0, std }),
+            None => table,
+        }
+    }
+
     /// Builds the encoder on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Pix2StructVit<B> {
         let d = self.dim;
         Pix2StructVit {
             patch_embed: LinearConfig::new(3 * self.patch * self.patch, d).init(device),
-            row_embed: EmbeddingConfig::new(self.max_patches, d).init(device),
-            col_embed: EmbeddingConfig::new(self.max_patches, d).init(device),
+            row_embed: self.position_table().init(device),
+            col_embed: self.position_table().init(device),
             blocks: (0..self.depth).map(|_| VitBlockConfig::new(d, self.heads).init(device)).collect(),
             norm: LayerNormConfig::new(d).init(device),
             patch: self.patch,
@@ -113,5 +125,29 @@ impl<B: Backend> Pix2StructVit<B> {
             t = blk.forward(t);
         }
         layer_norm(&self.norm, t).swap_dims(1, 2).reshape([b, d, rows, cols])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    /// The standard deviation of a row-embedding table's entries.
+    fn row_std(cfg: &Pix2StructVitConfig) -> f64 {
+        let e = cfg.init::<Flex>(&Default::default());
+        let w = e.row_embed.weight.val();
+        let n = w.dims().iter().product::<usize>() as f64;
+        let mean = w.clone().mean().into_scalar() as f64;
+        ((w.powf_scalar(2.0).sum().into_scalar() as f64 / n) - mean * mean).sqrt()
+    }
+
+    #[test]
+    fn position_tables_start_at_the_asked_spread() {
+        let cfg = Pix2StructVitConfig::new(64, 1, 4, 64);
+        let default = row_std(&cfg);
+        let small = row_std(&cfg.clone().with_position_init_std(Some(0.02)));
+        assert!((default - 1.0).abs() < 0.05, "burn's N(0, 1): {default}");
+        assert!((small - 0.02).abs() < 0.002, "{small}");
     }
 }
