@@ -49,6 +49,26 @@ fn second_run_of_a_finished_experiment_trains_nothing() {
 }
 
 #[test]
+fn pix2struct_reports_the_words_it_reads_in_ink_and_in_their_own_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "[experiment]\nname = \"p\"\nseeds = [0]\n[base]\nfamilies = [\"ocr\"]\n[grid]\n\
+                encoders = [[\"clip\", \"pix2struct\"]]\n";
+    let p = plan(&parse(Path::new("p.toml"), spec).unwrap(), Scale::Smoke);
+    let store = Store::new(dir.path());
+    run_plan::<AD>(&p, &store, &Default::default(), &opts()).unwrap();
+    let metrics = |name: &str| {
+        let (id, _) = p.stages.iter().find(|(_, s)| s.label.starts_with(&format!("expert-pretrain {name}"))).unwrap();
+        store.read_meta(id).unwrap().unwrap().metrics
+    };
+    let p2s = metrics("pix2struct");
+    for m in ["char_accuracy", "word_accuracy", "word_accuracy_coloured"] {
+        assert!(p2s.get(m).is_some_and(|v| (0.0..=100.0).contains(v)), "{m}: {p2s:?}");
+    }
+    // clip trains on coloured words already: no second reading of them.
+    assert!(!metrics("clip").contains_key("word_accuracy_coloured"));
+}
+
+#[test]
 fn committed_results_without_checkpoints_are_recomputed_and_rewritten() {
     // A fresh clone has results/<experiment>/ (committed) but no results/artifacts/.
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 use crate::checkpoint::encoder::CheckpointEncoder;
 use crate::data::llava::chat::ChatFormat;
 use crate::data::llava::Conversations;
+use crate::data::render::TextColour;
 use crate::data::{DataSpec, Pool, Split, TextTask, Tokenizer};
 use crate::eval::decode::greedy_answers;
 use crate::eval::llava::evaluate_set;
@@ -209,10 +210,15 @@ pub fn compute<B: AutodiffBackend>(
             let side = expert.native_resolution;
             let pool = pools.get(data, Split::Train, optim.pool, &[side]);
             let val = Pool::build(data, Split::Validation, 0, 256, &[side]);
+            let coloured = (!data.text.is_scene()).then(|| {
+                let scene = DataSpec { text: TextColour::Scene, ..data.clone() };
+                Pool::build(&scene, Split::Validation, 0, 256, &[side])
+            });
             let job = PretrainJob {
                 cfg: expert,
                 pool: &pool,
                 val: &val,
+                val_coloured: coloured.as_ref(),
                 vocab,
                 batch: optim.batch,
                 settings: &fit_settings(optim),

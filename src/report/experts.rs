@@ -70,10 +70,10 @@ pub fn rows(plan: &Plan, store: &Store) -> Result<Vec<ExpertRow>, ReadError> {
         .collect()
 }
 
-/// Secondary metrics shown beside an expert's own: whole words read (`pix2struct`), caption
-/// retrieval among text scenes alone (`clip`, `convnext`: whether the expert reads), the share of
-/// firing cells that found their object (`eva02`: box recall alone rewards firing everywhere).
-const SECONDARY_METRICS: [&str; 3] = ["word_accuracy", "ocr_retrieval", "box_precision"];
+/// Secondary metrics shown beside an expert's own: whole words read (`pix2struct`; also in the
+/// words' own colours when it trains on ink), caption retrieval among text scenes alone (`clip`,
+/// `convnext`: whether the expert reads), the share of firing cells that found their object (`eva02`: box recall alone rewards firing everywhere).
+const SECONDARY_METRICS: [&str; 4] = ["word_accuracy", "word_accuracy_coloured", "ocr_retrieval", "box_precision"];
 
 /// A markdown table of `rows`.
 pub fn table(rows: &[ExpertRow]) -> String {

@@ -40,6 +40,9 @@ pub struct PretrainJob<'a> {
     pub pool: &'a Pool,
     /// Validation pool (images at the native resolution).
     pub val: &'a Pool,
+    /// The same validation scenes with their words in their own colours, when the training draws
+    /// them in ink (`pix2struct`): what the expert reads of the words the OCR questions show.
+    pub val_coloured: Option<&'a Pool>,
     /// Vocabulary size (contrastive text tower).
     pub vocab: usize,
     /// Samples per step.
@@ -125,7 +128,15 @@ pub fn pretrain_expert<B: AutodiffBackend>(
             reading::Head(cfg),
             |m, idx| reading::loss(m, pool, idx, side, device),
             |m| reading::char_accuracy(m, val, side, eval_batch, device),
-            |m| vec![("word_accuracy".into(), reading::word_accuracy(m, val, side, eval_batch, device))],
+            |m| {
+                let mut extra =
+                    vec![("word_accuracy".into(), reading::word_accuracy(m, val, side, eval_batch, device))];
+                if let Some(coloured) = job.val_coloured {
+                    let words = reading::word_accuracy(m, coloured, side, eval_batch, device);
+                    extra.push(("word_accuracy_coloured".into(), words));
+                }
+                extra
+            },
             |m| m.expert,
         ),
         PretrainTask::Detection => run(
