@@ -89,9 +89,12 @@ fn render_all(samples: &[Sample], side: usize, text: TextColour) -> Vec<u8> {
     let parts: Vec<Vec<u8>> = std::thread::scope(|s| {
         let handles: Vec<_> = samples
             .chunks(chunk)
-            .map(|part| {
+            .enumerate()
+            .map(|(k, part)| {
                 s.spawn(move || {
-                    part.iter().flat_map(|smp| render_styled(&smp.scene, side, text).pixels).collect::<Vec<u8>>()
+                    let styled =
+                        |(i, smp): (usize, &Sample)| render_styled(&smp.scene, side, text.of_scene(k * chunk + i));
+                    part.iter().enumerate().flat_map(|x| styled(x).pixels).collect::<Vec<u8>>()
                 })
             })
             .collect();

@@ -125,9 +125,20 @@ pub enum TextColour {
     /// [`INK`], as documents and charts draw their text (the `pix2struct` expert's screenshot-like
     /// pretraining data).
     Ink,
+    /// Every other scene of a pool in ink (the odd ones), the rest in their own colours.
+    Mixed,
 }
 
 impl TextColour {
+    /// The colour the `index`-th scene of a pool is drawn in: `Mixed` alternates.
+    pub fn of_scene(self, index: usize) -> TextColour {
+        match self {
+            TextColour::Mixed if index % 2 == 1 => TextColour::Ink,
+            TextColour::Mixed => TextColour::Scene,
+            other => other,
+        }
+    }
+
     /// Whether this is the scene's own colour (the default).
     pub fn is_scene(&self) -> bool {
         *self == TextColour::Scene
@@ -139,7 +150,8 @@ pub fn render(scene: &Scene, side: usize) -> Image {
     render_styled(scene, side, TextColour::Scene)
 }
 
-/// Renders a scene at `side` × `side` pixels, its word (if it is a one-word scene) in `text`'s colour.
+/// Renders a scene at `side` × `side` pixels, its word (if it is a one-word scene) in `text`'s colour
+/// (`Mixed` is a pool's choice per scene: here it draws the scene's own colour).
 pub fn render_styled(scene: &Scene, side: usize, text: TextColour) -> Image {
     let mut img = Image::new(side, side);
     let s = side as f32;
@@ -147,7 +159,7 @@ pub fn render_styled(scene: &Scene, side: usize, text: TextColour) -> Image {
         Scene::Shapes { objects } => objects.iter().for_each(|o| draw_object(&mut img, o)),
         Scene::Text { word, colour, size, x, y } => {
             let ink = match text {
-                TextColour::Scene => COLOURS[*colour].1,
+                TextColour::Scene | TextColour::Mixed => COLOURS[*colour].1,
                 TextColour::Ink => INK,
             };
             img.text(word, x * s, y * s, size * s, ink)

@@ -150,6 +150,27 @@ fn a_word_in_ink_is_drawn_in_ink_and_otherwise_in_its_own_colour() {
 }
 
 #[test]
+fn a_mixed_pool_draws_every_other_word_in_ink() {
+    use render::{render_styled, TextColour};
+    let spec = |text| DataSpec { text, ..DataSpec::new(4, vec![Family::Ocr], 3) };
+    let (mixed, coloured, ink) = (spec(TextColour::Mixed), spec(TextColour::Scene), spec(TextColour::Ink));
+    let n = 6;
+    let build = |s: &DataSpec| Pool::build(s, Split::Validation, 0, n, &[32]).images[&32].clone();
+    let (m, c, k) = (build(&mixed), build(&coloured), build(&ink));
+    let image = |all: &[u8], i: usize| all[i * 32 * 32 * 3..(i + 1) * 32 * 32 * 3].to_vec();
+    for i in 0..n {
+        let expected = if i % 2 == 1 { image(&k, i) } else { image(&c, i) };
+        assert_eq!(image(&m, i), expected, "scene {i}");
+        assert_ne!(image(&c, i), image(&k, i), "scene {i} looks the same in ink and in colour");
+    }
+    assert_eq!(
+        render_styled(&Pool::build(&mixed, Split::Validation, 0, 1, &[]).samples[0].scene, 32, TextColour::Mixed)
+            .pixels,
+        image(&c, 0)
+    );
+}
+
+#[test]
 fn reading_and_detection_targets() {
     use super::targets::{box_iou, boxes, reading_target, text_of, READ_CHARS};
     use scene::Scene;

@@ -152,19 +152,19 @@ struct Builder {
 /// times the steps (OCR-only caption retrieval at the proxy scale, 3/8 text: 29.7% after 1000 steps;
 /// uniform mixture, 600 steps: 10.2%; chance ≈ 6%). At 200 steps segmentation (mIoU 46.9%),
 /// detection (box recall 42.4%) and reading (char accuracy 44.6%) are still climbing.
-/// `pix2struct` reads whole words only after about 2000 steps on one-word scenes (77.7% at 2000,
-/// at the prior at 400-600: docs/experts-tuning.md, third pass).
+/// `pix2struct`, half its words in ink, reads 35.2% of the coloured words after 2000 steps and
+/// 93.4% after 4000 (docs/experts-tuning.md, fourth pass).
 fn expert_step_factor(kind: ExpertKind) -> usize {
     match kind {
         ExpertKind::ConvNext => 2,
         ExpertKind::Clip | ExpertKind::Sam | ExpertKind::Eva02 => 5,
-        ExpertKind::Pix2Struct => 10,
+        ExpertKind::Pix2Struct => 20,
     }
 }
 
-/// How many times the scale's `train_pool` distinct scenes an expert pretrains on: `pix2struct`
-/// passes over its pool about 23 times in 2000 steps and learned the 4096 proxy scenes' words by
-/// heart (training loss 0.08, validation words 54.3%), so it draws from four times as many.
+/// How many times the scale's `train_pool` distinct scenes an expert pretrains on: `pix2struct`,
+/// trained on ink words, read 54.3% of the validation words from the scale's 4096 scenes and 68.0%
+/// from four times as many (one run each; docs/experts-tuning.md, fourth pass).
 fn expert_pool_factor(kind: ExpertKind) -> usize {
     match kind {
         ExpertKind::Pix2Struct => 4,
@@ -196,13 +196,14 @@ fn expert_families(kind: ExpertKind) -> Vec<Family> {
     }
 }
 
-/// The colour an expert's pretraining draws words in: `pix2struct` reads them in ink, as
-/// screenshots and this world's documents and charts show text (in the six scene colours the proxy
-/// reader stayed at the per-position prior within 2000 steps: docs/experts-tuning.md, third pass);
-/// every other expert sees them in their own colours.
+/// The colour an expert's pretraining draws words in: `pix2struct` sees every other word in ink, as
+/// screenshots and this world's documents and charts show text, the rest in their own colours
+/// (trained on coloured words alone the proxy reader stayed at the per-position prior within 2000
+/// steps; on ink alone it read 68.0% of ink words but 7.0% of coloured ones: docs/experts-tuning.md,
+/// third and fourth passes); every other expert sees them in their own colours.
 fn expert_text(kind: ExpertKind) -> TextColour {
     match kind {
-        ExpertKind::Pix2Struct => TextColour::Ink,
+        ExpertKind::Pix2Struct => TextColour::Mixed,
         _ => TextColour::Scene,
     }
 }

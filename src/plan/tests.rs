@@ -91,7 +91,7 @@ fn ids_ignore_paths_but_follow_settings() {
 }
 
 #[test]
-fn pix2struct_pretrains_longest_on_words_in_ink_with_small_position_embeddings() {
+fn pix2struct_pretrains_longest_on_words_half_in_ink_with_small_position_embeddings() {
     let spec = "[experiment]\nname = \"p\"\nseeds = [0]\n[base]\nfamilies = [\"ocr\"]\n[grid]\n\
                 encoders = [[\"clip\", \"pix2struct\"]]\n";
     let p = plan(&parse(Path::new("p.toml"), spec).unwrap(), Scale::Smoke);
@@ -107,8 +107,8 @@ fn pix2struct_pretrains_longest_on_words_in_ink_with_small_position_embeddings()
     };
     let steps = ScalePreset::of(Scale::Smoke).expert_steps;
     let (p2s, p2s_data, p2s_steps) = pretrain("pix2struct");
-    assert_eq!(p2s_steps, 10 * steps);
-    assert_eq!((p2s_data.families.clone(), p2s_data.text), (vec![Family::Ocr], TextColour::Ink));
+    assert_eq!(p2s_steps, 20 * steps);
+    assert_eq!((p2s_data.families.clone(), p2s_data.text), (vec![Family::Ocr], TextColour::Mixed));
     assert_eq!(p2s.position_init_std, Some(0.02));
     // The others keep their data and architecture, and so their ids: neither new field is written.
     let (clip, clip_data, _) = pretrain("clip");

@@ -237,7 +237,8 @@ pub enum PretrainTask {
     Contrastive,
     /// Per-pixel class masks (shape classes, text, bars); metric: mean IoU.
     Segmentation,
-    /// Read out the word of a one-word scene drawn in ink; metric: character accuracy (and whole words).
+    /// Read out the word of a one-word scene (every other one drawn in ink); metric: character
+    /// accuracy (and whole words).
     Reading,
     /// Objectness, class and box per patch; metric: box recall at IoU 0.5 with the right class.
     Detection,
@@ -259,7 +260,7 @@ impl PretrainTask {
         match self {
             PretrainTask::Contrastive => "image-caption contrastive",
             PretrainTask::Segmentation => "segmentation (7 classes)",
-            PretrainTask::Reading => "reading words drawn in ink",
+            PretrainTask::Reading => "reading words (half in ink)",
             PretrainTask::Detection => "detection (4 shape classes)",
         }
     }

@@ -40,8 +40,8 @@ pub struct PretrainJob<'a> {
     pub pool: &'a Pool,
     /// Validation pool (images at the native resolution).
     pub val: &'a Pool,
-    /// The same validation scenes with their words in their own colours, when the training draws
-    /// them in ink (`pix2struct`): what the expert reads of the words the OCR questions show.
+    /// The same validation scenes with every word in its own colour, when the training draws some
+    /// in ink (`pix2struct`): what the expert reads of the words the OCR questions show.
     pub val_coloured: Option<&'a Pool>,
     /// Vocabulary size (contrastive text tower).
     pub vocab: usize,
