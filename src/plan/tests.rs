@@ -90,20 +90,23 @@ fn ids_ignore_paths_but_follow_settings() {
     assert!(shared > 3 && shared < a.stages.len(), "{shared}");
 }
 
+/// The architecture, data and optimisation of expert `name`'s pretraining stage in `p`.
+fn expert_pretrain<'a>(p: &'a Plan, name: &str) -> (&'a ExpertConfig, &'a DataSpec, &'a Optim) {
+    let stage = p.stages.values().find(|s| s.label.starts_with(&format!("expert-pretrain {name}"))).unwrap();
+    match &stage.kind {
+        StageKind::ExpertPretrain { expert, data, optim } => (expert, data, optim),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn pix2struct_pretrains_longest_on_words_half_in_ink_with_small_position_embeddings() {
     let spec = "[experiment]\nname = \"p\"\nseeds = [0]\n[base]\nfamilies = [\"ocr\"]\n[grid]\n\
                 encoders = [[\"clip\", \"pix2struct\"]]\n";
     let p = plan(&parse(Path::new("p.toml"), spec).unwrap(), Scale::Smoke);
-    let pretrain = |name: &str| match &p
-        .stages
-        .values()
-        .find(|s| s.label.starts_with(&format!("expert-pretrain {name}")))
-        .unwrap()
-        .kind
-    {
-        StageKind::ExpertPretrain { expert, data, optim } => (expert.clone(), data.clone(), optim.steps),
-        other => panic!("{other:?}"),
+    let pretrain = |name: &str| {
+        let (expert, data, optim) = expert_pretrain(&p, name);
+        (expert.clone(), data.clone(), optim.steps)
     };
     let steps = ScalePreset::of(Scale::Smoke).expert_steps;
     let (p2s, p2s_data, p2s_steps) = pretrain("pix2struct");
@@ -120,15 +123,9 @@ fn pix2struct_pretrains_longest_on_words_half_in_ink_with_small_position_embeddi
 #[test]
 fn clip_pretrains_longer_on_text_heavier_data() {
     let p = golden_plan();
-    let pretrain = |name: &str| match &p
-        .stages
-        .values()
-        .find(|s| s.label.starts_with(&format!("expert-pretrain {name}")))
-        .unwrap()
-        .kind
-    {
-        StageKind::ExpertPretrain { data, optim, .. } => (data.families.clone(), optim.steps),
-        other => panic!("{other:?}"),
+    let pretrain = |name: &str| {
+        let (_, data, optim) = expert_pretrain(&p, name);
+        (data.families.clone(), optim.steps)
     };
     let steps = ScalePreset::of(Scale::Smoke).expert_steps;
     let (clip_families, clip_steps) = pretrain("clip");
